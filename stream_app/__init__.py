@@ -1,0 +1,1 @@
+"""Academy next-best-action stream processor."""

@@ -1,0 +1,1 @@
+"""Pure business rules: no faust, aiokafka, prometheus, environment, clock or global random."""
