@@ -1,0 +1,121 @@
+"""The one place that reads the environment.
+
+Every knob is a `STREAM_APP_*` variable (names are public: docker-compose, the
+Kubernetes manifests and the README use them). Everything else in the project
+receives a `Settings` instance, so tests build one directly instead of patching
+the environment.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LearningMode(StrEnum):
+    ONLINE = "online"
+    BATCH = "batch"
+
+
+class ExtractorName(StrEnum):
+    RULES = "rules"
+    OPENAI = "openai"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration, read from `STREAM_APP_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAM_APP_", frozen=True, extra="ignore")
+
+    # --- Kafka and Faust -------------------------------------------------------
+    broker: str = Field(
+        default="kafka://127.0.0.1:9092",
+        description="Bootstrap servers, `kafka://host:port[;host:port]`.",
+    )
+    app_id: str = Field(default="stream-app", min_length=1, max_length=100)
+    topic_prefix: str = Field(
+        default="",
+        max_length=100,
+        description="Prepended to every catalog topic name (isolates tests and tenants).",
+    )
+    partitions: int = Field(default=4, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1, le=10)
+    store: str = Field(default="memory://", description="`memory://` or `rocksdb://`.")
+    data_dir: Path = Field(default=Path(".stream-app"), description="Tables and snapshots.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    # Group timings. Kafka's usual values by default; the embedded Tansu broker holds
+    # a JoinGroup for half the session timeout, so `stream-app dev` lowers them
+    # (notes/RUNTIME.md) to get a worker ready in seconds rather than 30 s.
+    session_timeout_s: float = Field(default=30.0, gt=0)
+    heartbeat_interval_s: float = Field(default=3.0, gt=0)
+    rebalance_timeout_s: float = Field(default=60.0, gt=0)
+    request_timeout_s: float = Field(default=90.0, gt=0)
+    commit_interval_s: float = Field(default=1.0, gt=0)
+
+    # --- Web -------------------------------------------------------------------
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=0, le=65535)
+    http_token: SecretStr | None = Field(
+        default=None, description="When set, POST /events/* requires `Authorization: Bearer`."
+    )
+    max_event_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # --- Extraction ------------------------------------------------------------
+    extractor: ExtractorName = ExtractorName.RULES
+    extractor_concurrency: int = Field(default=4, ge=1, le=256)
+    extraction_deadline_s: float = Field(
+        default=120.0, gt=0, description="Decide without extraction after this long (event time)."
+    )
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout_s: float = Field(default=20.0, gt=0)
+    openai_max_retries: int = Field(default=3, ge=0, le=10)
+
+    # --- Learning --------------------------------------------------------------
+    learning_mode: LearningMode = LearningMode.ONLINE
+    alpha: float = Field(default=0.1, gt=0, le=1)
+    gamma: float = Field(default=0.9, ge=0, le=1)
+    ucb_c: float = Field(default=1.0, ge=0)
+    policy_version: str = "ucb-v1"
+
+    # --- Time rules (event time) ------------------------------------------------
+    inactive_after_days: float = Field(default=14.0, gt=0)
+    sms_quiet_s: float = Field(default=300.0, gt=0)
+    sms_max_age_s: float = Field(default=900.0, gt=0)
+    sms_max_messages: int = Field(default=6, ge=1)
+    sweep_interval_s: float = Field(default=5.0, gt=0, le=3600)
+    remembered_event_ids: int = Field(default=256, ge=16, le=100_000)
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        if not value.startswith("kafka://") or len(value) <= len("kafka://"):
+            raise ValueError("must look like kafka://host:port[;host:port]")
+        return value
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, value: str) -> str:
+        if value.split("://")[0] not in {"memory", "rocksdb"}:
+            raise ValueError("must be memory:// or rocksdb://")
+        return value
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The broker list in the comma form plain Kafka clients expect."""
+        hosts = self.broker.removeprefix("kafka://").replace(";", ",")
+        return ",".join(h.removeprefix("kafka://") for h in hosts.split(","))
+
+    def topic(self, name: str) -> str:
+        """The physical name of a catalog topic."""
+        return f"{self.topic_prefix}{name}"
