@@ -245,13 +245,15 @@ expired.
 
 EXTRACTIONS = Counter(
     "stream_app_extractions_total",
-    "Extractions finished, by provider and status (ok, failed, skipped, ...).",
+    "Extractions finished, failed ones included, by provider and status (ok, failed, ...).",
     ["provider", "status"],
     registry=REGISTRY,
 )
 """All finished extractions per provider and outcome.
 
-SRE: the denominator for the failure ratio, and the split between real extractions
+Every finished extraction counts here, a failed one too (`status="failed"`, counted
+in `stream_app_extraction_failures_total` as well), so failures / extractions is the
+failure ratio the alert watches. SRE: also shows the split between real extractions
 and skipped ones (no-answer calls, empty threads).
 """
 
