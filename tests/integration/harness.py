@@ -1,0 +1,209 @@
+"""A real broker, a real worker process and a Kafka client, as an upstream system sees them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from stream_app.embedded import EmbeddedBroker, free_port
+
+# Tansu-friendly group timings (notes/RUNTIME.md): ready in seconds, not 30 s.
+FAST_GROUP_ENV = {
+    "STREAM_APP_SESSION_TIMEOUT_S": "6",
+    "STREAM_APP_HEARTBEAT_INTERVAL_S": "1",
+    "STREAM_APP_REBALANCE_TIMEOUT_S": "6",
+}
+
+
+@dataclass
+class WorkerProcess:
+    """`stream-app worker` in its own process, so tests can SIGKILL and restart it."""
+
+    broker: EmbeddedBroker
+    data_dir: Path
+    log_path: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    web_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            **FAST_GROUP_ENV,
+            "STREAM_APP_BROKER": self.broker.url,
+            "STREAM_APP_WEB_PORT": str(self.web_port),
+            "STREAM_APP_DATA_DIR": str(self.data_dir),
+            **self.extra_env,
+        }
+        log = self.log_path.open("ab")
+        self.started_at = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "stream_app", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def wait_ready(self, timeout_s: float = 60.0) -> float:
+        """Block until /readyz answers 200; returns seconds since start()."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"worker exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            if self.get("/readyz")[0] == 200:
+                return time.monotonic() - self.started_at
+            time.sleep(0.1)
+        raise AssertionError(f"worker not ready in {timeout_s}s:\n{self.log_tail()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout_s)
+
+    def get(self, path: str) -> tuple[int, Any]:
+        try:
+            with urllib.request.urlopen(self.base_url + path, timeout=5) as response:
+                return response.status, _maybe_json(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, _maybe_json(exc.read())
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return 0, None
+
+    def post(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        request = urllib.request.Request(
+            self.base_url + path, data=body, method="POST", headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, _maybe_json(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, _maybe_json(exc.read())
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _maybe_json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body.decode("utf-8", "replace")
+
+
+Predicate = Callable[[dict[str, Any]], bool]
+
+
+class TopicWatcher:
+    """Consumes output topics from the beginning and lets tests await records.
+
+    Every record is kept, so a test can await "the decision for my lead" without
+    caring whether it arrived before or after it started waiting.
+    """
+
+    def __init__(self, bootstrap: str, topics: list[str]) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            metadata_max_age_ms=1000,
+        )
+        self.records: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.raw: dict[str, list[tuple[bytes | None, bytes | None]]] = defaultdict(list)
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
+
+    async def _run(self) -> None:
+        async for record in self._consumer:
+            self.raw[record.topic].append((record.key, record.value))
+            with contextlib.suppress(orjson.JSONDecodeError, TypeError):
+                self.records[record.topic].append(orjson.loads(record.value))
+            async with self._changed:
+                self._changed.notify_all()
+
+    def matching(self, topic: str, predicate: Predicate) -> list[dict[str, Any]]:
+        return [r for r in self.records[topic] if predicate(r)]
+
+    async def wait_for(
+        self, topic: str, predicate: Predicate, count: int = 1, timeout_s: float = 30.0
+    ) -> list[dict[str, Any]]:
+        """Await at least `count` matching records; fail with what was seen instead."""
+
+        async def _enough() -> list[dict[str, Any]]:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.matching(topic, predicate)) >= count)
+            return self.matching(topic, predicate)
+
+        try:
+            return await asyncio.wait_for(_enough(), timeout_s)
+        except TimeoutError:
+            seen = self.matching(topic, predicate)
+            raise AssertionError(
+                f"expected {count} matching records on {topic} within {timeout_s}s, got "
+                f"{len(seen)}: {seen[-3:]}"
+            ) from None
+
+
+class Upstream:
+    """Produces events the way an upstream system would: JSON, keyed by lead_id."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2)
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def send(self, topic: str, event: dict[str, Any] | bytes, key: str | None = None) -> None:
+        value = event if isinstance(event, bytes) else orjson.dumps(event)
+        if key is None and isinstance(event, dict):
+            key = event.get("lead_id")
+        await self._producer.send_and_wait(
+            topic, value, key=key.encode() if key is not None else None
+        )
