@@ -64,7 +64,7 @@ def test_registry_matches_the_contract() -> None:
 
 @pytest.mark.parametrize("metric", _module_metrics(), ids=lambda m: m._name)
 def test_label_names_match_the_contract(metric: MetricWrapperBase) -> None:
-    public = _public_name(metric._name, metric._type)
+    public = _public_name(metric._name, str(metric._type))
     assert tuple(metric._labelnames) == CONTRACT[public][1]
 
 
