@@ -23,13 +23,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict
 
 from stream_app.domain.actions import Action, Channel
 from stream_app.domain.context import LeadContext, negative_trend
-from stream_app.domain.extraction.model import AdditionalSignal, Level
+from stream_app.domain.extraction.model import Level
 
 
 class Directive(BaseModel):
@@ -295,27 +296,66 @@ def _first(name: str | None, fallback: str) -> str:
     return parts[0] if parts else fallback
 
 
-def _signal_directive(s: AdditionalSignal, child: str) -> tuple[str, str | None, bool]:
-    """(directive, thing to avoid, whether it calls for empathy) for an open-ended signal."""
-    name = s.signal.casefold()
-    detail = f": {s.detail}" if s.detail else ""
+@lru_cache(maxsize=8192)
+def _directive(directive: str, signal: str) -> Directive:
+    """Directives repeat across decisions (same lead, same template); build each once."""
+    return Directive(directive=directive, signal=signal)
+
+
+@lru_cache(maxsize=4096)
+def _template_for(
+    action: Action, child: str
+) -> tuple[tuple[Directive, ...], tuple[str, ...], tuple[str, ...]]:
+    t = _TEMPLATES[action]
+    signal = f"action:{action.value}"
+    return (
+        tuple(_directive(d.format(child=child), signal) for d in t.directives),
+        tuple(p.format(child=child) for p in t.prepare),
+        tuple(a.format(child=child) for a in t.avoid),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _signal_directive(
+    signal: str, detail: str, suggested: str | None, child: str
+) -> tuple[Directive, str | None, bool, str | None]:
+    """(directive, thing to avoid, calls for empathy, draft sentence) for an open signal."""
+    name = signal.casefold()
+    d = f": {detail}" if detail else ""
     if "referral" in name or "referred" in name:
-        return f"Acknowledge the referral{detail}", None, False
+        return (_directive(f"Acknowledge the referral{d}", signal), None, False,
+                "So glad you heard about us through someone you know!")
     if "special" in name or "needs" in name or "disab" in name:
-        return (f"Ask what support {child} needs and confirm the accommodations we offer"
-                f"{detail}", f"Don't make assumptions about {child}'s needs", False)
+        return (_directive(f"Ask what support {child} needs and confirm the accommodations"
+                           f" we offer{d}", signal),
+                f"Don't make assumptions about {child}'s needs", False, None)
     if "compet" in name:
-        return (f"Highlight what makes the program distinctive{detail}",
-                "Don't disparage the other option", False)
+        return (_directive(f"Highlight what makes the program distinctive{d}", signal),
+                "Don't disparage the other option", False, None)
     if any(k in name for k in _LIFE_EVENT):
-        return f"Acknowledge their circumstances with empathy and offer flexibility{detail}", \
-            "Don't press for a decision while things are hard", True
-    suggested = f" (suggested: {s.suggested_action})" if s.suggested_action else ""
-    return f"Keep in mind {s.signal}{detail}{suggested}", None, False
+        return (_directive(f"Acknowledge their circumstances with empathy and offer"
+                           f" flexibility{d}", signal),
+                "Don't press for a decision while things are hard", True, None)
+    hint = f" (suggested: {suggested})" if suggested else ""
+    return _directive(f"Keep in mind {signal}{d}{hint}", signal), None, False, None
 
 
 def _join(items: tuple[str, ...]) -> str:
     return ", ".join(items)
+
+
+_FINANCIAL = {
+    level: _directive("Be mindful of cost: lead with value and mention scholarship and"
+                      " financial aid options", f"financial_concern:{level.value}")
+    for level in Level
+}
+_FINANCIAL_AVOID = ("Don't lead with the full sticker price",
+                    "Don't quote prices or amounts in writing")
+_PAYMENT = _directive("Don't mention the payment directly; ask if everything is going well"
+                      " and whether the family needs any support", "payment_concern")
+_NEGATIVE = _directive("Acknowledge their frustration first", "negative_sentiment")
+_MISSED = _directive("Offer a make-up session without any guilt", "missed_session")
+_SCHOLARSHIP_LINE = "We also have scholarship options if that would help."
 
 
 def build_brief(
@@ -330,84 +370,73 @@ def build_brief(
     t = _TEMPLATES[action]
     parent = _first(profile.parent_name, "there")
     child = _first(profile.child_name, "your child")
-    money = ctx.payment_concern or ctx.financial_concern.rank >= params.financial_from.rank
-    active = action not in (Action.WAIT, Action.STOP)
-
-    directives = [Directive(directive=d.format(child=child), signal=f"action:{action.value}")
-                  for d in t.directives]
-    prepare = [p.format(child=child) for p in t.prepare]
-    avoid = [a.format(child=child) for a in t.avoid]
+    base, base_prepare, base_avoid = _template_for(action, child)
+    directives = list(base)
+    prepare = list(base_prepare)
+    avoid = list(base_avoid)
     tone = t.tone
     extra_draft: list[str] = []
+    money = ctx.payment_concern or ctx.financial_concern.rank >= params.financial_from.rank
 
-    if active:
+    if action not in _SILENT:
         empathetic = False
         if profile.campaign_goal:
-            directives.append(Directive(directive=f"Tie it to the goal: {profile.campaign_goal}",
-                                        signal="campaign_goal"))
-        if ctx.financial_concern.rank >= params.financial_from.rank:
-            directives.append(Directive(
-                directive="Be mindful of cost: lead with value and mention scholarship and"
-                          " financial aid options",
-                signal=f"financial_concern:{ctx.financial_concern.value}"))
-            avoid += ["Don't lead with the full sticker price",
-                      "Don't quote prices or amounts in writing"]
+            directives.append(_directive(f"Tie it to the goal: {profile.campaign_goal}",
+                                         "campaign_goal"))
+        level = ctx.financial_concern
+        if level.rank >= params.financial_from.rank:
+            directives.append(_FINANCIAL[level])
+            avoid += _FINANCIAL_AVOID
             if ctx.financial_mentions:
                 prepare.append(f"What they said about cost: {_join(ctx.financial_mentions[-2:])}")
             if action != Action.SCHOLARSHIP_OUTREACH:
-                extra_draft.append("We also have scholarship options if that would help.")
-            empathetic = ctx.financial_concern.rank >= params.empathetic_from.rank
+                extra_draft.append(_SCHOLARSHIP_LINE)
+            empathetic = level.rank >= params.empathetic_from.rank
         if ctx.payment_concern:
-            directives.append(Directive(
-                directive="Don't mention the payment directly; ask if everything is going well"
-                          " and whether the family needs any support",
-                signal="payment_concern"))
+            directives.append(_PAYMENT)
             avoid.append("Don't bring up the late or missed payment")
             empathetic = True
         for o in ctx.objections:
             detail = f": {o.detail}" if o.detail else ""
-            directives.append(Directive(directive=f"Address the concern about {o.topic}{detail}",
-                                        signal=f"objection:{o.topic}"))
+            directives.append(_directive(f"Address the concern about {o.topic}{detail}",
+                                         f"objection:{o.topic}"))
         if ctx.siblings:
-            directives.append(Directive(
-                directive=f"Mention sibling options ({_join(ctx.siblings)})", signal="siblings"))
+            directives.append(_directive(f"Mention sibling options ({_join(ctx.siblings)})",
+                                         "siblings"))
         if ctx.decision_makers:
-            directives.append(Directive(
-                directive=f"Offer to include {_join(ctx.decision_makers)} in the conversation",
-                signal="decision_makers"))
+            directives.append(_directive(
+                f"Offer to include {_join(ctx.decision_makers)} in the conversation",
+                "decision_makers"))
         if ctx.family_notes:
             prepare.append(f"Family notes: {_join(ctx.family_notes)}")
         if ctx.scheduling_constraints:
-            directives.append(Directive(
-                directive=f"Respect their constraints: {_join(ctx.scheduling_constraints)}",
-                signal="scheduling_constraints"))
+            directives.append(_directive(
+                f"Respect their constraints: {_join(ctx.scheduling_constraints)}",
+                "scheduling_constraints"))
         if ctx.preferred_times:
-            directives.append(Directive(
-                directive=f"Propose times within: {_join(ctx.preferred_times)}",
-                signal="preferred_times"))
-        for s in ctx.signals:
-            text, avoid_it, calls_for_empathy = _signal_directive(s, child)
-            directives.append(Directive(directive=text, signal=s.signal))
+            directives.append(_directive(f"Propose times within: {_join(ctx.preferred_times)}",
+                                         "preferred_times"))
+        for sig in ctx.signals:
+            directive, avoid_it, calls_for_empathy, line = _signal_directive(
+                sig.signal, sig.detail, sig.suggested_action, child)
+            directives.append(directive)
             if avoid_it:
                 avoid.append(avoid_it)
-            if "referral" in s.signal.casefold():
-                extra_draft.append("So glad you heard about us through someone you know!")
+            if line:
+                extra_draft.append(line)
             empathetic = empathetic or calls_for_empathy
         for q in ctx.open_questions[-params.open_questions:]:
-            directives.append(Directive(directive=f"Answer their open question: {q}",
-                                        signal="open_question"))
+            directives.append(_directive(f"Answer their open question: {q}", "open_question"))
         if negative_trend(ctx):
-            directives.append(Directive(directive="Acknowledge their frustration first",
-                                        signal="negative_sentiment"))
+            directives.append(_NEGATIVE)
             avoid.append("Don't push for a commitment")
             empathetic = True
         if ctx.consecutive_unreached:
-            directives.append(Directive(
-                directive=f"Keep it brief: the last {ctx.consecutive_unreached} attempt(s) did"
-                          " not reach them", signal="unreached"))
+            directives.append(_directive(
+                f"Keep it brief: the last {ctx.consecutive_unreached} attempt(s) did not reach"
+                " them", "unreached"))
         if ctx.consecutive_misses and action != Action.RESCHEDULE_OFFER:
-            directives.append(Directive(directive="Offer a make-up session without any guilt",
-                                        signal="missed_session"))
+            directives.append(_MISSED)
         if empathetic:
             tone = "empathetic"
     if ctx.summary:
@@ -426,6 +455,10 @@ def build_brief(
     )
 
 
+_SILENT = frozenset({Action.WAIT, Action.STOP})
+_WRITTEN = frozenset({Channel.SMS, Channel.EMAIL})
+
+
 def _draft(
     t: _Template,
     channel: Channel,
@@ -435,7 +468,7 @@ def _draft(
     money: bool,
     extra: list[str],
 ) -> str | None:
-    if t.draft is None or channel not in (Channel.SMS, Channel.EMAIL):
+    if t.draft is None or channel not in _WRITTEN:
         return None
     topics = [o.topic for o in ctx.objections]
     if money:
@@ -444,7 +477,7 @@ def _draft(
         topics = [x for x in topics if not _PRICE.search(x)]
     text = t.draft.format(parent=parent, child=child,
                           topics=_join(tuple(topics[-2:])) or "your concerns")
-    return " ".join((text, *extra))
+    return " ".join((text, *extra)) if extra else text
 
 
 def _timing(
@@ -456,7 +489,12 @@ def _timing(
         return at, (f"Remind them {_human(first - at)} before the first session"
                     f" ({first:%a %d %b %H:%M})")
     delay = params.delays.get(action, timedelta(0))
-    return now + delay, f"{t.why}: {_human(delay, prefix='in ')}"
+    return now + delay, _rationale(t.why, delay)
+
+
+@lru_cache(maxsize=256)
+def _rationale(why: str, delay: timedelta) -> str:
+    return f"{why}: {_human(delay, prefix='in ')}"
 
 
 def _human(delay: timedelta, prefix: str = "") -> str:
