@@ -33,16 +33,8 @@ RUN groupadd --system --gid 10001 app \
     && chown app:app /data
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-# The topic catalog and schemas (`stream-app topics apply` and the worker read them).
-COPY topics ./topics
-# stream_app/catalog.py finds the catalog at stream_app/_topics, a symlink to
-# ../topics in the source tree that the wheel does not ship. Point the installed
-# package at /app/topics; a no-op once the wheel carries the catalog itself.
-RUN site="$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
-    && if [ ! -e "$site/stream_app/_topics/catalog.yaml" ]; then \
-        ln -s /app/topics "$site/stream_app/_topics"; \
-    fi \
-    && python -c "from stream_app.catalog import load_catalog; load_catalog()"
+# Fail the build, not the first start, if the package lost its topic catalog.
+RUN python -c "from stream_app.catalog import load_catalog; load_catalog()"
 USER 10001:10001
 # RocksDB tables and snapshots; mount a volume here so restarts recover locally
 # instead of replaying the changelogs from the start.

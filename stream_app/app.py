@@ -1,25 +1,26 @@
-"""The Faust application, built from Settings.
-
-The shell only: decode, load state, call the domain, write state back, send.
-Every `if` about leads lives in `stream_app.domain`.
-"""
+"""The Faust application, built from Settings: topics, tables, agents, views."""
 
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, cast
 
 import faust
 
-from stream_app.catalog import load_catalog
-from stream_app.codec import InvalidEvent, dead_letter, decode_event, encode
-from stream_app.domain.lead import LeadState, Params, apply_event
+from stream_app import metrics
+from stream_app.agents import extractor as extractor_agent
+from stream_app.agents import lead as lead_agent
+from stream_app.agents import qlearner as qlearner_agent
 from stream_app.faust_fixes import FixedTableManager
 from stream_app.models import INPUT_TYPES
+from stream_app.params import lead_params, learner_params
+from stream_app.qsnapshot import QSnapshot
 from stream_app.settings import Settings
+from stream_app.tables import lead_table, learner_table
+from stream_app.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +33,21 @@ class Runtime:
 
     app: faust.App
     settings: Settings
+    topics: Topics
     leads: Any
+    snapshot: QSnapshot
+    topics_by_name: dict[str, faust.TopicT]
     ready_at: float | None = None
 
     @property
     def ready(self) -> bool:
-        """Tables recovered and partitions assigned: safe to serve lead state."""
+        """Tables recovered, Q snapshot caught up, not rebalancing: safe to serve."""
         recovery = cast(FixedTableManager, self.app.tables).recovery
-        return recovery.completed.is_set() and not self.app.rebalancing
+        return (
+            recovery.completed.is_set()
+            and self.snapshot.caught_up.is_set()
+            and not self.app.rebalancing
+        )
 
 
 def faust_options(settings: Settings) -> dict[str, Any]:
@@ -66,14 +74,14 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "web_bind": settings.web_host,
         "TableManager": "stream_app.faust_fixes:FixedTableManager",
     }
+    if settings.advertised_url:
+        options["canonical_url"] = settings.advertised_url
     if settings.kafka_security_protocol != "PLAINTEXT":
         options["broker_credentials"] = _credentials(settings)
     return options
 
 
 def _credentials(settings: Settings) -> Any:
-    import ssl
-
     context = None
     if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
         cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
@@ -91,75 +99,35 @@ def _credentials(settings: Settings) -> Any:
 
 def create_app(settings: Settings) -> Runtime:
     app = faust.App(settings.app_id, **faust_options(settings))
-    catalog = load_catalog()
-    params = Params(
-        policy_version=settings.policy_version,
-        remembered_event_ids=settings.remembered_event_ids,
+    topics = Topics.build(app, settings)
+    leads = lead_table(app, settings)
+    learned = learner_table(app)
+    snapshot = QSnapshot(settings)
+    app.service(cast(Any, snapshot))  # Faust starts instances as well as classes
+    runtime = Runtime(
+        app=app,
+        settings=settings,
+        topics=topics,
+        leads=leads,
+        snapshot=snapshot,
+        topics_by_name={
+            name: app.topic(settings.topic(name), key_serializer="raw", value_serializer="raw")
+            for name in INPUT_TYPES
+        },
     )
-
-    def topic(name: str) -> faust.TopicT:
-        spec = catalog[name]
-        return app.topic(
-            settings.topic(name),
-            partitions=spec.partition_count(settings.partitions),
-            key_serializer="raw",
-            value_serializer="raw",
-            config=spec.config(),
-            internal=False,
-        )
-
-    inputs = [settings.topic(name) for name in INPUT_TYPES]
-    source = app.topic(*inputs, key_serializer="raw", value_serializer="raw")
-    next_best_actions = topic("next-best-actions")
-    dead_letters = topic("dead-letters")
-    leads = app.Table(
-        "leads",
-        default=None,
-        partitions=settings.partitions,
-        key_type=str,
-        value_type=bytes,
-    )
-    runtime = Runtime(app=app, settings=settings, leads=leads)
-    by_physical = {settings.topic(name): name for name in catalog.names}
-
-    @app.agent(source, concurrency=1)
-    async def lead_agent(stream: faust.StreamT[bytes]) -> None:
-        async for record in stream.events():
-            message = record.message
-            logical = by_physical.get(message.topic, message.topic)
-            try:
-                event = decode_event(logical, message.key, message.value, settings.max_event_bytes)
-            except InvalidEvent as exc:
-                letter = dead_letter(
-                    logical, message.partition, message.offset, message.value, exc, _utcnow()
-                )
-                log.warning(
-                    "dead letter from %s[%d]@%d: %s",
-                    logical,
-                    message.partition,
-                    message.offset,
-                    exc.message,
-                )
-                await dead_letters.send(key=message.key, value=encode(letter))
-                continue
-            raw = leads.get(event.lead_id)
-            state = LeadState.model_validate_json(raw) if raw else None
-            state, effects = apply_event(state, event, params)
-            leads[event.lead_id] = state.model_dump_json().encode()
-            for decision in effects.decisions:
-                await next_best_actions.send(key=decision.lead_id.encode(), value=encode(decision))
+    lead_agent.register(app, settings, topics, leads, snapshot, lead_params(settings))
+    extractor_agent.register(app, settings, topics, extractor_agent.build_extractor(settings))
+    qlearner_agent.register(app, settings, topics, learned, learner_params(settings))
 
     @app.task
     async def _report_ready() -> None:
         await cast(FixedTableManager, app.tables).recovery.completed.wait()
+        await snapshot.caught_up.wait()
         runtime.ready_at = time.monotonic()
+        metrics.WORKER_READY.set(1)
         log.info("worker ready %.1fs after process start", runtime.ready_at - PROCESS_STARTED)
 
     from stream_app.web import register_views
 
     register_views(runtime)
     return runtime
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)

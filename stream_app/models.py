@@ -9,11 +9,27 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
+from stream_app.domain.briefs import ActionBrief
 from stream_app.domain.extraction.model import Extraction
+from stream_app.domain.lifecycle import (
+    AttendanceOutcome,
+    ConsentChannel,
+    ContactOutcome,
+    Milestone,
+    PaymentOutcome,
+)
+from stream_app.domain.lifecycle import ContactChannel as Channel
+from stream_app.domain.risk import ValueTier
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
 
 EventId = Annotated[str, Field(min_length=1, max_length=128)]
 LeadId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -34,12 +50,6 @@ class _Event(_Message):
 
 
 # --- leads ----------------------------------------------------------------------
-
-
-class ValueTier(StrEnum):
-    STANDARD = "standard"
-    PREMIUM = "premium"
-    PLATINUM = "platinum"
 
 
 class _LeadProfileFields(_Message):
@@ -64,23 +74,9 @@ class LeadUpdated(_Event, _LeadProfileFields):
     parent_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
-class Milestone(StrEnum):
-    TRIAL_BOOKED = "trial_booked"
-    TRIAL_ATTENDED = "trial_attended"
-    ENROLLED = "enrolled"
-    WITHDRAWN = "withdrawn"
-
-
 class LeadMilestone(_Event):
     type: Literal["lead.milestone"]
     milestone: Milestone
-
-
-class ConsentChannel(StrEnum):
-    SMS = "sms"
-    VOICE = "voice"
-    EMAIL = "email"
-    ALL = "all"
 
 
 class LeadConsent(_Event):
@@ -92,31 +88,12 @@ class LeadConsent(_Event):
 # --- interactions ---------------------------------------------------------------
 
 
-class Channel(StrEnum):
-    VOICE = "voice"
-    SMS = "sms"
-    EMAIL = "email"
-
-
-class Direction(StrEnum):
-    INBOUND = "inbound"
-    OUTBOUND = "outbound"
-
-
-class InteractionOutcome(StrEnum):
-    COMPLETED = "completed"
-    NO_ANSWER = "no_answer"
-    VOICEMAIL = "voicemail"
-    BUSY = "busy"
-    FAILED = "failed"
-
-
 class InteractionCompleted(_Event):
     type: Literal["interaction.completed"]
     interaction_id: Annotated[str, Field(min_length=1, max_length=128)]
     channel: Channel
     direction: Direction
-    outcome: InteractionOutcome
+    outcome: ContactOutcome
     transcript: LongText | None = None
     duration_s: Annotated[float, Field(ge=0, le=86_400)] | None = None
     agent_id: ShortText | None = None
@@ -139,31 +116,18 @@ class SmsSent(_SmsFields):
     type: Literal["sms.sent"]
 
 
-class AttendanceStatus(StrEnum):
-    ATTENDED = "attended"
-    MISSED = "missed"
-    CANCELLED = "cancelled"
-
-
 class AttendanceRecorded(_Event):
     type: Literal["attendance.recorded"]
     session_id: Annotated[str, Field(min_length=1, max_length=128)]
-    status: AttendanceStatus
+    status: AttendanceOutcome
     session_at: AwareDatetime | None = None
     program: ShortText | None = None
-
-
-class PaymentStatus(StrEnum):
-    SUCCEEDED = "succeeded"
-    LATE = "late"
-    MISSED = "missed"
-    REFUNDED = "refunded"
 
 
 class PaymentRecorded(_Event):
     type: Literal["payment.recorded"]
     payment_id: Annotated[str, Field(min_length=1, max_length=128)]
-    status: PaymentStatus
+    status: PaymentOutcome
     amount: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
     due_at: AwareDatetime | None = None
 
@@ -239,7 +203,7 @@ class NextBestAction(_Message):
     candidates: tuple[Candidate, ...]
     filtered_out: dict[str, str]
     override: str | None
-    brief: dict[str, Any]
+    brief: ActionBrief
     risk_segment: str
     urgency: str
     requires_approval: bool

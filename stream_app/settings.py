@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # --- Web -------------------------------------------------------------------
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=0, le=65535)
+    advertised_url: str | None = Field(
+        default=None,
+        description="URL other workers use to reach this one (lead views are routed by owner).",
+    )
     http_token: SecretStr | None = Field(
         default=None, description="When set, POST /events/* requires `Authorization: Bearer`."
     )

@@ -1,121 +1,541 @@
-"""A lead's state record and how one input event changes it.
+"""A lead's state record and how each input changes it (DESIGN sections 3, 5 and 7).
 
-This is the walking-skeleton version: profile, interaction count and a simple
-first-contact decision. The decision core replaces `_choose` and grows `LeadState`.
+`handle_event` and `handle_extraction` are the whole per-lead rule book the lead
+agent runs: state in, (new state, effects) out. The agent only loads, stores and
+sends. Effects carry deterministic ids, so a redelivered input produces either
+nothing (its event id is remembered) or byte-identical outputs.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from stream_app.domain.actions import (
+    DEFAULT_FILTER,
+    Action,
+    FilterParams,
+    allowed_actions,
+    channel_for,
+    hard_override,
+)
+from stream_app.domain.briefs import DEFAULT_BRIEFS, BriefParams, LeadProfile, build_brief
+from stream_app.domain.buckets import DEFAULT_BUCKETS, BucketParams, bucket, rl_state
+from stream_app.domain.context import (
+    DEFAULT_LIMITS,
+    ContextLimits,
+    LeadContext,
+    with_attendance,
+    with_extraction,
+    with_interaction,
+    with_payment,
+    with_status,
+)
+from stream_app.domain.extraction.conversation import parse_transcript
+from stream_app.domain.extraction.keywords import is_opt_out, opt_out_in
+from stream_app.domain.extraction.model import Extraction, ExtractionStatus
+from stream_app.domain.lifecycle import (
+    CLOSED,
+    DEFAULT_LIFECYCLE,
+    DEFAULT_REWARDS,
+    ConsentChannel,
+    ContactChannel,
+    ContactOutcome,
+    LifecycleParams,
+    Rewards,
+    Status,
+    on_attendance,
+    on_consent,
+    on_intent,
+    on_interaction,
+    on_milestone,
+    on_opt_out,
+    on_payment,
+    reward,
+)
+from stream_app.domain.qlearning import QTable, select_action
+from stream_app.domain.risk import (
+    DEFAULT_RISK,
+    RiskParams,
+    requires_approval,
+    risk_segment,
+    urgency,
+)
 from stream_app.models import (
+    ActionOutcome,
+    AttendanceRecorded,
+    Candidate,
+    ExtractionRequest,
+    ExtractionResult,
     InputEvent,
     InteractionCompleted,
-    InteractionOutcome,
+    LeadConsent,
     LeadCreated,
+    LeadMilestone,
+    LeadTransition,
+    LeadUpdated,
     NextBestAction,
+    PaymentRecorded,
+    SmsReceived,
+    SmsSent,
 )
 
+# --- records kept per lead -------------------------------------------------------
 
-class Profile(BaseModel):
+
+class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+
+class Profile(_Frozen):
     parent_name: str = ""
     phone: str | None = None
     email: str | None = None
     child_name: str | None = None
     child_age: int | None = None
     campaign_goal: str | None = None
+    segment: str | None = None
     value_tier: str | None = None
+    owner: str | None = None
     timezone: str | None = None
 
 
-class LeadState(BaseModel):
+class DecisionRecord(_Frozen):
+    """What the learner needs of a past decision to credit it later."""
+
+    decision_id: str
+    action: Action
+    rl_state: str
+    status: Status
+    decided_at: datetime
+    trigger_event_id: str
+    outcomes: tuple[str, ...] = ()
+
+
+class PendingExtraction(_Frozen):
+    """Work handed to the extractor; the lead owns it until the result or the deadline."""
+
+    extraction_id: str
+    trigger_event_id: str
+    trigger_at: datetime
+    deadline: datetime
+    credit_decision_id: str | None = None
+
+
+class InteractionNote(_Frozen):
+    event_id: str
+    occurred_at: datetime
+    channel: str
+    direction: str
+    outcome: str
+    excerpt: str = ""
+
+
+class LeadState(_Frozen):
     """Everything the worker remembers about one lead, written back as one value.
 
     The remembered event ids live in the same value as the state they guard, so
     the dedup marker and the change it marks reach the changelog atomically.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     lead_id: str
     profile: Profile = Profile()
-    status: str = "new"
-    interaction_count: int = 0
+    status: Status = Status.NEW
+    context: LeadContext = LeadContext()
+    opted_out_channels: tuple[str, ...] = ()
     seen_event_ids: tuple[str, ...] = ()
-    last_decision: NextBestAction | None = None
+    decisions: tuple[DecisionRecord, ...] = ()
+    pending: tuple[PendingExtraction, ...] = ()
+    last_nba: NextBestAction | None = None
+    recent_interactions: tuple[InteractionNote, ...] = ()
+    updated_at: datetime | None = None
+
+    @property
+    def decision_in_force(self) -> DecisionRecord | None:
+        return self.decisions[-1] if self.decisions else None
+
+
+# --- parameters and effects ------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Params:
+    """Every knob of the rule book; Settings builds one, tests use the seed defaults."""
+
     policy_version: str = "ucb-v1"
+    ucb_c: float = 1.0
     remembered_event_ids: int = 256
+    recent_decisions: int = 10
+    recent_interactions: int = 5
+    extraction_deadline: timedelta = timedelta(minutes=2)
+    rewards: Rewards = DEFAULT_REWARDS
+    lifecycle: LifecycleParams = DEFAULT_LIFECYCLE
+    filter: FilterParams = DEFAULT_FILTER
+    buckets: BucketParams = DEFAULT_BUCKETS
+    briefs: BriefParams = DEFAULT_BRIEFS
+    risk: RiskParams = DEFAULT_RISK
+    limits: ContextLimits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True, slots=True)
+class Policy:
+    """The Q-table a decision is made from, and its version for provenance."""
+
+    table: QTable
+    version: int = 0
+
+
+@dataclass(slots=True)
 class Effects:
     decisions: list[NextBestAction] = field(default_factory=list)
+    transitions: list[LeadTransition] = field(default_factory=list)
+    extraction_requests: list[ExtractionRequest] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.decisions or self.transitions or self.extraction_requests)
+
+
+def stable_id(prefix: str, *parts: str) -> str:
+    """A short deterministic id: the same inputs always name the same derived event."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return f"{prefix}-{digest[:24]}"
 
 
 def decision_id(lead_id: str, trigger_event_id: str) -> str:
-    """Deterministic, so a redelivered trigger yields the same id downstream."""
-    digest = hashlib.sha256(f"{lead_id}\x1f{trigger_event_id}".encode()).hexdigest()
-    return f"d-{digest[:24]}"
+    return stable_id("d", lead_id, trigger_event_id)
 
 
-def apply_event(
-    state: LeadState | None, event: InputEvent, params: Params
+# --- applying events -------------------------------------------------------------
+
+
+def handle_event(
+    state: LeadState | None, event: InputEvent, policy: Policy, params: Params, now: datetime
 ) -> tuple[LeadState, Effects]:
-    """Apply one input event; a redelivered event changes nothing and emits nothing."""
+    """Apply one input event and decide, unless it needs an extraction first.
+
+    `now` is the processing time, used only to date the extraction deadline (work
+    handed to another agent is tracked in wall time); every business rule uses the
+    event's own `occurred_at`.
+    """
     current = state or LeadState(lead_id=event.lead_id)
     if event.event_id in current.seen_event_ids:
         return current, Effects()
     seen = (*current.seen_event_ids, event.event_id)[-params.remembered_event_ids :]
-    updated = current.model_copy(update={"seen_event_ids": seen})
-    if isinstance(event, LeadCreated):
-        profile = Profile(**event.model_dump(include=set(Profile.model_fields)))
-        updated = updated.model_copy(update={"profile": profile})
-    elif isinstance(event, InteractionCompleted):
-        status = updated.status
-        if event.outcome is InteractionOutcome.COMPLETED and status == "new":
-            status = "contacted"
-        updated = updated.model_copy(
-            update={"interaction_count": updated.interaction_count + 1, "status": status}
+    lead = current.model_copy(update={"seen_event_ids": seen, "updated_at": event.occurred_at})
+    if isinstance(event, InteractionCompleted):
+        return _interaction(lead, event, policy, params, now)
+    if isinstance(event, SmsReceived | SmsSent):
+        return _sms(lead, event, policy, params, now)
+    if isinstance(event, ActionOutcome):
+        return _outcome(lead, event), Effects()
+    lead = _apply_passive(lead, event, params)
+    return _decide(lead, event.event_id, event.occurred_at, None, policy, params)
+
+
+def _apply_passive(
+    lead: LeadState,
+    event: LeadCreated
+    | LeadUpdated
+    | LeadMilestone
+    | LeadConsent
+    | AttendanceRecorded
+    | PaymentRecorded,
+    params: Params,
+) -> LeadState:
+    """Events that change the lead without a conversation to read."""
+    ctx = lead.context
+    if ctx.first_seen_at is None:
+        ctx = ctx.model_copy(update={"first_seen_at": event.occurred_at})
+    status = lead.status
+    updates: dict[str, object] = {}
+    if isinstance(event, LeadCreated | LeadUpdated):
+        fields = event.model_dump(include=set(Profile.model_fields), exclude_none=True)
+        updates["profile"] = lead.profile.model_copy(update=fields)
+    elif isinstance(event, LeadMilestone):
+        status = on_milestone(status, event.milestone)
+    elif isinstance(event, LeadConsent):
+        status = on_consent(status, event.channel, event.granted, ctx.resume_status)
+        updates["opted_out_channels"] = _consent_channels(
+            lead.opted_out_channels, event.channel, event.granted
+        )
+    elif isinstance(event, AttendanceRecorded):
+        ctx = with_attendance(ctx, event.status, event.occurred_at, event.session_at)
+        status = on_attendance(
+            status, event.status, ctx.consecutive_misses, ctx.attended_ever, params.lifecycle
         )
     else:
-        return updated, Effects()
-    decision = _choose(updated, event, params)
-    return updated.model_copy(update={"last_decision": decision}), Effects([decision])
+        ctx = with_payment(ctx, event.status, event.occurred_at)
+        status = on_payment(status, event.status)
+    return _with_status(lead.model_copy(update={**updates, "context": ctx}), status, event)
 
 
-def _choose(state: LeadState, event: InputEvent, params: Params) -> NextBestAction:
-    action, channel = ("warm_follow_up", "voice")
-    unreached = isinstance(event, InteractionCompleted) and (
-        event.outcome is not InteractionOutcome.COMPLETED
+def _consent_channels(
+    current: tuple[str, ...], channel: ConsentChannel, granted: bool
+) -> tuple[str, ...]:
+    channels = ("sms", "voice", "email") if channel == ConsentChannel.ALL else (channel.value,)
+    if granted:
+        return tuple(c for c in current if c not in channels)
+    return tuple(sorted({*current, *channels}))
+
+
+def _with_status(
+    lead: LeadState,
+    status: Status,
+    event: InputEvent | None = None,
+    at: datetime | None = None,
+) -> LeadState:
+    when = at or (event.occurred_at if event is not None else lead.updated_at)
+    assert when is not None
+    ctx = with_status(lead.context, lead.status, status, when)
+    return lead.model_copy(update={"status": status, "context": ctx})
+
+
+def _interaction(
+    lead: LeadState, event: InteractionCompleted, policy: Policy, params: Params, now: datetime
+) -> tuple[LeadState, Effects]:
+    ctx = with_interaction(lead.context, event.outcome, event.occurred_at, event.channel)
+    note = InteractionNote(
+        event_id=event.event_id,
+        occurred_at=event.occurred_at,
+        channel=event.channel.value,
+        direction=event.direction.value,
+        outcome=event.outcome.value,
+        excerpt=(event.transcript or "")[:280],
     )
-    if unreached:
-        action, channel = ("gentle_nudge", "sms")
-    return NextBestAction(
-        decision_id=decision_id(state.lead_id, event.event_id),
-        lead_id=state.lead_id,
-        decided_at=event.occurred_at,
+    notes = (*lead.recent_interactions, note)[-params.recent_interactions :]
+    lead = lead.model_copy(update={"context": ctx, "recent_interactions": notes})
+    lead = _with_status(lead, on_interaction(lead.status, event.outcome), event)
+    transcript = (event.transcript or "").strip()
+    conversation = parse_transcript(transcript, event.channel.value) if transcript else None
+    if conversation is not None and opt_out_in(conversation):
+        lead = _with_status(lead, on_opt_out(lead.status), event)
+        return _decide(lead, event.event_id, event.occurred_at, event.decision_id, policy, params)
+    if event.outcome == ContactOutcome.COMPLETED and conversation is not None:
+        return _request_extraction(lead, event, transcript, (event.event_id,), params, now)
+    return _decide(lead, event.event_id, event.occurred_at, event.decision_id, policy, params)
+
+
+def _sms(
+    lead: LeadState, event: SmsReceived | SmsSent, policy: Policy, params: Params, now: datetime
+) -> tuple[LeadState, Effects]:
+    """A single SMS: an inbound opt-out acts at once; anything else is read on its own.
+
+    Thread batching (DESIGN section 6) replaces the per-message extraction.
+    """
+    if isinstance(event, SmsSent):
+        return lead, Effects()
+    if is_opt_out(event.body):
+        lead = _with_status(lead, on_opt_out(lead.status), event)
+        return _decide(lead, event.event_id, event.occurred_at, None, policy, params)
+    return _request_extraction(lead, event, f"Parent: {event.body}", (event.event_id,), params, now)
+
+
+def _request_extraction(
+    lead: LeadState,
+    event: InteractionCompleted | SmsReceived,
+    transcript: str,
+    sources: tuple[str, ...],
+    params: Params,
+    now: datetime,
+) -> tuple[LeadState, Effects]:
+    extraction_id = stable_id("x", lead.lead_id, event.event_id)
+    credit = event.decision_id if isinstance(event, InteractionCompleted) else None
+    pending = PendingExtraction(
+        extraction_id=extraction_id,
         trigger_event_id=event.event_id,
-        action=action,
-        channel=channel,
-        rl_state=f"{state.status}:neutral",
-        q_value=0.0,
-        score=0.0,
-        candidates=(),
-        filtered_out={},
-        override=None,
-        brief={},
-        risk_segment="on_track",
-        urgency="none",
-        requires_approval=False,
-        policy_version=params.policy_version,
-        q_version=0,
+        trigger_at=event.occurred_at,
+        deadline=now + params.extraction_deadline,
+        credit_decision_id=credit,
     )
+    channel = event.channel if isinstance(event, InteractionCompleted) else ContactChannel.SMS
+    request = ExtractionRequest(
+        extraction_id=extraction_id,
+        lead_id=lead.lead_id,
+        requested_at=event.occurred_at,
+        channel=channel,
+        transcript=transcript,
+        source_event_ids=sources,
+    )
+    lead = lead.model_copy(update={"pending": (*lead.pending, pending)})
+    return lead, Effects(extraction_requests=[request])
+
+
+def handle_extraction(
+    state: LeadState | None, result: ExtractionResult, policy: Policy, params: Params
+) -> tuple[LeadState, Effects]:
+    """Fold an extraction into the lead and make the decision its trigger was waiting for.
+
+    A result nobody is waiting for (a duplicate, or one that arrived after the
+    deadline already decided) changes nothing.
+    """
+    if state is None:
+        return LeadState(lead_id=result.lead_id), Effects()
+    pending = next((p for p in state.pending if p.extraction_id == result.extraction_id), None)
+    if pending is None:
+        return state, Effects()
+    remaining = tuple(p for p in state.pending if p is not pending)
+    lead = state.model_copy(update={"pending": remaining})
+    extraction = result.extraction
+    if extraction.status == ExtractionStatus.OK:
+        ctx = with_extraction(lead.context, extraction, params.limits)
+        lead = lead.model_copy(update={"context": ctx})
+        status = (
+            on_opt_out(lead.status)
+            if extraction.opt_out
+            else on_intent(lead.status, extraction.intent)
+        )
+        lead = _with_status(lead, status, at=pending.trigger_at)
+    return _decide(
+        lead,
+        pending.trigger_event_id,
+        pending.trigger_at,
+        pending.credit_decision_id,
+        policy,
+        params,
+    )
+
+
+def overdue_extractions(state: LeadState, now: datetime) -> list[PendingExtraction]:
+    """Pending work whose deadline passed: the lead decides without it."""
+    return [p for p in state.pending if p.deadline <= now]
+
+
+def deadline_result(lead_id: str, pending: PendingExtraction, now: datetime) -> ExtractionResult:
+    """The failed result a sweeper feeds back through the lead's own partition."""
+    return ExtractionResult(
+        extraction_id=pending.extraction_id,
+        lead_id=lead_id,
+        extracted_at=now,
+        source_event_ids=(pending.trigger_event_id,),
+        extraction=Extraction.failed("deadline", "no extraction before the deadline"),
+    )
+
+
+def _outcome(lead: LeadState, event: ActionOutcome) -> LeadState:
+    """Record CRM feedback on the decision it names (learning from it: issue 7)."""
+    decisions = tuple(
+        d.model_copy(update={"outcomes": (*d.outcomes, event.outcome.value)[-10:]})
+        if d.decision_id == event.decision_id
+        else d
+        for d in lead.decisions
+    )
+    return lead.model_copy(update={"decisions": decisions})
+
+
+# --- deciding --------------------------------------------------------------------
+
+
+def _decide(
+    lead: LeadState,
+    trigger_event_id: str,
+    decided_at: datetime,
+    credit_decision_id: str | None,
+    policy: Policy,
+    params: Params,
+) -> tuple[LeadState, Effects]:
+    status, ctx = lead.status, lead.context
+    state = rl_state(status, bucket(ctx, params.buckets))
+    forced = hard_override(status)
+    if forced is not None:
+        allowed: list[Action] = [forced]
+        filtered: dict[Action, str] = {}
+        override: str | None = status.value
+    else:
+        allowed, filtered = allowed_actions(status, ctx, decided_at, params.filter)
+        override = None
+    selection = select_action(policy.table, state, allowed, params.ucb_c)
+    action = selection.action
+    channel = channel_for(
+        action,
+        ctx.last_contact_channel.value if ctx.last_contact_channel else None,
+        prefer_email=not lead.profile.phone and bool(lead.profile.email),
+    )
+    profile = LeadProfile(
+        parent_name=lead.profile.parent_name,
+        child_name=lead.profile.child_name,
+        campaign_goal=lead.profile.campaign_goal,
+    )
+    brief = build_brief(action, channel, profile, ctx, decided_at, params.briefs)
+    nba = NextBestAction(
+        decision_id=decision_id(lead.lead_id, trigger_event_id),
+        lead_id=lead.lead_id,
+        decided_at=decided_at,
+        trigger_event_id=trigger_event_id,
+        action=action.value,
+        channel=channel.value,
+        rl_state=state,
+        q_value=selection.q_value,
+        score=selection.score,
+        candidates=tuple(
+            Candidate(action=c.action.value, q=c.q, visits=c.visits, score=c.score)
+            for c in selection.candidates
+        ),
+        filtered_out={a.value: reason for a, reason in filtered.items()},
+        override=override,
+        brief=brief,
+        risk_segment=risk_segment(status, ctx, decided_at, params.risk).value,
+        urgency=urgency(status, ctx, decided_at, params.risk).value,
+        requires_approval=requires_approval(lead.profile.value_tier, action, params.risk),
+        policy_version=params.policy_version,
+        q_version=policy.version,
+    )
+    transition = _transition(lead, nba, credit_decision_id, params)
+    record = DecisionRecord(
+        decision_id=nba.decision_id,
+        action=action,
+        rl_state=state,
+        status=status,
+        decided_at=decided_at,
+        trigger_event_id=trigger_event_id,
+    )
+    lead = lead.model_copy(
+        update={
+            "decisions": (*lead.decisions, record)[-params.recent_decisions :],
+            "last_nba": nba,
+        }
+    )
+    effects = Effects(decisions=[nba], transitions=[transition] if transition else [])
+    return lead, effects
+
+
+def _transition(
+    lead: LeadState, nba: NextBestAction, credit_decision_id: str | None, params: Params
+) -> LeadTransition | None:
+    """Close the step the decision in force opened.
+
+    The reward is for the status change since that decision; it is credited to
+    the decision the triggering contact carried out when it names one we know,
+    else to the decision in force. A closed lead's `stop` ended its episode, so
+    nothing after it is learned from.
+    """
+    in_force = lead.decision_in_force
+    if in_force is None or in_force.status in CLOSED:
+        return None
+    credited = next((d for d in lead.decisions if d.decision_id == credit_decision_id), in_force)
+    return LeadTransition(
+        transition_id=stable_id("t", lead.lead_id, credited.decision_id, nba.trigger_event_id),
+        lead_id=lead.lead_id,
+        occurred_at=nba.decided_at,
+        state_before=credited.rl_state,
+        action=credited.action.value,
+        decision_id=credited.decision_id,
+        reward=reward(in_force.status, lead.status, params.rewards),
+        state_after=nba.rl_state,
+        cause_event_id=nba.trigger_event_id,
+    )
+
+
+__all__ = [
+    "Effects",
+    "LeadState",
+    "Params",
+    "Policy",
+    "deadline_result",
+    "decision_id",
+    "handle_event",
+    "handle_extraction",
+    "overdue_extractions",
+]

@@ -1,0 +1,64 @@
+"""The context pack an operator or a voice agent reads before a call (seed 003, Deep Dive 1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stream_app.domain.lead import LeadState
+
+
+def child_info(state: LeadState) -> str | None:
+    profile = state.profile
+    if not profile.child_name:
+        return None
+    age = f" (age {profile.child_age})" if profile.child_age is not None else ""
+    return f"{profile.child_name}{age}"
+
+
+def context_pack(state: LeadState) -> dict[str, Any]:
+    ctx = state.context
+    nba = state.last_nba
+    return {
+        "lead_id": state.lead_id,
+        "lead_name": state.profile.parent_name,
+        "phone": state.profile.phone,
+        "child_info": child_info(state),
+        "campaign_goal": state.profile.campaign_goal,
+        "current_status": state.status.value,
+        "latest_summary": ctx.summary,
+        "known_facts": list(ctx.facts),
+        "open_questions": list(ctx.open_questions),
+        "financial_signals": {
+            "concern_level": ctx.financial_concern.value,
+            "mentions": list(ctx.financial_mentions),
+            "payment_concern": ctx.payment_concern,
+        },
+        "scheduling_constraints": {
+            "constraints": list(ctx.scheduling_constraints),
+            "preferred_times": list(ctx.preferred_times),
+        },
+        "family_context": {
+            "siblings": list(ctx.siblings),
+            "decision_makers": list(ctx.decision_makers),
+            "notes": list(ctx.family_notes),
+        },
+        "objections": [o.model_dump(mode="json") for o in ctx.objections],
+        "additional_signals": [s.model_dump(mode="json") for s in ctx.signals],
+        "recent_interactions": [n.model_dump(mode="json") for n in state.recent_interactions],
+        "current_nba": None
+        if nba is None
+        else {
+            "decision_id": nba.decision_id,
+            "action": nba.action,
+            "channel": nba.channel,
+            "action_brief": nba.brief.model_dump(mode="json"),
+            "risk_segment": nba.risk_segment,
+            "urgency": nba.urgency,
+            "requires_approval": nba.requires_approval,
+        },
+    }
+
+
+def minimal_pack(lead_id: str, parent_name: str | None, phone: str | None) -> dict[str, Any]:
+    """What a caller still gets when the full pack cannot be assembled."""
+    return {"lead_id": lead_id, "lead_name": parent_name, "phone": phone, "degraded": True}

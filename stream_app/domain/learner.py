@@ -1,0 +1,96 @@
+"""The single-writer Q-learner's rule: apply each transition once, in log order.
+
+A transition updates exactly one (state, action) entry, so the ids of the
+transitions already applied are remembered *on that entry*: the dedup marker and
+the value it guards change together in one table write (notes/RUNTIME.md: a
+separate dedup table let a crash produce a duplicate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stream_app.domain.actions import STATUS_ACTIONS, Action
+from stream_app.domain.lifecycle import CLOSED, Status
+from stream_app.domain.qlearning import QEntry, QTable, td_update
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerParams:
+    alpha: float = 0.1
+    gamma: float = 0.9
+    remembered_ids: int = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """A Q-table entry as the learner stores it."""
+
+    q: float
+    visits: int
+    recent_ids: tuple[str, ...]
+    q_version: int
+    q_before: float
+    td_error: float
+    transition_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One transition as the learner reads it."""
+
+    transition_id: str
+    state_before: str
+    action: Action
+    reward: float
+    state_after: str
+    q_version: int
+
+
+def status_of(state: str) -> Status:
+    return Status(state.split(":", 1)[0])
+
+
+def learn(
+    q_table: QTable, stored: Learned | None, step: Step, params: LearnerParams
+) -> tuple[QTable, Learned | None]:
+    """Apply `step` unless this entry already has; returns the new table and entry.
+
+    `None` as the entry means "already applied": the caller re-publishes the stored
+    entry instead (its q-update may have been lost in the crash that caused the
+    redelivery). The future value ranges over the actions the next status may take;
+    a closed lead (declined, opted out) has no future.
+    """
+    if stored is not None and step.transition_id in stored.recent_ids:
+        return q_table, None
+    next_status = status_of(step.state_after)
+    terminal = next_status in CLOSED
+    table, update = td_update(
+        q_table,
+        step.state_before,
+        step.action,
+        step.reward,
+        None if terminal else step.state_after,
+        None if terminal else STATUS_ACTIONS[next_status],
+        alpha=params.alpha,
+        gamma=params.gamma,
+    )
+    recent = (*(stored.recent_ids if stored else ()), step.transition_id)
+    entry = Learned(
+        q=update.q_after,
+        visits=update.visits,
+        recent_ids=recent[-params.remembered_ids :],
+        q_version=step.q_version,
+        q_before=update.q_before,
+        td_error=update.td_error,
+        transition_id=step.transition_id,
+    )
+    return table, entry
+
+
+def overlay(priors: QTable, learned: dict[tuple[str, Action], Learned]) -> QTable:
+    """The learner's working table: seeded priors with every learned entry on top."""
+    table = priors
+    for (state, action), entry in learned.items():
+        table = table.with_entry(state, action, QEntry(entry.q, entry.visits))
+    return table

@@ -1,0 +1,21 @@
+"""Changelogged state: one value per lead, one per learned Q-table entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from stream_app.settings import Settings
+
+
+def lead_table(app: faust.App, settings: Settings) -> Any:
+    """lead_id -> LeadState JSON; co-partitioned with every lead-keyed topic."""
+    return app.Table(
+        "leads", default=None, partitions=settings.partitions, key_type=str, value_type=bytes
+    )
+
+
+def learner_table(app: faust.App) -> Any:
+    """ "state|action" -> learned entry JSON; one partition, like lead-transitions."""
+    return app.Table("q-learner", default=None, partitions=1, key_type=str, value_type=bytes)
