@@ -58,10 +58,47 @@ class _Sentence:
     turn: int
 
 
+# Texting shorthand and dropped apostrophes, mapped once so every table can be
+# written in plain English ("cant afford", "see u tmrw", "hes 9").
+_SHORTHAND: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"\b{short}\b", re.IGNORECASE), full)
+    for short, full in (
+        ("u", "you"),
+        ("ur", "your"),
+        ("thx", "thanks"),
+        ("tho", "though"),
+        ("tmrw|tmr|tmw", "tomorrow"),
+        ("wk", "week"),
+        ("im", "I'm"),
+        ("ive", "I've"),
+        ("dont", "don't"),
+        ("cant", "can't"),
+        ("doesnt", "doesn't"),
+        ("didnt", "didn't"),
+        ("isnt", "isn't"),
+        ("wasnt", "wasn't"),
+        ("wouldnt", "wouldn't"),
+        ("thats", "that's"),
+        ("whats", "what's"),
+        ("hes", "he's"),
+        ("shes", "she's"),
+        ("theyre", "they're"),
+        (r"were\s+thinking", "we're thinking"),
+    )
+)
+
+
+def _plain(text: str) -> str:
+    text = text.replace("\u2019", "'")
+    for pattern, full in _SHORTHAND:
+        text = pattern.sub(full, text)
+    return text
+
+
 def _sentences(turns: Sequence[Turn]) -> list[_Sentence]:
     out: list[_Sentence] = []
     for i, turn in enumerate(turns):
-        text = turn.text.replace("\u2019", "'")
+        text = _plain(turn.text)
         for part in re.split(r"(?<=[.!?])\s+|\n+", text):
             if part.strip():
                 out.append(_Sentence(part.strip(), i))
@@ -112,6 +149,12 @@ _FIN_HIGH = _rx(
     r"\bstruggling\s+(?:financially|with\s+money|to\s+pay)\b",
 )
 _FIN_MODERATE_BLOCKER = _rx(
+    r"\bmore\s+than\s+(?:we|i)\s+(?:budgeted|expected|planned|can\s+spend|wanted\s+to\s+spend)\b",
+    r"\bover\s+(?:our|my|the)\s+budget\b",
+    r"\btoo\s+much\s+money\b",
+    r"(?:\$\s?\d[\d,.]*|\bprice\b|\bcost\b|\bfees?\b|\btuition\b)[^.?!]{0,40}\b"
+    r"(?:insane|crazy|ridiculous|outrageous|too\s+much|a\s+lot|steep|too\s+high)\b",
+    r"\b(?:anything|something)\s+cheaper\b",
     r"\btoo\s+(?:expensive|pricey|much\s+money)\b",
     r"\b(?:expensive|pricey|steep|overpriced)\b",
     r"\bout\s+of\s+(?:our|my)\s+(?:budget|price\s+range)\b",
@@ -121,6 +164,7 @@ _FIN_MODERATE_BLOCKER = _rx(
     r"\ba\s+lot\s+(?:of\s+money\s+)?for\s+us\b",
 )
 _FIN_MODERATE = _rx(
+    r"\bcareful\s+with\s+(?:money|spending)\b",
     r"\bmoney(?:'s|\s+is)\s+(?:really\s+|very\s+|pretty\s+|a\s+bit\s+)?tight\b",
     r"\b(?:tight|limited)\s+budget\b",
     r"\bbudget\s+is\s+tight\b",
@@ -141,6 +185,8 @@ _FIN_LOW = _rx(
     r"\bdiscounts?\b",
     r"\bpayment\s+plans?\b",
     r"\bper\s+(?:month|session|class|week)\b",
+    r"\bpay(?:ing)?\s+for\b",
+    r"\brefundable\b",
 )
 
 # ---------------------------------------------------------------------------
@@ -158,6 +204,11 @@ _DECLINE = _rx(
     r"\balready\s+(?:signed|enrolled|registered)\s+(?:\w+\s+)?(?:up\s+)?(?:at|with|elsewhere|somewhere)\b",
     r"\bfound\s+(?:another|a\s+different)\b",
     r"\bnever\s*mind\b",
+    r"\b(?:we|we've|i've|i)\s+(?:already\s+)?(?:signed|enrolled|registered)\s+(?:\w+\s+)?(?:up\s+)?"
+    r"(?:at|with)\b",
+    r"\b(?:he's|she's|they're|we're)\s+(?:\w+\s+)?done\s+with\b",
+    r"\b(?:probably\s+)?a\s+no\s+(?:for|from)\b",
+    r"\bit's\s+a\s+no\b",
 )
 _SCHEDULE_REQUEST = _rx(
     r"\b(?:can|could|may)\s+(?:we|i)\s+(?:please\s+)?(?:look\s+at\s+)?(?:book|schedule|set\s+up|come\s+(?:in|by|for)"
@@ -173,10 +224,13 @@ _SCHEDULE_REQUEST = _rx(
     r"\b(?:he|she|they|we)\s+can\s+start\b",
     r"\bput\s+(?:her|him|them|us|me)\s+down\b",
     r"\bcount\s+us\s+in\b",
-    r"\bsee\s+you\s+(?:then|there|on|at|next|tomorrow)\b",
     r"\bwe'll\s+be\s+there\b",
     r"\blet's\s+do\b",
     r"\bget\s+(?:him|her|them)\s+(?:in|into)\b",
+    r"\b(?:can|could)\s+(?:we|i|he|she|they)\s+come\s+(?:watch|see|try|visit|observe)\b",
+    r"\block\s+(?:it|that|this|us|him|her|them)\s+in\b",
+    r"\bsee\s+(?:you|ya)\s+(?:then|there|on|at|next|tomorrow|soon|saturday|sunday|monday|tuesday|"
+    r"wednesday|thursday|friday)\b",
     r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)days?|\d{1,2}(?::\d{2})?\s*(?:am|pm)?)\s+"
     r"(?:works|would\s+work|would\s+be\s+(?:great|perfect|good|fine|best)|is\s+(?:perfect|good|fine|great))\b",
 )
@@ -189,6 +243,14 @@ _UNCLEAR = _rx(
     r"\bcall\s+(?:me\s+)?back\s+later\b",
     r"\b(?:we're|i'm)\s+(?:driving|at\s+work|in\s+a\s+meeting)\b",
     r"\bbad\s+time\b",
+    r"\bnot\s+a\s+good\s+time\b",
+)
+_LONG_DEFERRAL = _rx(
+    r"\breach\s+out\s+(?:in|later|next|after)\b",
+    r"\bin\s+a\s+(?:couple|few)\s+(?:of\s+)?(?:months|weeks)\b",
+    r"\bcheck\s+back\b",
+    r"\bafter\s+the\s+holidays\b",
+    r"\bnext\s+(?:month|season|year|semester|term)\b",
 )
 _CONSIDER = _rx(
     r"\bnot\s+sure\b",
@@ -205,17 +267,28 @@ _CONSIDER = _rx(
     r"\bnot\s+thinking\s+about\b",
     r"\bcan\s+we\s+talk\s+(?:after|later|next|in)\b",
     r"\blook\s+at\s+it\s+again\b",
+    r"\bthink\s+(?:on|over)\s+it\b",
+    r"\bhave\s+to\s+think\b",
+    r"\blet\s+me\s+see\b",
+    r"\bi'll\s+(?:let\s+you\s+know|call\s+you|get\s+back|text\s+you)\b",
+    r"\bkeep\s+me\s+posted\b",
+    r"\bwaiting\s+to\s+see\b",
+    r"\bthinking\s+about\s+it\b",
 )
+_RELATIVE_WHO = r"(?:husband|wife|partner|spouse|ex|mom|dad|mother|father|parents)"
 _DEFER_TO_DECISION_MAKER = _rx(
-    r"\b(?:talk|speak|check|discuss|run\s+it\s+by|ask)\s+(?:it\s+over\s+|this\s+over\s+)?(?:with\s+|to\s+)?my\s+"
-    r"(?:husband|wife|partner|spouse|ex|mom|dad|mother|father|parents)\b",
+    r"\b(?:talk|speak|check|discuss|run\s+it\s+by|ask)\s+(?:it\s+over\s+|this\s+over\s+)?"
+    rf"(?:with\s+|to\s+)?my\s+{_RELATIVE_WHO}\b",
+    r"\b(?:let\s+me|i'll|i\s+will|i\s+need\s+to|i\s+have\s+to)\s+(?:see|check|ask|talk|figure\s+out)\b"
+    rf"[\w\s']{{0,30}}\bmy\s+{_RELATIVE_WHO}\b",
 )
 _INTERESTED = _rx(
     r"\b(?:interested|intrested|intersted|interseted|interisted)\b",
     r"\bexcited\b",
     r"\b(?:would|'d)\s+love\b",
     r"\bcan't\s+wait\b",
-    r"\b(?:we're|we\s+are)\s+in\b",
+    r"\b(?:we're|we\s+are)\s+in\s*(?:[.!,]|$)",
+    r"\b(?:asking|asks|begging|wants)\s+(?:\w+\s+){0,3}(?:go|come)\s+(?:back|again)\b",
     r"\bdefinitely\s+want\b",
     r"\bsounds\s+(?:great|good|nice|fun|amazing|awesome|perfect)\b",
     r"\blove[sd]?\s+(?:it|that|this)\b",
@@ -228,12 +301,20 @@ _INFO_REQUEST = _rx(
     r"\bfind\s+out\b",
     r"\bcan\s+you\s+(?:tell|send|email|text)\b",
     r"^(?:how\s+much|what's|what|when|where|which|is\s+there|are\s+there|do\s+you|does)\b",
+    r"\b(?:when|what|where|how|which)\s+(?:does|do|is|are|time|times|days?|much|long|old|should|will)\b",
 )
 _RESOLVED = _rx(
     r"\bthat\s+(?:might|could|would|should)\s+(?:be\s+better|work|help)\b",
     r"\bthat\s+works\b",
     r"\bthat\s+helps\b",
     r"\bsounds\s+better\b",
+)
+_REDIRECT = _rx(r"\bcall\s+(?:her|him|them|me)\s+(?:instead|later|back|tomorrow)\b")
+_AGENT_ASKS_INTEREST = _rx(
+    r"\binterest(?:ed)?\b", r"\bwould\s+(?:you|he|she|they)\s+like\b", r"\bwant\s+(?:me\s+)?to\b"
+)
+_BARE_NO = re.compile(
+    r"^(?:no|nope|nah|not\s+really|not\s+anymore|not\s+at\s+the\s+moment)\b", re.I
 )
 _AGENT_ASKS_WHEN = _rx(
     r"\b(?:what|which)\s+(?:days?|times?)\b",
@@ -301,6 +382,8 @@ _OBJECTIONS: tuple[tuple[str, re.Pattern[str], Level], ...] = (
             r"\bcan't\s+make\s+(?:it|that|the)\b",
             r"\b(?:he|she|they)\s+(?:has|have)\s+(?:baseball|soccer|football|swim\w*|dance|practice|lessons|hockey|tutoring)\b",
             r"\balready\s+(?:do|does|have|has)\s+\w+\s+on\b",
+            r"\bsame\s+(?:afternoon|day|time|night|evening)\b",
+            r"\bworried\s+about\s+the\s+(?:\w+\s+)?(?:practices|times?|schedule|days?)\b",
         ),
         Level.MODERATE,
     ),
@@ -315,6 +398,10 @@ _OBJECTIONS: tuple[tuple[str, re.Pattern[str], Level], ...] = (
             r"\brefuses?\b",
             r"\bwon't\s+go\b",
             r"\bgot\s+upset\b",
+            r"\bcried\b",
+            r"\bmean\s+to\s+(?:her|him|them)\b",
+            r"\bbull(?:y|ied|ying)\b",
+            r"\b(?:don't|doesn't|won't)\s+(?:think\s+)?(?:\w+\s+){0,2}want\s+to\s+go\s+back\b",
         ),
         Level.MODERATE,
     ),
@@ -378,6 +465,8 @@ _SIGNALS: tuple[tuple[str, re.Pattern[str], Level, str], ...] = (
             r"\bunemployed\b",
             r"\bout\s+of\s+work\b",
             r"\bbetween\s+jobs\b",
+            r"\bhours\s+(?:just\s+)?(?:got\s+)?cut\b",
+            r"\bpay\s+cut\b",
         ),
         Level.HIGH,
         "scholarship_outreach",
@@ -410,6 +499,7 @@ _SIGNALS: tuple[tuple[str, re.Pattern[str], Level, str], ...] = (
             r"\bdyslexi\w*\b",
             r"\bdown\s+syndrome\b",
             r"\bon\s+the\s+spectrum\b",
+            r"\b(?:speech|occupational)\s+therapy\b",
         ),
         Level.MODERATE,
         "info_send",
@@ -437,7 +527,8 @@ _SIGNALS: tuple[tuple[str, re.Pattern[str], Level, str], ...] = (
     (
         "relocation",
         _rx(
-            r"\bmoving\s+(?:to|away|out)\b",
+            r"\bmoving\s+(?:to|away|out|across|house)\b",
+            r"\bin\s+the\s+middle\s+of\s+(?:a\s+)?mov(?:e|ing)\b",
             r"\b(?:we're|we\s+are)\s+moving\b",
             r"\bjust\s+moved\b",
             r"\bmoved\s+here\b",
@@ -450,8 +541,12 @@ _SIGNALS: tuple[tuple[str, re.Pattern[str], Level, str], ...] = (
     (
         "referral_source",
         _rx(
-            r"\bmy\s+(?:friend|neighbou?r|coworker|co-worker|cousin|sister|brother|colleague)(?:'s)?\b"
+            r"\bmy\s+(?:friend|neighbou?r|coworker|co-worker|cousin|sister|brother|colleague|nephew|niece"
+            r"|aunt|uncle|sister-in-law|brother-in-law)(?:'s)?\b"
             r"[\w\s']{0,40}\b(?:said|told|recommended|go|goes|went|did|does|rave|love)",
+            r"\b(?:pediatrician|doctor|therapist|teacher|counsel?lor|friend|neighbou?r)\s+"
+            r"(?:suggested|recommended|told\s+us)\b",
+            r"\bsaw\s+(?:your|the)\s+(?:booth|sign|banner|ad|post|video)\b",
             r"\bheard\s+(?:about|of)\s+(?:you|it|the)\b",
             r"\brecommended\s+(?:by|to\s+us)\b",
             r"\b(?:saw|found)\s+(?:you|your|it|an\s+ad|the\s+ad|a\s+post)\b",
@@ -480,10 +575,17 @@ _SIBLING = _rx(
 _NAMED_AGE = re.compile(
     r"\b([A-Z][a-z]+)(?:\s+is|,|'s|\s+\()\s*(?:only\s+|just\s+)?(\d{1,2})\b(?!\s*(?:am|pm|:|minutes?|a\s+month))"
 )
+_WHO = re.compile(
+    r"\b(husband|wife|partner|spouse|ex|mom|dad|mother|father|parents)\b", re.IGNORECASE
+)
 _DECISION_MAKER = _rx(
+    r"\bmy\s+(?:husband|wife|partner|spouse)\s+(?:who\s+)?(?:handles|decides|makes\s+the\s+decisions)\b",
+    r"\bit's\s+my\s+(?:husband|wife|partner|spouse)\s+who\b",
+    r"\b(?:let\s+me|i'll|i\s+will|i\s+need\s+to|i\s+have\s+to)\s+(?:see|check|ask|talk|figure\s+out)\b"
+    rf"[\w\s']{{0,30}}\bmy\s+{_RELATIVE_WHO}\b",
     r"\b(?:talk|speak|check|discuss|run\s+it\s+by|ask)\s+(?:it\s+over\s+)?(?:with\s+|to\s+)?my\s+"
-    r"(?P<who>husband|wife|partner|spouse|ex|mom|dad|mother|father|parents)\b",
-    r"\b(?:his|her|their|my)\s+(?P<who2>dad|mom|father|mother|husband|wife|partner|ex)\s+"
+    r"(?:husband|wife|partner|spouse|ex|mom|dad|mother|father|parents)\b",
+    r"\b(?:his|her|their|my)\s+(?:dad|mom|father|mother|husband|wife|partner|ex)\s+"
     r"(?:would\s+have\s+to|has\s+to|needs\s+to|makes\s+the\s+decisions|decides|will\s+decide|"
     r"would\s+need\s+to|has\s+to\s+agree)\b",
 )
@@ -492,7 +594,9 @@ _FAMILY_NOTE = _rx(
     r"\b(?:share|shared|joint)\s+custody\b",
     r"\bcustody\b",
     r"\bmy\s+ex\b",
-    r"\b(?:grandmother|grandfather|grandma|grandpa|grandparents)\b",
+    r"\b(?:i'm|i\s+am)\s+(?:his|her|their)\s+(?:grandmother|grandfather|grandma|grandpa|aunt|uncle|guardian)\b",
+    r"\b(?:grandma|grandpa|grandmother|grandfather|grandparents)\s+(?:picks?|drops?|watch\w*|take\w*\s+care)\b",
+    r"\b(?:separated|divorced|divorcing)\b",
     r"\bi\s+pick\s+(?:him|her|them)\s+up\b",
 )
 
@@ -536,9 +640,20 @@ _NEGATIVE = _rx(
     r"\btold\s+you\b",
     r"\b(?:sick|tired)\s+of\b",
     r"\bwaste\s+of\b",
+    r"\binsane\b",
+    r"\boutrageous\b",
+    r"\bcried\b",
+    r"\bmean\s+to\b",
 )
 _SOFTENER = _rx(
-    r"\bthanks?\b", r"\bthank\s+you\b", r"\bthx\b", r"\bappreciate\b", r"\bsorry\b", r"\bmaybe\b"
+    r"\bthanks?\b",
+    r"\bthank\s+you\b",
+    r"\bappreciate\b",
+    r"\bsorry\b",
+    r"\bmaybe\b",
+    r"\blol\b",
+    r"\b(?:this|for\s+this)\s+(?:year|season)\b",
+    r"\bright\s+now\b",
 )
 
 
@@ -723,7 +838,7 @@ def _family(sentences: Sequence[_Sentence]) -> FamilyContext:
             named = [f"{name} ({age})" for name, age in _NAMED_AGE.findall(s.text)]
             siblings.extend(named or [_detail(s)])
         for m in _DECISION_MAKER.finditer(s.text):
-            makers.append((m.group("who") or m.group("who2")).lower())
+            makers.extend(w.lower() for w in _WHO.findall(m.group(0))[-1:])
         if _FAMILY_NOTE.search(s.text):
             notes.append(_detail(s))
     return FamilyContext(
@@ -737,7 +852,7 @@ def _is_question(s: _Sentence) -> bool:
 
 def _intent(conversation: Conversation, read: _Read) -> Intent:
     sentences = read.sentences
-    if read.opt_out or _declines(sentences):
+    if read.opt_out or _declines(sentences) or _answers_no(conversation, read):
         return Intent.DECLINING
     if _hits(_SCHEDULE_REQUEST, sentences):
         return Intent.SCHEDULING
@@ -747,12 +862,17 @@ def _intent(conversation: Conversation, read: _Read) -> Intent:
         and read.last_turn not in read.objection_turns
         and bool(_hits(_RESOLVED, [s for s in sentences if s.turn == read.last_turn]))
     )
-    if read.objection_turns and not moved_on and not (deferring and not read.objections):
+    if read.objection_turns and not moved_on and not deferring:
         return Intent.OBJECTING
+    if _hits(_LONG_DEFERRAL, sentences):
+        return Intent.CONSIDERING
     if _hits(_UNCLEAR, sentences):
         return Intent.UNCLEAR
     if any(
-        _is_question(s) and not _CONSIDER.search(s.text) and not _UNCLEAR.search(s.text)
+        _is_question(s)
+        and not _CONSIDER.search(s.text)
+        and not _UNCLEAR.search(s.text)
+        and not _REDIRECT.search(s.text)
         for s in sentences
     ):
         return Intent.REQUESTING_INFO
@@ -773,6 +893,22 @@ def _declines(sentences: Sequence[_Sentence]) -> list[_Sentence]:
         if match and not re.search(r"\bbut\b.*\?", s.text[match.end() :]):
             found.append(s)
     return found
+
+
+def _answers_no(conversation: Conversation, read: _Read) -> bool:
+    """A bare "no" / "not really" to the agent asking whether the family still wants this."""
+    turns = conversation.turns
+    for s in read.sentences:
+        previous = turns[s.turn - 1] if s.turn > 0 else None
+        if (
+            previous is not None
+            and previous.role == "agent"
+            and previous.text.rstrip().endswith("?")
+            and _AGENT_ASKS_INTEREST.search(previous.text)
+            and _BARE_NO.match(s.text)
+        ):
+            return True
+    return False
 
 
 def _answers_when(conversation: Conversation, read: _Read) -> bool:
@@ -798,8 +934,11 @@ def _sentiment(read: _Read, intent: Intent) -> Sentiment:
         negative += sum(1 for m in _NEGATIVE.finditer(s.text) if not _negated(s.text, m.start()))
     if any("!" in s.text for s in read.sentences) and negative == 0:
         positive += 1
-    if intent is Intent.DECLINING and not any(_SOFTENER.search(s.text) for s in read.sentences):
-        negative += 1
+    if intent is Intent.DECLINING:
+        # A polite refusal is still a refusal: warmth only softens it to neutral.
+        positive = 0
+        if not any(_SOFTENER.search(s.text) for s in read.sentences):
+            negative += 1
     if read.opt_out:
         negative += 1
     if positive > negative:
