@@ -74,7 +74,7 @@ _URGENT: tuple[tuple[UrgentFamily, re.Pattern[str]], ...] = (
     (
         "scheduling",
         re.compile(
-            r"\bschedul(?:e|es|ed|ing)\b"
+            r"\b(?:re)?schedul(?:e|es|ed|ing)\b"
             r"|\bbook(?:s|ed|ing)?\b"
             r"|\bappointments?\b"
             r"|\bvisit(?:s|ed|ing)?\b"
