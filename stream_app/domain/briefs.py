@@ -65,26 +65,28 @@ class LeadProfile:
 
 _H, _D = timedelta(hours=1), timedelta(days=1)
 
-DEFAULT_DELAYS: Mapping[Action, timedelta] = MappingProxyType({
-    Action.WARM_FOLLOW_UP: _D,
-    Action.SCHEDULING_PUSH: 2 * _H,
-    Action.SCHOLARSHIP_OUTREACH: 4 * _H,
-    Action.INFO_SEND: _H,
-    Action.GENTLE_NUDGE: 2 * _D,
-    Action.OBJECTION_ADDRESS: _D,
-    Action.WELCOME_ONBOARD: _H,
-    Action.RETENTION_CHECK_IN: 2 * _D,
-    Action.FAMILY_ENGAGE: 2 * _D,
-    Action.CHANNEL_SWITCH: _D,
-    Action.WAIT: 3 * _D,
-    Action.STOP: timedelta(0),
-    Action.FIRST_SESSION_REMINDER: _D,
-    Action.RESCHEDULE_OFFER: 4 * _H,
-    Action.BARRIER_INVESTIGATION: _D,
-    Action.SOCIAL_PROOF: 3 * _D,
-    Action.LOW_COMMITMENT_INVITE: 2 * _D,
-    Action.WIN_BACK_OFFER: _D,
-})
+DEFAULT_DELAYS: Mapping[Action, timedelta] = MappingProxyType(
+    {
+        Action.WARM_FOLLOW_UP: _D,
+        Action.SCHEDULING_PUSH: 2 * _H,
+        Action.SCHOLARSHIP_OUTREACH: 4 * _H,
+        Action.INFO_SEND: _H,
+        Action.GENTLE_NUDGE: 2 * _D,
+        Action.OBJECTION_ADDRESS: _D,
+        Action.WELCOME_ONBOARD: _H,
+        Action.RETENTION_CHECK_IN: 2 * _D,
+        Action.FAMILY_ENGAGE: 2 * _D,
+        Action.CHANNEL_SWITCH: _D,
+        Action.WAIT: 3 * _D,
+        Action.STOP: timedelta(0),
+        Action.FIRST_SESSION_REMINDER: _D,
+        Action.RESCHEDULE_OFFER: 4 * _H,
+        Action.BARRIER_INVESTIGATION: _D,
+        Action.SOCIAL_PROOF: 3 * _D,
+        Action.LOW_COMMITMENT_INVITE: 2 * _D,
+        Action.WIN_BACK_OFFER: _D,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +117,11 @@ class _Template:
 _TEMPLATES: dict[Action, _Template] = {
     Action.WARM_FOLLOW_UP: _Template(
         "warm",
-        ("Open by asking how {child} is doing", "Show genuine interest in what they want for"
-         " {child}", "Close with one clear, easy next step"),
+        (
+            "Open by asking how {child} is doing",
+            "Show genuine interest in what they want for {child}",
+            "Close with one clear, easy next step",
+        ),
         ("program overview", "notes from the last conversation"),
         ("Don't hard-sell",),
         "Follow up while the conversation is still warm",
@@ -125,8 +130,10 @@ _TEMPLATES: dict[Action, _Template] = {
     ),
     Action.SCHEDULING_PUSH: _Template(
         "enthusiastic",
-        ("Offer two or three concrete slots for a visit or trial",
-         "Confirm the booking before ending the call"),
+        (
+            "Offer two or three concrete slots for a visit or trial",
+            "Confirm the booking before ending the call",
+        ),
         ("available time slots", "what to bring to the first visit"),
         ("Don't casually mention fees", "Don't leave the time open-ended"),
         "Call while the scheduling intent is fresh",
@@ -134,8 +141,10 @@ _TEMPLATES: dict[Action, _Template] = {
     ),
     Action.SCHOLARSHIP_OUTREACH: _Template(
         "empathetic",
-        ("Explain the scholarship and financial aid options in plain words",
-         "Offer to walk them through applying"),
+        (
+            "Explain the scholarship and financial aid options in plain words",
+            "Offer to walk them through applying",
+        ),
         ("scholarship criteria", "financial aid application link"),
         ("Don't lead with the full sticker price", "Don't use vague 'affordable' language"),
         "Reach out while the cost question is on their mind",
@@ -166,13 +175,15 @@ _TEMPLATES: dict[Action, _Template] = {
         ("answers to common concerns", "a family story that faced the same concern"),
         ("Don't dismiss or argue with the concern",),
         "Reply once there is a considered answer, without letting it linger",
-        "Hi {parent}, thank you for telling us about {topics}. I'd love to share how we've"
-        " helped other families with the same question.",
+        "Hi {parent}, thank you for telling us about {topics}. Here's how we've helped other"
+        " families in the same spot, so {child} can join with confidence.",
     ),
     Action.WELCOME_ONBOARD: _Template(
         "enthusiastic",
-        ("Welcome the family warmly", "Explain what to bring and where to go for the first"
-         " session"),
+        (
+            "Welcome the family warmly",
+            "Explain what to bring and where to go for the first session",
+        ),
         ("first-session checklist", "location and parking details"),
         ("Don't bury the essentials in detail",),
         "Welcome them while the decision is fresh",
@@ -181,8 +192,7 @@ _TEMPLATES: dict[Action, _Template] = {
     ),
     Action.RETENTION_CHECK_IN: _Template(
         "warm",
-        ("Ask how {child} is enjoying the program", "Listen for anything that gets in the"
-         " way"),
+        ("Ask how {child} is enjoying the program", "Listen for anything that gets in the way"),
         ("attendance history", "coach's notes on {child}"),
         ("Don't make it feel like a sales call",),
         "Check in soon, without crowding them",
@@ -191,8 +201,10 @@ _TEMPLATES: dict[Action, _Template] = {
     ),
     Action.FAMILY_ENGAGE: _Template(
         "warm",
-        ("Invite everyone involved in the decision to a short call",
-         "Answer each person's questions"),
+        (
+            "Invite everyone involved in the decision to a short call",
+            "Answer each person's questions",
+        ),
         ("program overview for a new listener",),
         ("Don't pressure the parent in front of others",),
         "Allow time for the family to find a slot together",
@@ -201,13 +213,14 @@ _TEMPLATES: dict[Action, _Template] = {
     ),
     Action.CHANNEL_SWITCH: _Template(
         "friendly",
-        ("Mention that earlier attempts did not get through", "Ask for their preferred way"
-         " to be contacted"),
+        (
+            "Mention that earlier attempts did not get through",
+            "Ask for their preferred way to be contacted",
+        ),
         (),
         ("Don't repeat the channel that failed",),
         "Try the new channel later rather than stacking attempts",
-        "Hi {parent}, we tried to reach you about {child}. Is this a better way to get in"
-        " touch?",
+        "Hi {parent}, we tried to reach you about {child}. Is this a better way to get in touch?",
     ),
     Action.WAIT: _Template(
         "patient",
@@ -227,8 +240,7 @@ _TEMPLATES: dict[Action, _Template] = {
     ),
     Action.FIRST_SESSION_REMINDER: _Template(
         "enthusiastic",
-        ("Remind them of the first session's time and place", "Say what {child} should"
-         " bring"),
+        ("Remind them of the first session's time and place", "Say what {child} should bring"),
         ("first-session time and location",),
         ("Don't make it sound like a warning",),
         "Remind them ahead of time",
@@ -246,8 +258,10 @@ _TEMPLATES: dict[Action, _Template] = {
     ),
     Action.BARRIER_INVESTIGATION: _Template(
         "curious",
-        ("Ask open questions about what makes attending hard",
-         "Offer concrete help for whatever comes up"),
+        (
+            "Ask open questions about what makes attending hard",
+            "Offer concrete help for whatever comes up",
+        ),
         ("attendance history", "transport and schedule alternatives"),
         ("Don't assume the reason", "Don't blame the family"),
         "Call before the gap grows",
@@ -323,19 +337,37 @@ def _signal_directive(
     name = signal.casefold()
     d = f": {detail}" if detail else ""
     if "referral" in name or "referred" in name:
-        return (_directive(f"Acknowledge the referral{d}", signal), None, False,
-                "So glad you heard about us through someone you know!")
+        return (
+            _directive(f"Acknowledge the referral{d}", signal),
+            None,
+            False,
+            "So glad you heard about us through someone you know!",
+        )
     if "special" in name or "needs" in name or "disab" in name:
-        return (_directive(f"Ask what support {child} needs and confirm the accommodations"
-                           f" we offer{d}", signal),
-                f"Don't make assumptions about {child}'s needs", False, None)
+        return (
+            _directive(
+                f"Ask what support {child} needs and confirm the accommodations we offer{d}", signal
+            ),
+            f"Don't make assumptions about {child}'s needs",
+            False,
+            None,
+        )
     if "compet" in name:
-        return (_directive(f"Highlight what makes the program distinctive{d}", signal),
-                "Don't disparage the other option", False, None)
+        return (
+            _directive(f"Highlight what makes the program distinctive{d}", signal),
+            "Don't disparage the other option",
+            False,
+            None,
+        )
     if any(k in name for k in _LIFE_EVENT):
-        return (_directive(f"Acknowledge their circumstances with empathy and offer"
-                           f" flexibility{d}", signal),
-                "Don't press for a decision while things are hard", True, None)
+        return (
+            _directive(
+                f"Acknowledge their circumstances with empathy and offer flexibility{d}", signal
+            ),
+            "Don't press for a decision while things are hard",
+            True,
+            None,
+        )
     hint = f" (suggested: {suggested})" if suggested else ""
     return _directive(f"Keep in mind {signal}{d}{hint}", signal), None, False, None
 
@@ -345,14 +377,21 @@ def _join(items: tuple[str, ...]) -> str:
 
 
 _FINANCIAL = {
-    level: _directive("Be mindful of cost: lead with value and mention scholarship and"
-                      " financial aid options", f"financial_concern:{level.value}")
+    level: _directive(
+        "Be mindful of cost: lead with value and mention scholarship and financial aid options",
+        f"financial_concern:{level.value}",
+    )
     for level in Level
 }
-_FINANCIAL_AVOID = ("Don't lead with the full sticker price",
-                    "Don't quote prices or amounts in writing")
-_PAYMENT = _directive("Don't mention the payment directly; ask if everything is going well"
-                      " and whether the family needs any support", "payment_concern")
+_FINANCIAL_AVOID = (
+    "Don't lead with the full sticker price",
+    "Don't quote prices or amounts in writing",
+)
+_PAYMENT = _directive(
+    "Don't mention the payment directly; ask if everything is going well"
+    " and whether the family needs any support",
+    "payment_concern",
+)
 _NEGATIVE = _directive("Acknowledge their frustration first", "negative_sentiment")
 _MISSED = _directive("Offer a make-up session without any guilt", "missed_session")
 _SCHOLARSHIP_LINE = "We also have scholarship options if that would help."
@@ -381,8 +420,9 @@ def build_brief(
     if action not in _SILENT:
         empathetic = False
         if profile.campaign_goal:
-            directives.append(_directive(f"Tie it to the goal: {profile.campaign_goal}",
-                                         "campaign_goal"))
+            directives.append(
+                _directive(f"Tie it to the goal: {profile.campaign_goal}", "campaign_goal")
+            )
         level = ctx.financial_concern
         if level.rank >= params.financial_from.rank:
             directives.append(_FINANCIAL[level])
@@ -398,50 +438,64 @@ def build_brief(
             empathetic = True
         for o in ctx.objections:
             detail = f": {o.detail}" if o.detail else ""
-            directives.append(_directive(f"Address the concern about {o.topic}{detail}",
-                                         f"objection:{o.topic}"))
+            directives.append(
+                _directive(f"Address the concern about {o.topic}{detail}", f"objection:{o.topic}")
+            )
         if ctx.siblings:
-            directives.append(_directive(f"Mention sibling options ({_join(ctx.siblings)})",
-                                         "siblings"))
+            directives.append(
+                _directive(f"Mention sibling options ({_join(ctx.siblings)})", "siblings")
+            )
         if ctx.decision_makers:
-            directives.append(_directive(
-                f"Offer to include {_join(ctx.decision_makers)} in the conversation",
-                "decision_makers"))
+            directives.append(
+                _directive(
+                    f"Offer to include {_join(ctx.decision_makers)} in the conversation",
+                    "decision_makers",
+                )
+            )
         if ctx.family_notes:
             prepare.append(f"Family notes: {_join(ctx.family_notes)}")
         if ctx.scheduling_constraints:
-            directives.append(_directive(
-                f"Respect their constraints: {_join(ctx.scheduling_constraints)}",
-                "scheduling_constraints"))
+            directives.append(
+                _directive(
+                    f"Respect their constraints: {_join(ctx.scheduling_constraints)}",
+                    "scheduling_constraints",
+                )
+            )
         if ctx.preferred_times:
-            directives.append(_directive(f"Propose times within: {_join(ctx.preferred_times)}",
-                                         "preferred_times"))
+            directives.append(
+                _directive(f"Propose times within: {_join(ctx.preferred_times)}", "preferred_times")
+            )
         for sig in ctx.signals:
             directive, avoid_it, calls_for_empathy, line = _signal_directive(
-                sig.signal, sig.detail, sig.suggested_action, child)
+                sig.signal, sig.detail, sig.suggested_action, child
+            )
             directives.append(directive)
             if avoid_it:
                 avoid.append(avoid_it)
             if line:
                 extra_draft.append(line)
             empathetic = empathetic or calls_for_empathy
-        for q in ctx.open_questions[-params.open_questions:]:
+        for q in ctx.open_questions[-params.open_questions :]:
             directives.append(_directive(f"Answer their open question: {q}", "open_question"))
         if negative_trend(ctx):
             directives.append(_NEGATIVE)
             avoid.append("Don't push for a commitment")
             empathetic = True
         if ctx.consecutive_unreached:
-            directives.append(_directive(
-                f"Keep it brief: the last {ctx.consecutive_unreached} attempt(s) did not reach"
-                " them", "unreached"))
+            directives.append(
+                _directive(
+                    f"Keep it brief: the last {ctx.consecutive_unreached} attempt(s) did not reach"
+                    " them",
+                    "unreached",
+                )
+            )
         if ctx.consecutive_misses and action != Action.RESCHEDULE_OFFER:
             directives.append(_MISSED)
         if empathetic:
             tone = "empathetic"
     if ctx.summary:
         prepare.append(f"Latest summary: {ctx.summary}")
-    prepare += ctx.facts[-params.facts:]
+    prepare += ctx.facts[-params.facts :]
 
     scheduled_for, why = _timing(action, t, ctx, now, params)
     return ActionBrief(
@@ -475,8 +529,9 @@ def _draft(
         # A family worried about money never reads an amount from us, not even one
         # quoted back from their own words.
         topics = [x for x in topics if not _PRICE.search(x)]
-    text = t.draft.format(parent=parent, child=child,
-                          topics=_join(tuple(topics[-2:])) or "your concerns")
+    text = t.draft.format(
+        parent=parent, child=child, topics=_join(tuple(topics[-2:])) or "your concerns"
+    )
     return " ".join((text, *extra)) if extra else text
 
 
@@ -486,8 +541,9 @@ def _timing(
     first = ctx.first_session_at
     if action == Action.FIRST_SESSION_REMINDER and first is not None and first > now:
         at = max(now, first - params.first_session_lead)
-        return at, (f"Remind them {_human(first - at)} before the first session"
-                    f" ({first:%a %d %b %H:%M})")
+        return at, (
+            f"Remind them {_human(first - at)} before the first session ({first:%a %d %b %H:%M})"
+        )
     delay = params.delays.get(action, timedelta(0))
     return now + delay, _rationale(t.why, delay)
 

@@ -23,7 +23,8 @@ One row per state family: preferred actions (prior Q); why.
 - new:* -- warm_follow_up .30, info_send .15, gentle_nudge .10; a first real
   conversation is worth most.
 - new|contacted|interested|trial:unreached -- channel_switch .35 (not for trial),
-  gentle_nudge .30; calls are not landing: change channel, keep it light.
+  gentle_nudge .30, warm_follow_up down to .15; calls are not landing: change
+  channel, keep it light.
 - new:financial_concern -- info_send .30; let them read the options before a call.
 - contacted|interested:* -- warm_follow_up .20, gentle_nudge .10, wait .05; keep warm.
 - contacted|interested|trial (acquisition) by bucket:
@@ -58,7 +59,7 @@ One row per state family: preferred actions (prior Q); why.
   inactive:negative -- barrier_investigation .35, wait .30; listen first.
   inactive:unreached -- low_commitment_invite .40; cheap and asynchronous.
 
-56 rules expand to 330 entries over 88 states.
+57 rules expand to 330 entries over 88 states.
 
 Closed statuses (declined, opted_out) have no priors: the hard override answers them.
 """
@@ -266,6 +267,7 @@ _PRIOR_RULES: tuple[tuple[tuple[Status, ...], tuple[Bucket, ...], Action, float]
     ((Status.TRIAL,), _ALL, _A.SOCIAL_PROOF, 0.20),
     ((Status.NEW, *_ACQUISITION), (_B.UNREACHED,), _A.CHANNEL_SWITCH, 0.35),
     ((Status.NEW, *_ACQUISITION), (_B.UNREACHED,), _A.GENTLE_NUDGE, 0.30),
+    ((Status.NEW, *_ACQUISITION), (_B.UNREACHED,), _A.WARM_FOLLOW_UP, 0.15),
     (_ACQUISITION, (_B.NEGATIVE,), _A.WAIT, 0.30),
     (_ACQUISITION, (_B.NEGATIVE,), _A.GENTLE_NUDGE, 0.10),
     (_ACQUISITION, (_B.SCHEDULING_INTENT,), _A.SCHEDULING_PUSH, 0.60),
@@ -299,10 +301,8 @@ _PRIOR_RULES: tuple[tuple[tuple[Status, ...], tuple[Bucket, ...], Action, float]
     ((Status.AT_RISK,), _ALL, _A.RETENTION_CHECK_IN, 0.40),
     ((Status.AT_RISK,), _ALL, _A.LOW_COMMITMENT_INVITE, 0.25),
     ((Status.AT_RISK,), (_B.NEGATIVE,), _A.BARRIER_INVESTIGATION, 0.55),
-    ((Status.AT_RISK,), (_B.PAYMENT_CONCERN, _B.FINANCIAL_CONCERN), _A.SCHOLARSHIP_OUTREACH,
-     0.55),
-    ((Status.AT_RISK,), (_B.PAYMENT_CONCERN, _B.FINANCIAL_CONCERN), _A.RETENTION_CHECK_IN,
-     0.50),
+    ((Status.AT_RISK,), (_B.PAYMENT_CONCERN, _B.FINANCIAL_CONCERN), _A.SCHOLARSHIP_OUTREACH, 0.55),
+    ((Status.AT_RISK,), (_B.PAYMENT_CONCERN, _B.FINANCIAL_CONCERN), _A.RETENTION_CHECK_IN, 0.50),
     ((Status.AT_RISK,), (_B.FAMILY_CONTEXT,), _A.FAMILY_ENGAGE, 0.40),
     ((Status.AT_RISK,), (_B.UNREACHED,), _A.LOW_COMMITMENT_INVITE, 0.35),
     ((Status.INACTIVE,), _ALL, _A.WIN_BACK_OFFER, 0.50),

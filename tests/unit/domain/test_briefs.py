@@ -1,0 +1,135 @@
+"""Action briefs: names, price safety, directives from every signal, timing."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from stream_app.domain.actions import CATALOG, Action, Channel
+from stream_app.domain.briefs import BriefParams, LeadProfile, build_brief
+from stream_app.domain.context import LeadContext
+from stream_app.domain.extraction.model import AdditionalSignal, Level, Objection, Sentiment
+from stream_app.domain.lifecycle import ContactOutcome
+
+A = Action
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+PROFILE = LeadProfile("Sarah Mitchell", "Jake Mitchell", "Summer basketball intensive")
+WRITTEN = [a for a in Action if a not in (A.WAIT, A.STOP)]
+PRICE = re.compile(r"[$€£]|\d+\s*(dollars|usd)|\bprice\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("action", WRITTEN)
+def test_drafts_greet_parent_and_child_by_first_name(action: Action) -> None:
+    draft = build_brief(action, Channel.SMS, PROFILE, LeadContext(), NOW).message_draft
+    assert draft is not None
+    assert "Sarah" in draft and "Jake" in draft and "Mitchell" not in draft
+
+
+@pytest.mark.parametrize("channel", [Channel.VOICE, Channel.NONE])
+def test_no_draft_for_calls_or_silence(channel: Channel) -> None:
+    assert build_brief(A.WARM_FOLLOW_UP, channel, PROFILE, LeadContext(), NOW).message_draft is None
+    assert build_brief(A.WAIT, Channel.SMS, PROFILE, LeadContext(), NOW).message_draft is None
+
+
+def test_missing_names_fall_back_politely() -> None:
+    draft = build_brief(A.GENTLE_NUDGE, Channel.SMS, LeadProfile(), LeadContext(), NOW)
+    assert draft.message_draft is not None
+    assert draft.message_draft.startswith("Hi there") and "your child" in draft.message_draft
+
+
+MONEY_WORRIES = [
+    LeadContext(financial_concern=Level.MODERATE,
+                objections=(Objection(topic="$200 a month"), Objection(topic="150 dollars"))),
+    LeadContext(payment_concern=True, objections=(Objection(topic="price"),)),
+    LeadContext(financial_concern=Level.LOW, financial_mentions=("$99 is a lot",)),
+]
+
+
+@pytest.mark.parametrize("ctx", MONEY_WORRIES)
+@pytest.mark.parametrize("action", WRITTEN)
+def test_no_price_to_a_family_worried_about_money(action: Action, ctx: LeadContext) -> None:
+    for channel in (Channel.SMS, Channel.EMAIL):
+        draft = build_brief(action, channel, PROFILE, ctx, NOW).message_draft
+        assert draft is not None and not PRICE.search(draft), draft
+
+
+def test_directives_come_from_every_active_signal() -> None:
+    ctx = LeadContext(
+        financial_concern=Level.MODERATE,
+        payment_concern=True,
+        objections=(Objection(topic="distance", detail="30 min drive"),
+                    Objection(topic="schedule")),
+        siblings=("sister, 9",),
+        decision_makers=("spouse",),
+        scheduling_constraints=("busy weekends",),
+        preferred_times=("weekday afternoons",),
+        signals=(AdditionalSignal(signal="referral_source", detail="friend Anna"),
+                 AdditionalSignal(signal="special_needs", detail="ADHD")),
+        open_questions=("Is there an early bird discount?",),
+        recent_sentiments=(Sentiment.NEGATIVE, Sentiment.NEGATIVE),
+        consecutive_unreached=1,
+        last_contact_outcome=ContactOutcome.NO_ANSWER,
+        consecutive_misses=1,
+    )
+    brief = build_brief(A.WARM_FOLLOW_UP, Channel.VOICE, PROFILE, ctx, NOW)
+    signals = {d.signal for d in brief.content_directives}
+    assert signals >= {
+        "action:warm_follow_up", "campaign_goal", "financial_concern:moderate",
+        "payment_concern", "objection:distance", "objection:schedule", "siblings",
+        "decision_makers", "scheduling_constraints", "preferred_times", "referral_source",
+        "special_needs", "open_question", "negative_sentiment", "unreached", "missed_session",
+    }
+    text = " ".join(d.directive for d in brief.content_directives)
+    assert "mindful of cost" in text and "referral" in text and "30 min drive" in text
+    assert ("Don't mention the payment directly; ask if everything is going well and whether"
+            " the family needs any support") in text
+    assert brief.overall_tone == "empathetic"
+    assert "Don't bring up the late or missed payment" in brief.things_to_avoid
+
+
+def test_a_referral_is_acknowledged_in_the_draft() -> None:
+    ctx = LeadContext(signals=(AdditionalSignal(signal="referral_source"),))
+    draft = build_brief(A.INFO_SEND, Channel.EMAIL, PROFILE, ctx, NOW).message_draft
+    assert draft is not None and "heard about us" in draft
+
+
+@pytest.mark.parametrize(
+    "action, delay, words",
+    [
+        (A.SCHEDULING_PUSH, timedelta(hours=2), "in 2 hours"),
+        (A.GENTLE_NUDGE, timedelta(days=2), "in 2 days"),
+        (A.WAIT, timedelta(days=3), "in 3 days"),
+        (A.INFO_SEND, timedelta(hours=1), "in 1 hour"),
+        (A.STOP, timedelta(0), "now"),
+    ],
+)
+def test_scheduled_for_is_an_action_specific_delay_from_now(
+    action: Action, delay: timedelta, words: str
+) -> None:
+    brief = build_brief(action, CATALOG[action].channels[0], PROFILE, LeadContext(), NOW)
+    assert brief.scheduled_for == NOW + delay
+    assert brief.timing_rationale.endswith(words)
+
+
+def test_delays_are_parameters() -> None:
+    params = BriefParams(delays={A.SCHEDULING_PUSH: timedelta(minutes=30)})
+    brief = build_brief(A.SCHEDULING_PUSH, Channel.VOICE, PROFILE, LeadContext(), NOW, params)
+    assert brief.scheduled_for == NOW + timedelta(minutes=30)
+    assert brief.timing_rationale.endswith("in 30 minutes")
+
+
+def test_first_session_reminder_is_timed_from_the_session() -> None:
+    first = NOW + timedelta(days=4)
+    brief = build_brief(A.FIRST_SESSION_REMINDER, Channel.SMS, PROFILE,
+                        LeadContext(first_session_at=first), NOW)
+    assert brief.scheduled_for == first - timedelta(days=1)
+    assert "first session" in brief.timing_rationale
+
+
+def test_briefs_are_deterministic_and_serialisable() -> None:
+    ctx = LeadContext(financial_concern=Level.HIGH, siblings=("brother",))
+    one = build_brief(A.SCHOLARSHIP_OUTREACH, Channel.SMS, PROFILE, ctx, NOW)
+    assert one == build_brief(A.SCHOLARSHIP_OUTREACH, Channel.SMS, PROFILE, ctx, NOW)
+    assert type(one).model_validate_json(one.model_dump_json()) == one
