@@ -48,7 +48,8 @@ def register_views(runtime: Runtime) -> None:
     @app.page("/metrics")
     async def prometheus(web: View, request: Request) -> Response:
         body, content_type = metrics.render_latest()
-        response: Response = web.bytes(body, content_type=content_type)
+        # aiohttp refuses a charset inside `content_type`; the header carries it whole.
+        response: Response = web.bytes(body, headers={"Content-Type": content_type})
         return response
 
     @app.page("/q-table")

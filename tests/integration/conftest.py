@@ -111,6 +111,15 @@ class Events:
     def milestone(self, milestone: str) -> dict[str, Any]:
         return {**self._base("lead.milestone", timedelta(days=1)), "milestone": milestone}
 
+    def attendance(self, status: str, **fields: Any) -> dict[str, Any]:
+        event = self._base("attendance.recorded", timedelta(days=2))
+        return {**event, "session_id": f"s-{event['event_id']}", "status": status, **fields}
+
+    def event(
+        self, type_: str, gap: timedelta = timedelta(hours=1), **fields: Any
+    ) -> dict[str, Any]:
+        return {**self._base(type_, gap), **fields}
+
 
 @pytest.fixture
 def events() -> Events:
