@@ -114,8 +114,10 @@ def main() -> None:
         status, ctx = leads[i % len(leads)]
         decide(q, status, ctx, profile)
     elapsed = time.perf_counter() - start
-    print(f"{n} decisions in {elapsed:.2f}s: {n / elapsed:,.0f} decisions/s "
-          f"({elapsed / n * 1e6:.1f} us each)")
+    print(
+        f"{n} decisions in {elapsed:.2f}s: {n / elapsed:,.0f} decisions/s "
+        f"({elapsed / n * 1e6:.1f} us each)"
+    )
 
 
 if __name__ == "__main__":

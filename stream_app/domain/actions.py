@@ -81,27 +81,36 @@ CATALOG: dict[Action, ActionSpec] = {
     for s in (
         ActionSpec(Action.WARM_FOLLOW_UP, (_V,), "Build rapport and show genuine interest"),
         ActionSpec(Action.SCHEDULING_PUSH, (_V,), "Actively book a visit or trial"),
-        ActionSpec(Action.SCHOLARSHIP_OUTREACH, (_S,), "Share financial aid options",
-                   high_cost=True),
+        ActionSpec(
+            Action.SCHOLARSHIP_OUTREACH, (_S,), "Share financial aid options", high_cost=True
+        ),
         ActionSpec(Action.INFO_SEND, (_S, _E), "Send the program details they asked for"),
         ActionSpec(Action.GENTLE_NUDGE, (_S,), "Low-pressure reminder"),
         ActionSpec(Action.OBJECTION_ADDRESS, (_S,), "Targeted handling of a stated concern"),
         ActionSpec(Action.WELCOME_ONBOARD, (_S,), "First-session preparation for new enrollees"),
         ActionSpec(Action.RETENTION_CHECK_IN, (_V,), "Ask how the child is enjoying the program"),
-        ActionSpec(Action.FAMILY_ENGAGE, (_V,), "Include the other decision-makers",
-                   high_cost=True),
-        ActionSpec(Action.CHANNEL_SWITCH, (Channel.VARIES,),
-                   "Try a different channel after failed attempts"),
+        ActionSpec(
+            Action.FAMILY_ENGAGE, (_V,), "Include the other decision-makers", high_cost=True
+        ),
+        ActionSpec(
+            Action.CHANNEL_SWITCH,
+            (Channel.VARIES,),
+            "Try a different channel after failed attempts",
+        ),
         ActionSpec(Action.WAIT, (Channel.NONE,), "Strategically give space"),
         ActionSpec(Action.STOP, (Channel.NONE,), "Cease outreach"),
-        ActionSpec(Action.FIRST_SESSION_REMINDER, (_S,),
-                   "Get the child to the first session, the biggest drop-off point"),
+        ActionSpec(
+            Action.FIRST_SESSION_REMINDER,
+            (_S,),
+            "Get the child to the first session, the biggest drop-off point",
+        ),
         ActionSpec(Action.RESCHEDULE_OFFER, (_S,), "Offer a new slot for a missed session"),
         ActionSpec(Action.BARRIER_INVESTIGATION, (_V,), "Find out what stands in the way"),
         ActionSpec(Action.SOCIAL_PROOF, (_S,), "Share stories from other families"),
         ActionSpec(Action.LOW_COMMITMENT_INVITE, (_S,), "Invite to an easy, free event"),
-        ActionSpec(Action.WIN_BACK_OFFER, (_V,), "Give a lapsed family a reason to return",
-                   high_cost=True),
+        ActionSpec(
+            Action.WIN_BACK_OFFER, (_V,), "Give a lapsed family a reason to return", high_cost=True
+        ),
     )
 }
 
@@ -111,31 +120,81 @@ STATUS_ACTIONS: dict[Status, frozenset[Action]] = {
         {_A.WARM_FOLLOW_UP, _A.INFO_SEND, _A.GENTLE_NUDGE, _A.CHANNEL_SWITCH, _A.WAIT, _A.STOP}
     ),
     Status.CONTACTED: frozenset(
-        {_A.WARM_FOLLOW_UP, _A.SCHEDULING_PUSH, _A.INFO_SEND, _A.GENTLE_NUDGE,
-         _A.OBJECTION_ADDRESS, _A.SCHOLARSHIP_OUTREACH, _A.FAMILY_ENGAGE,
-         _A.LOW_COMMITMENT_INVITE, _A.CHANNEL_SWITCH, _A.WAIT, _A.STOP}
+        {
+            _A.WARM_FOLLOW_UP,
+            _A.SCHEDULING_PUSH,
+            _A.INFO_SEND,
+            _A.GENTLE_NUDGE,
+            _A.OBJECTION_ADDRESS,
+            _A.SCHOLARSHIP_OUTREACH,
+            _A.FAMILY_ENGAGE,
+            _A.LOW_COMMITMENT_INVITE,
+            _A.CHANNEL_SWITCH,
+            _A.WAIT,
+            _A.STOP,
+        }
     ),
     Status.INTERESTED: frozenset(
-        {_A.WARM_FOLLOW_UP, _A.SCHEDULING_PUSH, _A.INFO_SEND, _A.GENTLE_NUDGE,
-         _A.OBJECTION_ADDRESS, _A.SCHOLARSHIP_OUTREACH, _A.FAMILY_ENGAGE,
-         _A.LOW_COMMITMENT_INVITE, _A.CHANNEL_SWITCH, _A.WAIT, _A.STOP, _A.SOCIAL_PROOF}
+        {
+            _A.WARM_FOLLOW_UP,
+            _A.SCHEDULING_PUSH,
+            _A.INFO_SEND,
+            _A.GENTLE_NUDGE,
+            _A.OBJECTION_ADDRESS,
+            _A.SCHOLARSHIP_OUTREACH,
+            _A.FAMILY_ENGAGE,
+            _A.LOW_COMMITMENT_INVITE,
+            _A.CHANNEL_SWITCH,
+            _A.WAIT,
+            _A.STOP,
+            _A.SOCIAL_PROOF,
+        }
     ),
     Status.TRIAL: frozenset(
-        {_A.SCHEDULING_PUSH, _A.WARM_FOLLOW_UP, _A.OBJECTION_ADDRESS, _A.SCHOLARSHIP_OUTREACH,
-         _A.FAMILY_ENGAGE, _A.SOCIAL_PROOF, _A.GENTLE_NUDGE, _A.WAIT, _A.STOP}
+        {
+            _A.SCHEDULING_PUSH,
+            _A.WARM_FOLLOW_UP,
+            _A.OBJECTION_ADDRESS,
+            _A.SCHOLARSHIP_OUTREACH,
+            _A.FAMILY_ENGAGE,
+            _A.SOCIAL_PROOF,
+            _A.GENTLE_NUDGE,
+            _A.WAIT,
+            _A.STOP,
+        }
     ),
     Status.ENROLLED: frozenset(
-        {_A.WELCOME_ONBOARD, _A.FIRST_SESSION_REMINDER, _A.RESCHEDULE_OFFER, _A.GENTLE_NUDGE,
-         _A.WAIT}
+        {
+            _A.WELCOME_ONBOARD,
+            _A.FIRST_SESSION_REMINDER,
+            _A.RESCHEDULE_OFFER,
+            _A.GENTLE_NUDGE,
+            _A.WAIT,
+        }
     ),
     Status.ACTIVE: frozenset({_A.RETENTION_CHECK_IN, _A.SOCIAL_PROOF, _A.WAIT}),
     Status.AT_RISK: frozenset(
-        {_A.RETENTION_CHECK_IN, _A.BARRIER_INVESTIGATION, _A.RESCHEDULE_OFFER, _A.SOCIAL_PROOF,
-         _A.LOW_COMMITMENT_INVITE, _A.SCHOLARSHIP_OUTREACH, _A.FAMILY_ENGAGE, _A.WAIT, _A.STOP}
+        {
+            _A.RETENTION_CHECK_IN,
+            _A.BARRIER_INVESTIGATION,
+            _A.RESCHEDULE_OFFER,
+            _A.SOCIAL_PROOF,
+            _A.LOW_COMMITMENT_INVITE,
+            _A.SCHOLARSHIP_OUTREACH,
+            _A.FAMILY_ENGAGE,
+            _A.WAIT,
+            _A.STOP,
+        }
     ),
     Status.INACTIVE: frozenset(
-        {_A.WIN_BACK_OFFER, _A.LOW_COMMITMENT_INVITE, _A.BARRIER_INVESTIGATION,
-         _A.RETENTION_CHECK_IN, _A.WAIT, _A.STOP}
+        {
+            _A.WIN_BACK_OFFER,
+            _A.LOW_COMMITMENT_INVITE,
+            _A.BARRIER_INVESTIGATION,
+            _A.RETENTION_CHECK_IN,
+            _A.WAIT,
+            _A.STOP,
+        }
     ),
     Status.DECLINED: frozenset({_A.STOP}),
     Status.OPTED_OUT: frozenset({_A.STOP}),
@@ -181,8 +240,10 @@ def _objection(ctx: LeadContext, now: datetime, p: FilterParams) -> str | None:
 def _channel_switch(ctx: LeadContext, now: datetime, p: FilterParams) -> str | None:
     if ctx.consecutive_unreached >= p.channel_switch_after:
         return None
-    return (f"needs {p.channel_switch_after}+ consecutive unreached attempts "
-            f"(has {ctx.consecutive_unreached})")
+    return (
+        f"needs {p.channel_switch_after}+ consecutive unreached attempts "
+        f"(has {ctx.consecutive_unreached})"
+    )
 
 
 def _reschedule(ctx: LeadContext, now: datetime, p: FilterParams) -> str | None:

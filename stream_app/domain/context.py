@@ -40,6 +40,7 @@ from stream_app.domain.extraction.model import (
 from stream_app.domain.lifecycle import (
     CLOSED,
     AttendanceOutcome,
+    ContactChannel,
     ContactOutcome,
     PaymentOutcome,
     Status,
@@ -92,6 +93,7 @@ class LeadContext(BaseModel):
     interaction_count: int = 0
     consecutive_unreached: int = 0
     last_contact_outcome: ContactOutcome | None = None
+    last_contact_channel: ContactChannel | None = None
     last_engagement_at: datetime | None = None
     first_seen_at: datetime | None = None
     # From payments
@@ -125,9 +127,7 @@ def _norm(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _merge(
-    old: tuple[T, ...], new: Iterable[T], cap: int, key: Callable[[T], K]
-) -> tuple[T, ...]:
+def _merge(old: tuple[T, ...], new: Iterable[T], cap: int, key: Callable[[T], K]) -> tuple[T, ...]:
     """Append `new` to `old`, a repeated key replacing (and refreshing) the older item.
 
     The newest items are kept when over `cap`.
@@ -160,23 +160,28 @@ def with_extraction(
     return ctx.model_copy(
         update={
             "financial_concern": e.financial.concern_level,
-            "financial_mentions": _merge_text(ctx.financial_mentions, e.financial.mentions,
-                                              lim.mentions),
-            "objections": _merge(ctx.objections, e.objections, lim.objections,
-                                 lambda o: _norm(o.topic)),
+            "financial_mentions": _merge_text(
+                ctx.financial_mentions, e.financial.mentions, lim.mentions
+            ),
+            "objections": _merge(
+                ctx.objections, e.objections, lim.objections, lambda o: _norm(o.topic)
+            ),
             "siblings": _merge_text(ctx.siblings, e.family.siblings, lim.family),
-            "decision_makers": _merge_text(ctx.decision_makers, e.family.decision_makers,
-                                           lim.family),
+            "decision_makers": _merge_text(
+                ctx.decision_makers, e.family.decision_makers, lim.family
+            ),
             "family_notes": _merge_text(ctx.family_notes, e.family.notes, lim.family),
-            "scheduling_constraints": _merge_text(ctx.scheduling_constraints,
-                                                  e.scheduling.constraints, lim.scheduling),
-            "preferred_times": _merge_text(ctx.preferred_times, e.scheduling.preferred_times,
-                                           lim.scheduling),
-            "signals": _merge(ctx.signals, e.additional_signals, lim.signals,
-                              lambda s: _norm(s.signal)),
+            "scheduling_constraints": _merge_text(
+                ctx.scheduling_constraints, e.scheduling.constraints, lim.scheduling
+            ),
+            "preferred_times": _merge_text(
+                ctx.preferred_times, e.scheduling.preferred_times, lim.scheduling
+            ),
+            "signals": _merge(
+                ctx.signals, e.additional_signals, lim.signals, lambda s: _norm(s.signal)
+            ),
             "facts": _merge_text(ctx.facts, e.facts, lim.facts),
-            "open_questions": _merge_text(ctx.open_questions, e.open_questions,
-                                          lim.open_questions),
+            "open_questions": _merge_text(ctx.open_questions, e.open_questions, lim.open_questions),
             "summary": e.summary or ctx.summary,
             "last_intent": e.intent,
             "recent_intents": _recent(ctx.recent_intents, e.intent, lim.recent),
@@ -186,15 +191,22 @@ def with_extraction(
 
 
 def with_interaction(
-    ctx: LeadContext, outcome: ContactOutcome, occurred_at: datetime
+    ctx: LeadContext,
+    outcome: ContactOutcome,
+    occurred_at: datetime,
+    channel: ContactChannel | None = None,
 ) -> LeadContext:
-    """Count a contact attempt of any outcome; a completed one is engagement."""
+    """Count a contact attempt of any outcome; a completed one is engagement.
+
+    The channel is kept so that `channel_switch` can move away from the one failing.
+    """
     if outcome in UNREACHED_OUTCOMES:
         return ctx.model_copy(
             update={
                 "interaction_count": ctx.interaction_count + 1,
                 "consecutive_unreached": ctx.consecutive_unreached + 1,
                 "last_contact_outcome": outcome,
+                "last_contact_channel": channel or ctx.last_contact_channel,
             }
         )
     return ctx.model_copy(
@@ -202,6 +214,7 @@ def with_interaction(
             "interaction_count": ctx.interaction_count + 1,
             "consecutive_unreached": 0,
             "last_contact_outcome": outcome,
+            "last_contact_channel": channel or ctx.last_contact_channel,
             "last_engagement_at": _later(ctx.last_engagement_at, occurred_at),
         }
     )
@@ -238,9 +251,7 @@ def with_attendance(
     return ctx
 
 
-def with_payment(
-    ctx: LeadContext, outcome: PaymentOutcome, occurred_at: datetime
-) -> LeadContext:
+def with_payment(ctx: LeadContext, outcome: PaymentOutcome, occurred_at: datetime) -> LeadContext:
     """Track the payment concern flag (late/missed raise it, succeeded clears it)."""
     if outcome == PaymentOutcome.REFUNDED:
         return ctx.model_copy(

@@ -46,6 +46,14 @@ class Status(StrEnum):
     OPTED_OUT = "opted_out"
 
 
+class ContactChannel(StrEnum):
+    """Channel of one interaction (`interaction.completed.channel`)."""
+
+    VOICE = "voice"
+    SMS = "sms"
+    EMAIL = "email"
+
+
 class ContactOutcome(StrEnum):
     """Outcome of one interaction (`interaction.completed.outcome`)."""
 
@@ -287,15 +295,30 @@ def reward_table(rewards: Rewards = DEFAULT_REWARDS) -> dict[tuple[Status, Statu
     r = rewards
     return {
         **_chain(
-            (Status.NEW, Status.CONTACTED, Status.INTERESTED, Status.TRIAL, Status.ENROLLED,
-             Status.ACTIVE),
-            (r.new_to_contacted, r.contacted_to_interested, r.interested_to_trial,
-             r.trial_to_enrolled, r.enrolled_to_active),
+            (
+                Status.NEW,
+                Status.CONTACTED,
+                Status.INTERESTED,
+                Status.TRIAL,
+                Status.ENROLLED,
+                Status.ACTIVE,
+            ),
+            (
+                r.new_to_contacted,
+                r.contacted_to_interested,
+                r.interested_to_trial,
+                r.trial_to_enrolled,
+                r.enrolled_to_active,
+            ),
         ),
-        **_chain((Status.ACTIVE, Status.AT_RISK, Status.INACTIVE),
-                 (r.active_to_at_risk, r.at_risk_to_inactive)),
-        **_chain((Status.INACTIVE, Status.AT_RISK, Status.ACTIVE),
-                 (r.inactive_to_at_risk, r.at_risk_to_active)),
+        **_chain(
+            (Status.ACTIVE, Status.AT_RISK, Status.INACTIVE),
+            (r.active_to_at_risk, r.at_risk_to_inactive),
+        ),
+        **_chain(
+            (Status.INACTIVE, Status.AT_RISK, Status.ACTIVE),
+            (r.inactive_to_at_risk, r.at_risk_to_active),
+        ),
     }
 
 

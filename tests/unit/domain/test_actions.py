@@ -37,17 +37,40 @@ PERMISSIVE = LeadContext(
     interaction_count=3,
 )
 
-ACQUISITION = {A.WARM_FOLLOW_UP, A.SCHEDULING_PUSH, A.INFO_SEND, A.GENTLE_NUDGE,
-               A.OBJECTION_ADDRESS, A.SCHOLARSHIP_OUTREACH, A.FAMILY_ENGAGE,
-               A.LOW_COMMITMENT_INVITE, A.CHANNEL_SWITCH, A.WAIT, A.STOP}
+ACQUISITION = {
+    A.WARM_FOLLOW_UP,
+    A.SCHEDULING_PUSH,
+    A.INFO_SEND,
+    A.GENTLE_NUDGE,
+    A.OBJECTION_ADDRESS,
+    A.SCHOLARSHIP_OUTREACH,
+    A.FAMILY_ENGAGE,
+    A.LOW_COMMITMENT_INVITE,
+    A.CHANNEL_SWITCH,
+    A.WAIT,
+    A.STOP,
+}
 
 
 def test_catalog_order() -> None:
     assert [a.value for a in Action] == [
-        "warm_follow_up", "scheduling_push", "scholarship_outreach", "info_send",
-        "gentle_nudge", "objection_address", "welcome_onboard", "retention_check_in",
-        "family_engage", "channel_switch", "wait", "stop", "first_session_reminder",
-        "reschedule_offer", "barrier_investigation", "social_proof", "low_commitment_invite",
+        "warm_follow_up",
+        "scheduling_push",
+        "scholarship_outreach",
+        "info_send",
+        "gentle_nudge",
+        "objection_address",
+        "welcome_onboard",
+        "retention_check_in",
+        "family_engage",
+        "channel_switch",
+        "wait",
+        "stop",
+        "first_session_reminder",
+        "reschedule_offer",
+        "barrier_investigation",
+        "social_proof",
+        "low_commitment_invite",
         "win_back_offer",
     ]
     assert set(CATALOG) == set(Action)
@@ -56,21 +79,62 @@ def test_catalog_order() -> None:
 @pytest.mark.parametrize(
     "status, expected",
     [
-        (Status.NEW, {A.WARM_FOLLOW_UP, A.INFO_SEND, A.GENTLE_NUDGE, A.CHANNEL_SWITCH, A.WAIT,
-                      A.STOP}),
+        (
+            Status.NEW,
+            {A.WARM_FOLLOW_UP, A.INFO_SEND, A.GENTLE_NUDGE, A.CHANNEL_SWITCH, A.WAIT, A.STOP},
+        ),
         (Status.CONTACTED, ACQUISITION),
         (Status.INTERESTED, ACQUISITION | {A.SOCIAL_PROOF}),
-        (Status.TRIAL, {A.SCHEDULING_PUSH, A.WARM_FOLLOW_UP, A.OBJECTION_ADDRESS,
-                        A.SCHOLARSHIP_OUTREACH, A.FAMILY_ENGAGE, A.SOCIAL_PROOF, A.GENTLE_NUDGE,
-                        A.WAIT, A.STOP}),
-        (Status.ENROLLED, {A.WELCOME_ONBOARD, A.FIRST_SESSION_REMINDER, A.RESCHEDULE_OFFER,
-                           A.GENTLE_NUDGE, A.WAIT}),
+        (
+            Status.TRIAL,
+            {
+                A.SCHEDULING_PUSH,
+                A.WARM_FOLLOW_UP,
+                A.OBJECTION_ADDRESS,
+                A.SCHOLARSHIP_OUTREACH,
+                A.FAMILY_ENGAGE,
+                A.SOCIAL_PROOF,
+                A.GENTLE_NUDGE,
+                A.WAIT,
+                A.STOP,
+            },
+        ),
+        (
+            Status.ENROLLED,
+            {
+                A.WELCOME_ONBOARD,
+                A.FIRST_SESSION_REMINDER,
+                A.RESCHEDULE_OFFER,
+                A.GENTLE_NUDGE,
+                A.WAIT,
+            },
+        ),
         (Status.ACTIVE, {A.RETENTION_CHECK_IN, A.SOCIAL_PROOF, A.WAIT}),
-        (Status.AT_RISK, {A.RETENTION_CHECK_IN, A.BARRIER_INVESTIGATION, A.RESCHEDULE_OFFER,
-                          A.SOCIAL_PROOF, A.LOW_COMMITMENT_INVITE, A.SCHOLARSHIP_OUTREACH,
-                          A.FAMILY_ENGAGE, A.WAIT, A.STOP}),
-        (Status.INACTIVE, {A.WIN_BACK_OFFER, A.LOW_COMMITMENT_INVITE, A.BARRIER_INVESTIGATION,
-                           A.RETENTION_CHECK_IN, A.WAIT, A.STOP}),
+        (
+            Status.AT_RISK,
+            {
+                A.RETENTION_CHECK_IN,
+                A.BARRIER_INVESTIGATION,
+                A.RESCHEDULE_OFFER,
+                A.SOCIAL_PROOF,
+                A.LOW_COMMITMENT_INVITE,
+                A.SCHOLARSHIP_OUTREACH,
+                A.FAMILY_ENGAGE,
+                A.WAIT,
+                A.STOP,
+            },
+        ),
+        (
+            Status.INACTIVE,
+            {
+                A.WIN_BACK_OFFER,
+                A.LOW_COMMITMENT_INVITE,
+                A.BARRIER_INVESTIGATION,
+                A.RETENTION_CHECK_IN,
+                A.WAIT,
+                A.STOP,
+            },
+        ),
         (Status.DECLINED, {A.STOP}),
         (Status.OPTED_OUT, {A.STOP}),
     ],
@@ -91,11 +155,14 @@ def test_status_table(status: Status, expected: set[Action]) -> None:
         (A.FAMILY_ENGAGE, Status.CONTACTED, {}, {"decision_makers": ("spouse",)}),
         (A.FAMILY_ENGAGE, Status.TRIAL, {}, {"siblings": ("sister",)}),
         (A.OBJECTION_ADDRESS, Status.INTERESTED, {}, {"objections": (Objection(topic="x"),)}),
-        (A.CHANNEL_SWITCH, Status.NEW, {"consecutive_unreached": 1},
-         {"consecutive_unreached": 2}),
+        (A.CHANNEL_SWITCH, Status.NEW, {"consecutive_unreached": 1}, {"consecutive_unreached": 2}),
         (A.RESCHEDULE_OFFER, Status.ENROLLED, {}, {"missed_sessions": 1}),
-        (A.WIN_BACK_OFFER, Status.INACTIVE, {"inactive_since": NOW - timedelta(days=29)},
-         {"inactive_since": NOW - timedelta(days=30)}),
+        (
+            A.WIN_BACK_OFFER,
+            Status.INACTIVE,
+            {"inactive_since": NOW - timedelta(days=29)},
+            {"inactive_since": NOW - timedelta(days=30)},
+        ),
         (A.STOP, Status.CONTACTED, {"interaction_count": 2}, {"interaction_count": 3}),
     ],
 )
@@ -132,8 +199,9 @@ def test_hard_override(status: Status) -> None:
 def test_closed_leads_always_stop(
     status: Status, interactions: int, payment: bool, unreached: int
 ) -> None:
-    ctx = LeadContext(interaction_count=interactions, payment_concern=payment,
-                      consecutive_unreached=unreached)
+    ctx = LeadContext(
+        interaction_count=interactions, payment_concern=payment, consecutive_unreached=unreached
+    )
     allowed, _ = allowed_actions(status, ctx, NOW)
     if status in (Status.DECLINED, Status.OPTED_OUT):
         assert allowed == [A.STOP] and hard_override(status) == A.STOP
@@ -155,11 +223,15 @@ def test_closed_leads_always_stop(
         (A.WAIT, None, False, Channel.NONE),
     ],
 )
-def test_channel_for(action: Action, last: str | None, prefer_email: bool,
-                     expected: Channel) -> None:
+def test_channel_for(
+    action: Action, last: str | None, prefer_email: bool, expected: Channel
+) -> None:
     assert channel_for(action, last, prefer_email) == expected
 
 
 def test_high_cost_actions() -> None:
     assert {a for a, spec in CATALOG.items() if spec.high_cost} == {
-        A.SCHOLARSHIP_OUTREACH, A.WIN_BACK_OFFER, A.FAMILY_ENGAGE}
+        A.SCHOLARSHIP_OUTREACH,
+        A.WIN_BACK_OFFER,
+        A.FAMILY_ENGAGE,
+    }

@@ -40,8 +40,10 @@ def test_missing_names_fall_back_politely() -> None:
 
 
 MONEY_WORRIES = [
-    LeadContext(financial_concern=Level.MODERATE,
-                objections=(Objection(topic="$200 a month"), Objection(topic="150 dollars"))),
+    LeadContext(
+        financial_concern=Level.MODERATE,
+        objections=(Objection(topic="$200 a month"), Objection(topic="150 dollars")),
+    ),
     LeadContext(payment_concern=True, objections=(Objection(topic="price"),)),
     LeadContext(financial_concern=Level.LOW, financial_mentions=("$99 is a lot",)),
 ]
@@ -59,14 +61,18 @@ def test_directives_come_from_every_active_signal() -> None:
     ctx = LeadContext(
         financial_concern=Level.MODERATE,
         payment_concern=True,
-        objections=(Objection(topic="distance", detail="30 min drive"),
-                    Objection(topic="schedule")),
+        objections=(
+            Objection(topic="distance", detail="30 min drive"),
+            Objection(topic="schedule"),
+        ),
         siblings=("sister, 9",),
         decision_makers=("spouse",),
         scheduling_constraints=("busy weekends",),
         preferred_times=("weekday afternoons",),
-        signals=(AdditionalSignal(signal="referral_source", detail="friend Anna"),
-                 AdditionalSignal(signal="special_needs", detail="ADHD")),
+        signals=(
+            AdditionalSignal(signal="referral_source", detail="friend Anna"),
+            AdditionalSignal(signal="special_needs", detail="ADHD"),
+        ),
         open_questions=("Is there an early bird discount?",),
         recent_sentiments=(Sentiment.NEGATIVE, Sentiment.NEGATIVE),
         consecutive_unreached=1,
@@ -76,15 +82,29 @@ def test_directives_come_from_every_active_signal() -> None:
     brief = build_brief(A.WARM_FOLLOW_UP, Channel.VOICE, PROFILE, ctx, NOW)
     signals = {d.signal for d in brief.content_directives}
     assert signals >= {
-        "action:warm_follow_up", "campaign_goal", "financial_concern:moderate",
-        "payment_concern", "objection:distance", "objection:schedule", "siblings",
-        "decision_makers", "scheduling_constraints", "preferred_times", "referral_source",
-        "special_needs", "open_question", "negative_sentiment", "unreached", "missed_session",
+        "action:warm_follow_up",
+        "campaign_goal",
+        "financial_concern:moderate",
+        "payment_concern",
+        "objection:distance",
+        "objection:schedule",
+        "siblings",
+        "decision_makers",
+        "scheduling_constraints",
+        "preferred_times",
+        "referral_source",
+        "special_needs",
+        "open_question",
+        "negative_sentiment",
+        "unreached",
+        "missed_session",
     }
     text = " ".join(d.directive for d in brief.content_directives)
     assert "mindful of cost" in text and "referral" in text and "30 min drive" in text
-    assert ("Don't mention the payment directly; ask if everything is going well and whether"
-            " the family needs any support") in text
+    assert (
+        "Don't mention the payment directly; ask if everything is going well and whether"
+        " the family needs any support"
+    ) in text
     assert brief.overall_tone == "empathetic"
     assert "Don't bring up the late or missed payment" in brief.things_to_avoid
 
@@ -122,8 +142,9 @@ def test_delays_are_parameters() -> None:
 
 def test_first_session_reminder_is_timed_from_the_session() -> None:
     first = NOW + timedelta(days=4)
-    brief = build_brief(A.FIRST_SESSION_REMINDER, Channel.SMS, PROFILE,
-                        LeadContext(first_session_at=first), NOW)
+    brief = build_brief(
+        A.FIRST_SESSION_REMINDER, Channel.SMS, PROFILE, LeadContext(first_session_at=first), NOW
+    )
     assert brief.scheduled_for == first - timedelta(days=1)
     assert "first session" in brief.timing_rationale
 

@@ -31,8 +31,10 @@ PRIORITY: list[tuple[Bucket, dict[str, Any]]] = [
     (Bucket.HAS_OBJECTIONS, {"objections": (Objection(topic="distance"),)}),
     (Bucket.FAMILY_CONTEXT, {"siblings": ("brother, 7",)}),
     (Bucket.CONSIDERING, {"last_intent": Intent.CONSIDERING}),
-    (Bucket.NOVEL_SIGNAL, {"signals": (AdditionalSignal(signal="job_loss",
-                                                        urgency=Level.MODERATE),)}),
+    (
+        Bucket.NOVEL_SIGNAL,
+        {"signals": (AdditionalSignal(signal="job_loss", urgency=Level.MODERATE),)},
+    ),
     (Bucket.NEUTRAL, {}),
 ]
 
@@ -53,17 +55,25 @@ def test_priority_order(row: int) -> None:
         ({"last_contact_outcome": ContactOutcome.COMPLETED}, Bucket.NEUTRAL),
         ({"last_intent": Intent.DECLINING}, Bucket.NEGATIVE),
         ({"recent_sentiments": (NEG,)}, Bucket.NEUTRAL),  # one bad call is not a trend
-        ({"recent_sentiments": (NEG, NEG, POS), "last_intent": Intent.INTERESTED},
-         Bucket.POSITIVE_ENGAGEMENT),
-        ({"last_intent": Intent.INTERESTED, "recent_sentiments": (Sentiment.NEUTRAL,)},
-         Bucket.NEUTRAL),
+        (
+            {"recent_sentiments": (NEG, NEG, POS), "last_intent": Intent.INTERESTED},
+            Bucket.POSITIVE_ENGAGEMENT,
+        ),
+        (
+            {"last_intent": Intent.INTERESTED, "recent_sentiments": (Sentiment.NEUTRAL,)},
+            Bucket.NEUTRAL,
+        ),
         ({"financial_concern": Level.LOW}, Bucket.NEUTRAL),
         ({"financial_concern": Level.HIGH}, Bucket.FINANCIAL_CONCERN),
         ({"decision_makers": ("grandmother",)}, Bucket.FAMILY_CONTEXT),
-        ({"signals": (AdditionalSignal(signal="referral_source", urgency=Level.LOW),)},
-         Bucket.NEUTRAL),
-        ({"signals": (AdditionalSignal(signal="special_needs", urgency=Level.HIGH),)},
-         Bucket.NOVEL_SIGNAL),
+        (
+            {"signals": (AdditionalSignal(signal="referral_source", urgency=Level.LOW),)},
+            Bucket.NEUTRAL,
+        ),
+        (
+            {"signals": (AdditionalSignal(signal="special_needs", urgency=Level.HIGH),)},
+            Bucket.NOVEL_SIGNAL,
+        ),
     ],
 )
 def test_single_signals(fields: dict[str, Any], expected: Bucket) -> None:

@@ -74,8 +74,9 @@ def test_signals_accumulate_and_dedup_and_latest_sets_the_concern_level() -> Non
 
 
 def test_a_failed_extraction_changes_nothing() -> None:
-    ctx = with_extraction(LeadContext(), Extraction(financial=FinancialSignals(
-        concern_level=Level.HIGH)))
+    ctx = with_extraction(
+        LeadContext(), Extraction(financial=FinancialSignals(concern_level=Level.HIGH))
+    )
     assert with_extraction(ctx, Extraction.failed("openai", "timeout")) == ctx
 
 
@@ -85,8 +86,7 @@ _extractions = st.builds(
     facts=st.lists(_text, max_size=30).map(tuple),
     open_questions=st.lists(_text, max_size=15).map(tuple),
     objections=st.lists(st.builds(Objection, topic=_text), max_size=15).map(tuple),
-    additional_signals=st.lists(st.builds(AdditionalSignal, signal=_text), max_size=15).map(
-        tuple),
+    additional_signals=st.lists(st.builds(AdditionalSignal, signal=_text), max_size=15).map(tuple),
     family=st.builds(FamilyContext, siblings=st.lists(_text, max_size=15).map(tuple)),
     sentiment=st.sampled_from(list(Sentiment)),
 )
@@ -158,7 +158,8 @@ def test_status_changes_start_the_clocks_and_remember_what_a_closing_interrupted
     closed = with_status(ctx, Status.INACTIVE, Status.OPTED_OUT, NOW)
     assert closed.resume_status == Status.INACTIVE
     assert with_status(closed, Status.OPTED_OUT, Status.DECLINED, NOW).resume_status == (
-        Status.INACTIVE)
+        Status.INACTIVE
+    )
 
 
 def test_negative_trend_needs_the_latest_and_more_than_one() -> None:
@@ -169,6 +170,8 @@ def test_negative_trend_needs_the_latest_and_more_than_one() -> None:
 
 
 def test_context_round_trips_json() -> None:
-    ctx = with_extraction(LeadContext(first_seen_at=NOW), Extraction(
-        objections=(Objection(topic="cost"),), intent=Intent.INTERESTED))
+    ctx = with_extraction(
+        LeadContext(first_seen_at=NOW),
+        Extraction(objections=(Objection(topic="cost"),), intent=Intent.INTERESTED),
+    )
     assert LeadContext.model_validate_json(ctx.model_dump_json()) == ctx

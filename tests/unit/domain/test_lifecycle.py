@@ -177,7 +177,10 @@ def test_milestone(status: Status, milestone: Milestone, expected: Status) -> No
     ],
 )
 def test_consent(
-    status: Status, channel: ConsentChannel, granted: bool, resume: Status | None,
+    status: Status,
+    channel: ConsentChannel,
+    granted: bool,
+    resume: Status | None,
     expected: Status,
 ) -> None:
     assert on_consent(status, channel, granted, resume) == expected
@@ -201,7 +204,10 @@ A = AttendanceOutcome
     ],
 )
 def test_attendance(
-    status: Status, outcome: AttendanceOutcome, misses: int, attended_ever: bool,
+    status: Status,
+    outcome: AttendanceOutcome,
+    misses: int,
+    attended_ever: bool,
     expected: Status,
 ) -> None:
     assert on_attendance(status, outcome, misses, attended_ever) == expected
@@ -238,7 +244,9 @@ def test_payment(status: Status, outcome: PaymentOutcome, expected: Status) -> N
     ],
 )
 def test_decay(
-    status: Status, last_attended_days_ago: int | None, at_risk_days_ago: int | None,
+    status: Status,
+    last_attended_days_ago: int | None,
+    at_risk_days_ago: int | None,
     expected: Status,
 ) -> None:
     last = NOW - last_attended_days_ago * DAY if last_attended_days_ago is not None else None

@@ -55,9 +55,17 @@ def test_a_non_finite_reward_is_rejected(bad: float) -> None:
         td_update(QTable(), "s", A.WAIT, bad, None)
 
 
-@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(list(Action)),
-                          st.floats(-10, 10), st.sampled_from(["a", "b", "c", None])),
-                max_size=300))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.sampled_from(list(Action)),
+            st.floats(-10, 10),
+            st.sampled_from(["a", "b", "c", None]),
+        ),
+        max_size=300,
+    )
+)
 def test_q_values_stay_finite_and_bounded(
     steps: list[tuple[str, Action, float, str | None]],
 ) -> None:
@@ -73,8 +81,7 @@ _tables = st.lists(
 ).map(lambda rows: QTable.from_entries((("s", a), QEntry(q, v)) for a, q, v in rows))
 
 
-@given(_tables, st.lists(st.sampled_from(list(Action)), min_size=1, unique=True),
-       st.floats(0, 3))
+@given(_tables, st.lists(st.sampled_from(list(Action)), min_size=1, unique=True), st.floats(0, 3))
 def test_ucb_is_deterministic_and_picks_from_allowed(
     table: QTable, allowed: list[Action], c: float
 ) -> None:
@@ -119,8 +126,10 @@ def test_q_learning_converges_on_a_toy_mdp() -> None:
         ("s1", A.SCHEDULING_PUSH): (None, 1.0),
         ("s1", A.WAIT): ("s0", -0.02),
     }
-    actions = {"s0": [A.WARM_FOLLOW_UP, A.INFO_SEND, A.GENTLE_NUDGE],
-               "s1": [A.SCHEDULING_PUSH, A.WAIT]}
+    actions = {
+        "s0": [A.WARM_FOLLOW_UP, A.INFO_SEND, A.GENTLE_NUDGE],
+        "s1": [A.SCHEDULING_PUSH, A.WAIT],
+    }
     rng = random.Random(3)
     table = QTable()
     for _ in range(3000):
@@ -147,30 +156,41 @@ def test_priors_are_many_and_unvisited() -> None:
     "status, ctx, expected",
     [
         (Status.INTERESTED, LeadContext(last_intent=Intent.SCHEDULING), A.SCHEDULING_PUSH),
-        (Status.INTERESTED, LeadContext(last_intent=Intent.INTERESTED,
-                                        recent_sentiments=(Sentiment.POSITIVE,)),
-         A.SCHEDULING_PUSH),
+        (
+            Status.INTERESTED,
+            LeadContext(last_intent=Intent.INTERESTED, recent_sentiments=(Sentiment.POSITIVE,)),
+            A.SCHEDULING_PUSH,
+        ),
         (Status.CONTACTED, LeadContext(financial_concern=Level.HIGH), A.SCHOLARSHIP_OUTREACH),
         (Status.AT_RISK, LeadContext(payment_concern=True), A.SCHOLARSHIP_OUTREACH),
-        (Status.INTERESTED, LeadContext(objections=(Objection(topic="distance"),)),
-         A.OBJECTION_ADDRESS),
+        (
+            Status.INTERESTED,
+            LeadContext(objections=(Objection(topic="distance"),)),
+            A.OBJECTION_ADDRESS,
+        ),
         (Status.CONTACTED, LeadContext(decision_makers=("spouse",)), A.FAMILY_ENGAGE),
-        (Status.NEW, LeadContext(last_contact_outcome=ContactOutcome.NO_ANSWER,
-                                 consecutive_unreached=2), A.CHANNEL_SWITCH),
-        (Status.NEW, LeadContext(last_contact_outcome=ContactOutcome.NO_ANSWER,
-                                 consecutive_unreached=1), A.GENTLE_NUDGE),
+        (
+            Status.NEW,
+            LeadContext(last_contact_outcome=ContactOutcome.NO_ANSWER, consecutive_unreached=2),
+            A.CHANNEL_SWITCH,
+        ),
+        (
+            Status.NEW,
+            LeadContext(last_contact_outcome=ContactOutcome.NO_ANSWER, consecutive_unreached=1),
+            A.GENTLE_NUDGE,
+        ),
         (Status.NEW, LeadContext(), A.WARM_FOLLOW_UP),
         (Status.ENROLLED, LeadContext(), A.FIRST_SESSION_REMINDER),
-        (Status.ENROLLED, LeadContext(missed_sessions=1, consecutive_misses=1),
-         A.RESCHEDULE_OFFER),
+        (Status.ENROLLED, LeadContext(missed_sessions=1, consecutive_misses=1), A.RESCHEDULE_OFFER),
         (Status.ACTIVE, LeadContext(), A.WAIT),
         (Status.AT_RISK, LeadContext(), A.BARRIER_INVESTIGATION),
-        (Status.AT_RISK, LeadContext(missed_sessions=2, consecutive_misses=2),
-         A.RESCHEDULE_OFFER),
-        (Status.INACTIVE, LeadContext(inactive_since=NOW - timedelta(days=40)),
-         A.WIN_BACK_OFFER),
-        (Status.INACTIVE, LeadContext(inactive_since=NOW - timedelta(days=5)),
-         A.LOW_COMMITMENT_INVITE),
+        (Status.AT_RISK, LeadContext(missed_sessions=2, consecutive_misses=2), A.RESCHEDULE_OFFER),
+        (Status.INACTIVE, LeadContext(inactive_since=NOW - timedelta(days=40)), A.WIN_BACK_OFFER),
+        (
+            Status.INACTIVE,
+            LeadContext(inactive_since=NOW - timedelta(days=5)),
+            A.LOW_COMMITMENT_INVITE,
+        ),
         (Status.TRIAL, LeadContext(last_intent=Intent.CONSIDERING), A.SOCIAL_PROOF),
     ],
 )

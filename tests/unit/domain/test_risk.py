@@ -49,8 +49,7 @@ def _ago(days: float) -> datetime:
         (Status.ACTIVE, {"payment_concern": True}, C),
         (Status.TRIAL, {"financial_concern": Level.MODERATE}, C),
         (Status.TRIAL, {"objections": (Objection(topic="x", severity=Level.HIGH),)}, C),
-        (Status.TRIAL, {"signals": (AdditionalSignal(signal="job_loss", urgency=Level.HIGH),)},
-         C),
+        (Status.TRIAL, {"signals": (AdditionalSignal(signal="job_loss", urgency=Level.HIGH),)}, C),
         (Status.TRIAL, {"financial_concern": Level.LOW}, M),
         (Status.TRIAL, {"objections": (Objection(topic="x", severity=Level.LOW),)}, M),
         # closed leads never land on an outreach worklist
@@ -83,11 +82,15 @@ def test_risk_thresholds_are_parameters() -> None:
         (Status.INTERESTED, {"last_engagement_at": _ago(1)}, Urgency.D90),
         (Status.INTERESTED, {"last_engagement_at": _ago(20)}, Urgency.D30),
         (Status.INTERESTED, {"last_engagement_at": _ago(40)}, Urgency.D7),
-        (Status.CONTACTED, {"last_engagement_at": _ago(1), "consecutive_unreached": 3},
-         Urgency.D7),
-        (Status.TRIAL, {"last_engagement_at": _ago(1),
-                        "recent_sentiments": (Sentiment.NEGATIVE, Sentiment.NEGATIVE)},
-         Urgency.D7),
+        (Status.CONTACTED, {"last_engagement_at": _ago(1), "consecutive_unreached": 3}, Urgency.D7),
+        (
+            Status.TRIAL,
+            {
+                "last_engagement_at": _ago(1),
+                "recent_sentiments": (Sentiment.NEGATIVE, Sentiment.NEGATIVE),
+            },
+            Urgency.D7,
+        ),
         (Status.NEW, {}, Urgency.D30),
     ],
 )
