@@ -24,7 +24,7 @@ from enum import StrEnum
 
 from stream_app.domain.context import LeadContext
 from stream_app.domain.extraction.model import Level
-from stream_app.domain.lifecycle import Status
+from stream_app.domain.lifecycle import CLOSED, Status
 
 
 class Action(StrEnum):
@@ -217,7 +217,7 @@ DEFAULT_FILTER = FilterParams()
 
 def hard_override(status: Status) -> Action | None:
     """`stop` for declined and opted-out leads, always, before anything else runs."""
-    return Action.STOP if status in (Status.DECLINED, Status.OPTED_OUT) else None
+    return Action.STOP if status in CLOSED else None
 
 
 _Condition = Callable[[LeadContext, datetime, FilterParams], str | None]
@@ -247,7 +247,7 @@ def _channel_switch(ctx: LeadContext, now: datetime, p: FilterParams) -> str | N
 
 
 def _reschedule(ctx: LeadContext, now: datetime, p: FilterParams) -> str | None:
-    return None if ctx.missed_sessions > 0 else "no missed session"
+    return None if ctx.missed_session else "no missed session"
 
 
 def _win_back(ctx: LeadContext, now: datetime, p: FilterParams) -> str | None:
@@ -301,7 +301,7 @@ def allowed_actions(
     """
     checks, excluded = _PLANS[status]
     filtered = dict(excluded)
-    if status in (Status.DECLINED, Status.OPTED_OUT):
+    if status in CLOSED:
         return [Action.STOP], filtered
     allowed: list[Action] = []
     for action, condition in checks:
