@@ -544,7 +544,7 @@ def _timing(
         return at, (
             f"Remind them {_human(first - at)} before the first session ({first:%a %d %b %H:%M})"
         )
-    delay = params.delays.get(action, timedelta(0))
+    delay = params.delays.get(action, DEFAULT_DELAYS[action])  # partial overrides keep the rest
     return now + delay, _rationale(t.why, delay)
 
 
