@@ -345,7 +345,7 @@ _BOOKABLE = _rx(
 )
 _CONSTRAINT_CUE = _rx(
     r"\b(?:can't|cant|cannot|not|busy|tough|out|conflict\w*|only|until|till|too\s+(?:late|early))\b",
-    r"\b(?:has|have|do|does)\s+(?:\w+\s+)?(?:on|every)\b",
+    r"\b(?:he|she|they|we|i|kids)\s+(?:already\s+)?(?:has|have|do|does)\s+(?:\w+\s+)?(?:on|every)\b",
     r"\bwork(?:s)?\s+(?:till|until|saturdays|sundays|weekends)\b",
     r"\b(?:have|has)\s+to\s+be\b",
 )
@@ -759,13 +759,14 @@ def _financial(
             else Level.MODERATE
             if _hits(_FIN_MODERATE_BLOCKER, [s]) or _hits(_FIN_MODERATE, [s])
             else Level.LOW
-            if _hits(_FIN_LOW, [s])
+            if _hits(_FIN_LOW, [s], negatable=False)
             else Level.NONE
         )
         if found is not Level.NONE:
             mentions.append(_detail(s))
             level = max(level, found, key=lambda lv: lv.rank)
-    if level is not Level.NONE and any(sig.signal == "job_loss" for sig in signals):
+    if any(sig.signal == "job_loss" for sig in signals):
+        # Lost income is the strongest money signal there is, whatever words carry it.
         level = Level.HIGH
     blockers = tuple(
         s
