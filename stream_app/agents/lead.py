@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import UTC, datetime
+from collections.abc import Awaitable
 from typing import Any
 
 import faust
@@ -53,22 +55,38 @@ def register(
     rebuilt = False
 
     async def send_effects(effects: Effects) -> None:
+        """Publish and wait for the broker's ack before the state write that follows.
+
+        The state carries the event's dedup marker. Were it to reach the changelog
+        while an output was still in the producer's buffer, a crash would lose the
+        output for good: the redelivered event is then a duplicate and emits nothing
+        (measured: 1-8 of 252 decisions lost in a kill test without this wait).
+        """
+        sent: list[Awaitable[Any]] = []
         for request in effects.extraction_requests:
-            await topics.extraction_requests.send(
-                key=request.lead_id.encode(), value=encode(request)
+            sent.append(
+                await topics.extraction_requests.send(
+                    key=request.lead_id.encode(), value=encode(request)
+                )
             )
         for transition in effects.transitions:
-            await topics.lead_transitions.send(
-                key=transition.lead_id.encode(), value=encode(transition)
+            sent.append(
+                await topics.lead_transitions.send(
+                    key=transition.lead_id.encode(), value=encode(transition)
+                )
             )
             before, after = transition.state_before, transition.state_after
             metrics.TRANSITIONS.labels(before.split(":")[0], after.split(":")[0]).inc()
             metrics.REWARD.observe(transition.reward)
         for decision in effects.decisions:
-            await topics.next_best_actions.send(
-                key=decision.lead_id.encode(), value=encode(decision)
+            sent.append(
+                await topics.next_best_actions.send(
+                    key=decision.lead_id.encode(), value=encode(decision)
+                )
             )
             metrics.DECISIONS.labels(decision.action, decision.override or "none").inc()
+        if sent:
+            await asyncio.gather(*sent)
 
     async def dead(message: Any, topic: str, exc: InvalidEvent) -> None:
         letter = dead_letter(topic, message.partition, message.offset, message.value, exc, utcnow())
@@ -111,12 +129,12 @@ def register(
                 state, effects = handle_event(
                     load_lead(leads, lead_id), event, policy, params, utcnow()
                 )
+            await send_effects(effects)
             leads[lead_id] = state.model_dump_json().encode()
             if state.pending:
                 deadlines[lead_id] = min(p.deadline for p in state.pending)
             else:
                 deadlines.pop(lead_id, None)
-            await send_effects(effects)
             metrics.PROCESSING_SECONDS.labels("lead").observe(time.perf_counter() - started)
 
     @app.timer(interval=settings.sweep_interval_s, name="extraction-deadline-sweep")

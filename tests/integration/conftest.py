@@ -70,6 +70,10 @@ async def upstream(broker: EmbeddedBroker) -> AsyncIterator[Upstream]:
 class Events:
     """Builds valid input events for one lead with increasing event times."""
 
+    @staticmethod
+    def default_start() -> datetime:
+        return datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+
     def __init__(self, lead_id: str, start: datetime) -> None:
         self.lead_id = lead_id
         self._clock = start
@@ -123,4 +127,4 @@ class Events:
 
 @pytest.fixture
 def events() -> Events:
-    return Events(f"lead-{uuid.uuid4().hex[:10]}", datetime(2026, 11, 2, 15, 0, tzinfo=UTC))
+    return Events(f"lead-{uuid.uuid4().hex[:10]}", Events.default_start())

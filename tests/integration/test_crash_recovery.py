@@ -1,0 +1,151 @@
+"""Crashes lose nothing: state, learning and every input survive SIGKILL and restart.
+
+Shaped like Kafka Streams' EOS system test: numbered events with ids, a worker
+killed repeatedly mid-stream, then every input must be applied exactly once to
+state and visible in the outputs (duplicates only with the same deterministic id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from stream_app.embedded import EmbeddedBroker
+from tests.integration.conftest import Events
+from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
+
+
+@pytest.fixture
+def isolated(
+    broker: EmbeddedBroker, artifacts: Path, request: pytest.FixtureRequest
+) -> Iterator[WorkerProcess]:
+    """A worker with its own consumer group and topics, so it can be killed freely."""
+    name = request.node.name.replace("_", "-")[:40]
+    worker = WorkerProcess(
+        broker=broker,
+        data_dir=artifacts / f"{name}-data",
+        log_path=artifacts / f"{name}.log",
+        extra_env={"STREAM_APP_APP_ID": name, "STREAM_APP_TOPIC_PREFIX": f"{name}."},
+    )
+    worker.start()
+    worker.wait_ready()
+    yield worker
+    worker.stop()
+
+
+async def watch(broker: EmbeddedBroker, worker: WorkerProcess, *topics: str) -> TopicWatcher:
+    prefix = worker.extra_env["STREAM_APP_TOPIC_PREFIX"]
+    watcher = TopicWatcher(broker.bootstrap, [prefix + t for t in topics])
+    await watcher.start()
+    return watcher
+
+
+async def test_restart_keeps_lead_state_and_the_q_table(
+    broker: EmbeddedBroker, isolated: WorkerProcess, upstream: Upstream, events: Events
+) -> None:
+    prefix = isolated.extra_env["STREAM_APP_TOPIC_PREFIX"]
+    watcher = await watch(broker, isolated, "next-best-actions", "lead-transitions", "q-updates")
+    try:
+        await upstream.send(prefix + "leads", events.created())
+        await upstream.send(prefix + "interactions", events.interaction(outcome="no_answer"))
+        [transition] = await watcher.wait_for(prefix + "lead-transitions", lambda r: True)
+        [update] = await watcher.wait_for(prefix + "q-updates", lambda r: True)
+        assert (update["transition_id"], update["visits"]) == (transition["transition_id"], 1)
+
+        isolated.stop(signal.SIGTERM)
+        isolated.start()
+        isolated.wait_ready()
+
+        status, state = isolated.get(f"/leads/{events.lead_id}")
+        assert status == 200
+        assert state["context"]["interaction_count"] == 1
+        assert state["context"]["consecutive_unreached"] == 1
+        status, q_table = isolated.get("/q-table")
+        entry = q_table["states"][update["state"]][update["action"]]
+        assert (entry["q"], entry["visits"]) == (update["q_after"], 1)
+        assert q_table["q_version"] == update["q_version"]
+
+        # The same transition delivered again after the restart is not learned twice.
+        await upstream.send(prefix + "lead-transitions", orjson.dumps(transition))
+        replays = await watcher.wait_for(
+            prefix + "q-updates", lambda r: r["transition_id"] == transition["transition_id"], 2
+        )
+        assert replays[1]["visits"] == 1
+        assert replays[1]["q_after"] == update["q_after"]
+    finally:
+        await watcher.stop()
+
+
+LEADS = 12
+CALLS = 20
+KILLS = 4
+
+
+async def test_no_input_is_lost_or_applied_twice_across_kills(
+    broker: EmbeddedBroker, isolated: WorkerProcess, upstream: Upstream
+) -> None:
+    prefix = isolated.extra_env["STREAM_APP_TOPIC_PREFIX"]
+    watcher = await watch(broker, isolated, "next-best-actions")
+    leads = [Events(f"chaos-{i}", Events.default_start()) for i in range(LEADS)]
+    sent: list[str] = []
+
+    async def produce() -> None:
+        for lead in leads:
+            event = lead.created()
+            await upstream.send(prefix + "leads", event)
+            sent.append(event["event_id"])
+        for call in range(CALLS):
+            for lead in leads:
+                outcome = ("no_answer", "voicemail", "busy", "completed")[call % 4]
+                event = lead.interaction(outcome=outcome)
+                await upstream.send(prefix + "interactions", event)
+                sent.append(event["event_id"])
+                await asyncio.sleep(0.01)  # pace the load so kills land mid-stream
+
+    total = LEADS * (CALLS + 1)
+    decided = lambda: len(
+        {r["trigger_event_id"] for r in watcher.records[prefix + "next-best-actions"]}
+    )  # noqa: E731
+    producer = asyncio.create_task(produce())
+    try:
+        for kill in range(KILLS):
+            target = total * (kill + 1) // (KILLS + 2)
+            while decided() < target:
+                await asyncio.sleep(0.05)
+            isolated.stop(signal.SIGKILL if kill % 2 == 0 else signal.SIGTERM)
+            isolated.start()
+            isolated.wait_ready(timeout_s=90)
+        await producer
+        deadline = asyncio.get_running_loop().time() + 90
+        while decided() < total and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+        outputs = watcher.records[prefix + "next-best-actions"]
+        missing = sorted(set(sent) - {r["trigger_event_id"] for r in outputs})
+        if missing:
+            applied: set[str] = set()
+            for lead in leads:
+                applied.update(isolated.get(f"/leads/{lead.lead_id}")[1]["seen_event_ids"])
+            in_state = [m for m in missing if m in applied]
+            raise AssertionError(
+                f"{len(missing)} inputs without a decision, {len(in_state)} of them "
+                f"applied to state: {missing[:10]}"
+            )
+        by_trigger: dict[str, set[str]] = defaultdict(set)
+        for record in watcher.records[prefix + "next-best-actions"]:
+            by_trigger[record["trigger_event_id"]].add(record["decision_id"])
+        assert set(by_trigger) == set(sent), "every input is visible in the outputs"
+        assert all(len(ids) == 1 for ids in by_trigger.values()), "duplicates share their id"
+        for lead in leads:
+            status, state = isolated.get(f"/leads/{lead.lead_id}")
+            assert status == 200
+            assert state["context"]["interaction_count"] == CALLS, "applied exactly once"
+            assert len(set(state["seen_event_ids"])) == CALLS + 1
+    finally:
+        producer.cancel()
+        await watcher.stop()
