@@ -109,9 +109,10 @@ async def test_no_input_is_lost_or_applied_twice_across_kills(
                 await asyncio.sleep(0.01)  # pace the load so kills land mid-stream
 
     total = LEADS * (CALLS + 1)
-    decided = lambda: len(
-        {r["trigger_event_id"] for r in watcher.records[prefix + "next-best-actions"]}
-    )  # noqa: E731
+
+    def decided() -> int:
+        return len({r["trigger_event_id"] for r in watcher.records[prefix + "next-best-actions"]})
+
     producer = asyncio.create_task(produce())
     try:
         for kill in range(KILLS):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import orjson
 import pytest
 
@@ -22,7 +25,7 @@ INTERESTED_CALL = (
 )
 
 
-def of(lead_id: str):  # noqa: ANN201
+def of(lead_id: str) -> Callable[[dict[str, Any]], bool]:
     return lambda record: record.get("lead_id") == lead_id
 
 

@@ -1,0 +1,260 @@
+"""The per-lead rule book: state in, (state, effects) out. No broker, no clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from stream_app.domain.extraction.model import Extraction, FamilyContext, Intent
+from stream_app.domain.lead import (
+    Effects,
+    LeadState,
+    Params,
+    Policy,
+    deadline_result,
+    decision_id,
+    handle_event,
+    handle_extraction,
+    overdue_extractions,
+)
+from stream_app.domain.lifecycle import Status
+from stream_app.domain.qlearning import seeded_priors
+from stream_app.models import INPUT_EVENT, ExtractionResult, InputEvent
+
+T0 = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # processing time, unrelated to event time
+POLICY = Policy(seeded_priors(), 7)
+PARAMS = Params()
+
+
+class Lead:
+    """Feeds events to the rule book and keeps the state between them."""
+
+    def __init__(self, lead_id: str = "L1") -> None:
+        self.lead_id = lead_id
+        self.state: LeadState | None = None
+        self.n = 0
+        self.clock = T0
+
+    def event(self, type_: str, **fields: Any) -> InputEvent:
+        self.n += 1
+        self.clock += timedelta(hours=5)
+        return INPUT_EVENT.validate_python(
+            {
+                "type": type_,
+                "event_id": f"{self.lead_id}-e{self.n}",
+                "lead_id": self.lead_id,
+                "occurred_at": self.clock.isoformat(),
+                **fields,
+            }
+        )
+
+    def send(self, event: InputEvent, now: datetime = NOW) -> Effects:
+        self.state, effects = handle_event(self.state, event, POLICY, PARAMS, now)
+        return effects
+
+    def created(self, **fields: Any) -> Effects:
+        defaults = {"parent_name": "Sarah Mitchell", "child_name": "Jake", "phone": "+15550100"}
+        return self.send(self.event("lead.created", **{**defaults, **fields}))
+
+    def call(self, outcome: str = "completed", transcript: str | None = None, **f: Any) -> Effects:
+        fields = {"interaction_id": f"i{self.n}", "channel": "voice", "direction": "outbound"}
+        if transcript is not None:
+            fields["transcript"] = transcript
+        return self.send(self.event("interaction.completed", outcome=outcome, **fields, **f))
+
+    def extracted(self, effects: Effects, extraction: Extraction) -> Effects:
+        [request] = effects.extraction_requests
+        result = ExtractionResult(
+            extraction_id=request.extraction_id,
+            lead_id=self.lead_id,
+            extracted_at=NOW,
+            source_event_ids=request.source_event_ids,
+            extraction=extraction,
+        )
+        self.state, out = handle_extraction(self.state, result, POLICY, PARAMS)
+        return out
+
+
+def test_created_lead_gets_one_decision_with_provenance() -> None:
+    lead = Lead()
+    effects = lead.created()
+    [nba] = effects.decisions
+    assert nba.decision_id == decision_id("L1", "L1-e1")
+    assert nba.trigger_event_id == "L1-e1"
+    assert nba.decided_at == lead.clock
+    assert nba.rl_state == "new:neutral"
+    assert nba.action in {c.action for c in nba.candidates}
+    assert "stop" in nba.filtered_out  # no interactions yet
+    assert (nba.q_version, nba.policy_version, nba.override) == (7, "ucb-v1", None)
+    assert nba.brief.scheduled_for >= nba.decided_at
+    assert not effects.transitions  # nothing was in force before
+
+
+def test_redelivered_event_changes_nothing_and_emits_nothing() -> None:
+    lead = Lead()
+    event = lead.event("lead.created", parent_name="Ana")
+    lead.send(event)
+    before = lead.state
+    effects = lead.send(event)
+    assert not effects
+    assert lead.state == before
+
+
+def test_unanswered_call_decides_at_once_and_closes_the_step_with_a_stall_penalty() -> None:
+    lead = Lead()
+    [first] = lead.created().decisions
+    effects = lead.call(outcome="no_answer")
+    [nba] = effects.decisions
+    [transition] = effects.transitions
+    assert not effects.extraction_requests
+    assert nba.rl_state == "new:unreached"
+    assert transition.decision_id == first.decision_id
+    assert (transition.state_before, transition.action) == (first.rl_state, first.action)
+    assert transition.state_after == nba.rl_state
+    assert transition.reward == pytest.approx(-0.02)
+
+
+CALL = "Agent: Hi Sarah!\nParent: Yes we're really interested, when can Jake start?"
+
+
+def test_a_conversation_waits_for_its_extraction_then_decides_for_its_trigger() -> None:
+    lead = Lead()
+    [first] = lead.created().decisions
+    pending = lead.call(transcript=CALL)
+    assert not pending.decisions and not pending.transitions
+    [request] = pending.extraction_requests
+    assert request.source_event_ids == ("L1-e2",)
+    assert lead.state is not None and lead.state.status == Status.CONTACTED
+    call_time = lead.clock
+
+    effects = lead.extracted(pending, Extraction(intent=Intent.INTERESTED, summary="Keen."))
+    [nba] = effects.decisions
+    [transition] = effects.transitions
+    assert (nba.trigger_event_id, nba.decided_at) == ("L1-e2", call_time)
+    assert nba.rl_state.startswith("interested:")
+    assert transition.reward == pytest.approx(0.1 + 0.4)  # new -> interested skips a step
+    assert transition.decision_id == first.decision_id
+    assert lead.state.context.summary == "Keen."
+    assert not lead.state.pending
+
+
+def test_a_duplicate_extraction_result_is_ignored() -> None:
+    lead = Lead()
+    lead.created()
+    pending = lead.call(transcript=CALL)
+    lead.extracted(pending, Extraction(intent=Intent.INTERESTED))
+    state = lead.state
+    assert not lead.extracted(pending, Extraction(intent=Intent.DECLINING))
+    assert lead.state == state
+
+
+def test_overdue_extraction_is_decided_without_it() -> None:
+    lead = Lead()
+    lead.created()
+    lead.call(transcript=CALL)
+    assert lead.state is not None
+    assert not overdue_extractions(lead.state, NOW + timedelta(seconds=30))
+    [overdue] = overdue_extractions(lead.state, NOW + PARAMS.extraction_deadline)
+    result = deadline_result("L1", overdue, NOW + PARAMS.extraction_deadline)
+    lead.state, effects = handle_extraction(lead.state, result, POLICY, PARAMS)
+    [nba] = effects.decisions
+    assert nba.trigger_event_id == "L1-e2"
+    assert nba.rl_state.startswith("contacted:")  # what is known without the extraction
+
+
+def test_opt_out_in_the_familys_words_stops_at_once_without_extraction() -> None:
+    lead = Lead()
+    lead.created()
+    effects = lead.call(transcript="Agent: Hi!\nParent: Please do not contact us again.")
+    [nba] = effects.decisions
+    assert not effects.extraction_requests
+    assert (nba.action, nba.override) == ("stop", "opted_out")
+    assert lead.state is not None and lead.state.status == Status.OPTED_OUT
+
+
+def test_the_agent_mentioning_stop_does_not_opt_the_family_out() -> None:
+    lead = Lead()
+    lead.created()
+    effects = lead.call(transcript="Agent: You can reply STOP to opt out.\nParent: Sounds good!")
+    assert effects.extraction_requests and not effects.decisions
+
+
+def test_an_sms_stop_is_immediate() -> None:
+    lead = Lead()
+    lead.created()
+    effects = lead.send(lead.event("sms.received", message_id="m1", body="STOP"))
+    [nba] = effects.decisions
+    assert (nba.action, nba.override) == ("stop", "opted_out")
+
+
+def test_a_closed_lead_keeps_stopping_and_teaches_nothing_more() -> None:
+    lead = Lead()
+    lead.created()
+    lead.send(lead.event("lead.milestone", milestone="withdrawn"))
+    effects = lead.send(lead.event("lead.updated", phone="+15550199"))
+    [nba] = effects.decisions
+    assert (nba.action, nba.override) == ("stop", "declined")
+    assert not effects.transitions
+
+
+def test_a_contact_that_names_its_decision_credits_that_decision() -> None:
+    lead = Lead()
+    [first] = lead.created().decisions
+    lead.call(outcome="no_answer")
+    effects = lead.call(outcome="no_answer", decision_id=first.decision_id)
+    [transition] = effects.transitions
+    assert transition.decision_id == first.decision_id
+    assert transition.action == first.action
+
+
+def test_consent_withdrawn_on_one_channel_keeps_the_lead_open() -> None:
+    lead = Lead()
+    lead.created()
+    lead.send(lead.event("lead.consent", channel="sms", granted=False))
+    assert lead.state is not None
+    assert (lead.state.status, lead.state.opted_out_channels) == (Status.NEW, ("sms",))
+    lead.send(lead.event("lead.consent", channel="all", granted=False))
+    assert lead.state.status == Status.OPTED_OUT
+    lead.send(lead.event("lead.consent", channel="all", granted=True))
+    assert lead.state.status == Status.NEW and lead.state.opted_out_channels == ()
+
+
+def test_milestones_and_attendance_walk_the_funnel_with_seed_rewards() -> None:
+    lead = Lead()
+    lead.created()
+    rewards = []
+    for type_, fields in [
+        ("lead.milestone", {"milestone": "trial_booked"}),
+        ("lead.milestone", {"milestone": "enrolled"}),
+        ("attendance.recorded", {"session_id": "s1", "status": "attended"}),
+        ("attendance.recorded", {"session_id": "s2", "status": "missed"}),
+        ("attendance.recorded", {"session_id": "s3", "status": "missed"}),
+    ]:
+        [transition] = lead.send(lead.event(type_, **fields)).transitions
+        rewards.append(transition.reward)
+    assert rewards == pytest.approx([0.1 + 0.4 + 0.7, 1.0, 0.3, -0.02, -0.5])
+    assert lead.state is not None and lead.state.status == Status.AT_RISK
+
+
+def test_family_context_from_an_extraction_reaches_the_brief() -> None:
+    lead = Lead()
+    lead.created()
+    pending = lead.call(transcript=CALL)
+    family = FamilyContext(decision_makers=("her husband",))
+    effects = lead.extracted(pending, Extraction(intent=Intent.CONSIDERING, family=family))
+    [nba] = effects.decisions
+    assert "family_engage" not in nba.filtered_out
+
+
+def test_state_per_lead_stays_bounded() -> None:
+    lead = Lead()
+    lead.created()
+    for _ in range(PARAMS.remembered_event_ids + 20):
+        lead.call(outcome="no_answer")
+    assert lead.state is not None
+    assert len(lead.state.seen_event_ids) == PARAMS.remembered_event_ids
+    assert len(lead.state.decisions) == PARAMS.recent_decisions
+    assert len(lead.state.recent_interactions) == PARAMS.recent_interactions
