@@ -18,9 +18,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stream_app.embedded import start_broker  # noqa: E402
-from tests.integration.conftest import Events  # noqa: E402
-from tests.integration.harness import WorkerProcess  # noqa: E402
+from stream_app.embedded import start_broker
+from tests.integration.conftest import Events
+from tests.integration.harness import WorkerProcess
 
 
 async def run(total: int) -> None:

@@ -127,6 +127,36 @@ def create_app(settings: Settings) -> Runtime:
         metrics.WORKER_READY.set(1)
         log.info("worker ready %.1fs after process start", runtime.ready_at - PROCESS_STARTED)
 
+    reported: set[tuple[str, str]] = set()
+
+    @app.timer(interval=settings.sweep_interval_s, name="consumer-lag")
+    async def _consumer_lag() -> None:
+        """Records behind the highwater per assigned input partition, for lag alerts.
+
+        Faust keeps the last read offset privately (`_read_offset`); there is no
+        public accessor in 0.15. Revoked partitions' series are removed so a worker
+        never reports lag for partitions it no longer owns.
+        """
+        consumer = app.consumer
+        read = getattr(consumer, "_read_offset", {})
+        current: set[tuple[str, str]] = set()
+        for tp in consumer.assignment():
+            if tp.topic.endswith("-changelog"):
+                continue
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            offset = read.get(tp)
+            labels = (tp.topic, str(tp.partition))
+            metrics.CONSUMER_LAG.labels(*labels).set(
+                max(0, highwater - (offset + 1 if offset is not None else 0))
+            )
+            current.add(labels)
+        for labels in reported - current:
+            metrics.CONSUMER_LAG.remove(*labels)
+        reported.clear()
+        reported.update(current)
+
     from stream_app.web import register_views
 
     register_views(runtime)

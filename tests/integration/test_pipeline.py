@@ -157,5 +157,7 @@ async def test_metrics_and_q_table_are_served(worker: WorkerProcess) -> None:
     assert q_table["states"]["interested:scheduling_intent"]["scheduling_push"]["q"] > 0
     status, text = worker.get("/metrics")
     assert status == 200
-    assert "stream_app_events_in_total" in text
-    assert "stream_app_decisions_total" in text
+    assert 'stream_app_events_in_total{topic="leads",type="lead.created"}' in text
+    assert "stream_app_decisions_total{action=" in text
+    assert 'stream_app_processing_seconds_count{agent="lead"}' in text
+    assert 'stream_app_consumer_lag{partition="0",topic="leads"}' in text
