@@ -9,8 +9,10 @@ nothing (its event id is remembered) or byte-identical outputs.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -180,12 +182,24 @@ class Params:
     limits: ContextLimits = DEFAULT_LIMITS
 
 
+class Chooser(Protocol):
+    """What a decision needs of a random generator (a seeded `random.Random` fits)."""
+
+    def choice(self, seq: Sequence[Action]) -> Action: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """The Q-table a decision is made from, and its version for provenance."""
+    """The Q-table a decision is made from, and its version for provenance.
+
+    `rng` switches selection from UCB to uniform random over the allowed actions:
+    the baseline policy evaluations compare against. Randomness is passed in, so
+    a seeded run is reproducible.
+    """
 
     table: QTable
     version: int = 0
+    rng: Chooser | None = None
 
 
 @dataclass(slots=True)
@@ -447,6 +461,10 @@ def _decide(
         allowed, filtered = allowed_actions(status, ctx, decided_at, params.filter)
         override = None
     selection = select_action(policy.table, state, allowed, params.ucb_c)
+    if policy.rng is not None:
+        pick = policy.rng.choice(allowed)
+        chosen = next(c for c in selection.candidates if c.action == pick)
+        selection = selection._replace(action=pick, q_value=chosen.q, score=chosen.score)
     action = selection.action
     channel = channel_for(
         action,
