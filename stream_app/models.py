@@ -177,7 +177,7 @@ INPUT_TYPES: dict[str, tuple[str, ...]] = {
     "action-outcomes": ("action.outcome",),
 }
 
-INPUT_EVENT: TypeAdapter[InputEvent] = TypeAdapter(InputEvent)  # type: ignore[arg-type]
+INPUT_EVENT: TypeAdapter[InputEvent] = TypeAdapter(InputEvent)
 
 
 # --- outputs and internal topics -------------------------------------------------
