@@ -1,0 +1,414 @@
+"""The contact policy: what may reach a family, on which channel, and when (DESIGN 5).
+
+Selection ranks what the learner would like to do; this module decides what the
+academy may do. It runs after selection and before publishing, on the allowed
+actions best-first, and keeps the first one that passes every rule. Everything is
+measured in event time (`now` is the decision's `decided_at`), so a replay sees
+exactly what live traffic saw.
+
+Rules and their seed defaults (every one a `ContactPolicy` field):
+
+- consent: an opted-out channel carries nothing. An action with a fixed channel
+  may move to another channel its catalog entry lists (`info_send` by email when
+  SMS is refused); `channel_switch` takes the first consented channel that is not
+  the one that just failed.
+- suppression: an action the operators rejected 2 times for this lead is not
+  proposed again to that lead.
+- cooldown: 24 h between two outreach decisions for one lead.
+- weekly caps per channel over a rolling 7 days: voice 3, SMS 4, email 3.
+- global voice rate limit: 50 voice interventions per hour (see below).
+- quiet hours 21:00-08:00 in the lead's time zone (UTC when it has none or an
+  invalid IANA name): they never block; they move `scheduled_for` to the next
+  allowed local time. `scheduled_for` is always expressed in that zone.
+
+`wait` and `stop` are not outreach: no rule applies to them, so a hard-override
+`stop` passes untouched. A guardrail never turns a decision into `stop`, though:
+when the top action is blocked the fallbacks are the lower-ranked outreach actions
+and `wait`. When the decision ends at `wait` because of a block, its override is
+`guardrail:<reason of the top-ranked action>`, so the audit trail shows what was
+held back and why.
+
+Reason codes (`Block`), stable snake_case because they become metric labels:
+`consent_voice`, `consent_sms`, `consent_email`, `suppressed_after_rejections`,
+`cooldown`, `cap_voice_week`, `cap_sms_week`, `cap_email_week`,
+`voice_rate_limit`. An action failing several rules reports the first in that
+order (consent first: it is the family's own word and never expires).
+
+Why per-partition voice budgets: the limit is global, but workers share nothing
+except Kafka, and a central counter would put a lock (and a network round trip)
+on every decision. Each partition instead owns `ceil(limit / partitions)` voice
+decisions per clock hour (UTC hours of event time), kept by the worker that owns
+the partition, which is already the single writer of its leads. Rounding up never
+starves a partition when there are more partitions than the limit allows, at the
+cost of overshooting the global limit by at most `partitions - 1` per hour; a hot
+partition can run out while others have budget left. That is the price of no
+coordination.
+
+Per-lead state lives in `ContactHistory` (bounded: the last `history_size`
+outreach decisions and a rejection count per action), a frozen pydantic model
+for the lead's JSON state, like `VoiceBudget`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from stream_app.domain.actions import CATALOG, Action, Channel
+
+
+class Block(StrEnum):
+    """Why a guardrail held an action back."""
+
+    CONSENT_VOICE = "consent_voice"
+    CONSENT_SMS = "consent_sms"
+    CONSENT_EMAIL = "consent_email"
+    SUPPRESSED_AFTER_REJECTIONS = "suppressed_after_rejections"
+    COOLDOWN = "cooldown"
+    CAP_VOICE_WEEK = "cap_voice_week"
+    CAP_SMS_WEEK = "cap_sms_week"
+    CAP_EMAIL_WEEK = "cap_email_week"
+    VOICE_RATE_LIMIT = "voice_rate_limit"
+
+
+_V, _S, _E = Channel.VOICE, Channel.SMS, Channel.EMAIL
+_CONSENT = {_V: Block.CONSENT_VOICE, _S: Block.CONSENT_SMS, _E: Block.CONSENT_EMAIL}
+_CAP = {_V: Block.CAP_VOICE_WEEK, _S: Block.CAP_SMS_WEEK, _E: Block.CAP_EMAIL_WEEK}
+_SWITCH_ORDER = (_S, _V, _E)
+"""Channels `channel_switch` may take, SMS first as in `actions.channel_for`."""
+
+HISTORY_SIZE = 20
+"""Outreach decisions remembered per lead; at least the sum of the weekly caps."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPolicy:
+    """Seed defaults, overridable from Settings.
+
+    `partitions` is the partition count of the lead topics: the voice limit is
+    split evenly across them (see the module docstring).
+    """
+
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    default_timezone: str = "UTC"
+    cooldown: timedelta = timedelta(hours=24)
+    cap_window: timedelta = timedelta(days=7)
+    voice_per_week: int = 3
+    sms_per_week: int = 4
+    email_per_week: int = 3
+    suppress_after_rejections: int = 2
+    voice_per_hour: int = 50
+    partitions: int = 1
+    history_size: int = HISTORY_SIZE
+
+    @property
+    def voice_per_partition(self) -> int:
+        """This partition's share of the hourly voice limit, rounded up."""
+        return math.ceil(self.voice_per_hour / self.partitions)
+
+    def weekly_cap(self, channel: Channel) -> int:
+        caps = {_V: self.voice_per_week, _S: self.sms_per_week, _E: self.email_per_week}
+        return caps[channel]
+
+
+DEFAULT_POLICY = ContactPolicy()
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Contact(_Frozen):
+    """One outreach decision, as cooldown and caps count it."""
+
+    decided_at: AwareDatetime
+    channel: Channel
+    action: Action
+
+
+class ContactHistory(_Frozen):
+    """What the guardrails remember of one lead, stored in its state record."""
+
+    contacts: tuple[Contact, ...] = ()
+    rejections: Mapping[Action, int] = Field(default_factory=dict)
+
+
+class VoiceBudget(_Frozen):
+    """Voice decisions one partition made in the clock hour starting at `hour_start`."""
+
+    hour_start: AwareDatetime
+    used: int = Field(ge=0)
+
+
+def is_outreach(action: Action) -> bool:
+    """Whether the action contacts the family (`wait` and `stop` do not)."""
+    return CATALOG[action].channels[0] != Channel.NONE
+
+
+def record_outreach(
+    history: ContactHistory,
+    at: datetime,
+    channel: Channel,
+    action: Action,
+    keep: int = HISTORY_SIZE,
+) -> ContactHistory:
+    """Remember an outreach decision made at `at` (its `decided_at`); others change nothing.
+
+    Only the last `keep` are kept, so the state stays bounded.
+    """
+    if not is_outreach(action):
+        return history
+    contact = Contact(decided_at=at, channel=channel, action=action)
+    contacts = (*history.contacts, contact)[-keep:]
+    return history.model_copy(update={"contacts": contacts})
+
+
+def record_rejection(history: ContactHistory, action: Action) -> ContactHistory:
+    """Count an operator's rejection of the action for this lead."""
+    rejections = dict(history.rejections)
+    rejections[action] = rejections.get(action, 0) + 1
+    return history.model_copy(update={"rejections": rejections})
+
+
+def _hour_of(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def take_voice(budget: VoiceBudget | None, at: datetime, per_partition: int) -> VoiceBudget | None:
+    """Spend one voice decision of the partition's budget at `at`; None when exhausted.
+
+    A later clock hour starts afresh. An event from an earlier hour (event time
+    is not monotonic across the leads of a partition) is charged to the newest
+    hour, so the budget never goes back and never grows.
+    """
+    hour = _hour_of(at)
+    if budget is None or hour > budget.hour_start:
+        budget = VoiceBudget(hour_start=hour, used=0)
+    if budget.used >= per_partition:
+        return None
+    return VoiceBudget(hour_start=budget.hour_start, used=budget.used + 1)
+
+
+@lru_cache(maxsize=1024)
+def lead_zone(name: str | None, default: str = "UTC") -> tzinfo:
+    """The lead's IANA zone, else `default`, else UTC; bad names never raise.
+
+    Cached, because a failed lookup goes to the file system every time.
+    """
+    for candidate in (name, default):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                continue
+    return UTC
+
+
+def _quiet(local: time, policy: ContactPolicy) -> bool:
+    start, end = policy.quiet_start, policy.quiet_end
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def in_quiet_hours(at: datetime, zone: tzinfo, policy: ContactPolicy = DEFAULT_POLICY) -> bool:
+    """Whether `at` falls in the quiet hours of the local clock in `zone`."""
+    return _quiet(at.astimezone(zone).time(), policy)
+
+
+def outside_quiet_hours(
+    at: datetime, zone: tzinfo, policy: ContactPolicy = DEFAULT_POLICY
+) -> datetime:
+    """`at`, or the end of the quiet hours it falls in, in `zone`'s local time.
+
+    The end is a local wall time (08:00 stays 08:00 across a DST change); a wall
+    time that a DST gap skips is moved past the gap.
+    """
+    local = at.astimezone(zone)
+    if not _quiet(local.time(), policy):
+        return local
+    end = datetime.combine(local.date(), policy.quiet_end, tzinfo=zone)
+    if end <= local:
+        end = datetime.combine(local.date() + timedelta(days=1), policy.quiet_end, tzinfo=zone)
+    return end.astimezone(UTC).astimezone(zone)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyResult:
+    """The decision as it may be published, and the state to store after it.
+
+    `scheduled_for` is the earliest time the contact may happen: `now` or the end
+    of the quiet hours, in the lead's zone (for `wait`/`stop`, `now` in that zone).
+    A brief that times its action later passes its own time through
+    `outside_quiet_hours`. `blocked` holds the actions held back before the pick,
+    best-first. `history` already records the chosen outreach and `voice_budget`
+    already counts it: store both.
+    """
+
+    action: Action
+    channel: Channel
+    scheduled_for: datetime
+    override: str | None
+    blocked: dict[Action, Block]
+    voice_budget: VoiceBudget | None
+    history: ContactHistory
+
+
+@dataclass(frozen=True, slots=True)
+class _Gate:
+    """What the rules look at, gathered once per decision."""
+
+    opted_out: Collection[str]
+    history: ContactHistory
+    now: datetime
+    voice_budget: VoiceBudget | None
+    policy: ContactPolicy
+
+
+def _channels(action: Action, channel: Channel, last_channel: str | None) -> list[Channel]:
+    """The channels to try for an action, preferred first."""
+    spec = CATALOG[action].channels
+    if spec[0] == Channel.VARIES:
+        options = [c for c in _SWITCH_ORDER if c != last_channel]
+    else:
+        options = list(spec)
+    preferred = [channel] if channel in _CONSENT else []
+    return [*preferred, *(c for c in options if c != channel)]
+
+
+def _sent_since(gate: _Gate, since: datetime, channel: Channel | None = None) -> int:
+    """Outreach after `since` (later ones too: out-of-order events count, to be safe)."""
+    return sum(
+        1
+        for c in gate.history.contacts
+        if c.decided_at > since and (channel is None or c.channel == channel)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """An action may go out on `channel`; `voice_budget` is the budget after it."""
+
+    channel: Channel
+    voice_budget: VoiceBudget | None
+
+
+def _channel_check(gate: _Gate, channel: Channel) -> Block | _Pass:
+    p = gate.policy
+    if _sent_since(gate, gate.now - p.cap_window, channel) >= p.weekly_cap(channel):
+        return _CAP[channel]
+    if channel != _V:
+        return _Pass(channel, gate.voice_budget)
+    taken = take_voice(gate.voice_budget, gate.now, p.voice_per_partition)
+    return Block.VOICE_RATE_LIMIT if taken is None else _Pass(channel, taken)
+
+
+def _check(gate: _Gate, action: Action, channels: list[Channel]) -> Block | _Pass:
+    """The first rule the action fails (module order), or how it may go out."""
+    consented = [c for c in channels if c not in gate.opted_out]
+    if not consented:
+        return _CONSENT[channels[0]]
+    p = gate.policy
+    if gate.history.rejections.get(action, 0) >= p.suppress_after_rejections:
+        return Block.SUPPRESSED_AFTER_REJECTIONS
+    if _sent_since(gate, gate.now - p.cooldown):
+        return Block.COOLDOWN
+    results = [_channel_check(gate, c) for c in consented]
+    return next((r for r in results if isinstance(r, _Pass)), results[0])
+
+
+def apply_policy(
+    ranked: Sequence[tuple[Action, Channel]],
+    *,
+    opted_out_channels: Collection[str],
+    history: ContactHistory,
+    timezone: str | None,
+    now: datetime,
+    voice_budget: VoiceBudget | None,
+    policy: ContactPolicy = DEFAULT_POLICY,
+    last_channel: str | None = None,
+) -> PolicyResult:
+    """The first of `ranked` (allowed actions best-first, with the channel each would
+    use) that passes every rule, or `wait` when the guardrails hold them all back.
+
+    `last_channel` is the channel of the last contact attempt, which
+    `channel_switch` moves away from. `voice_budget` is this partition's (None
+    before its first voice decision).
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if not ranked:
+        raise ValueError("nothing to choose from")
+    zone = lead_zone(timezone, policy.default_timezone)
+    gate = _Gate(opted_out_channels, history, now, voice_budget, policy)
+    blocked: dict[Action, Block] = {}
+    for position, (action, channel) in enumerate(ranked):
+        if not is_outreach(action):
+            if position == 0:
+                return _unchanged(action, channel, None, zone, gate, blocked)
+            if action == Action.WAIT:
+                break
+            continue  # a guardrail never turns a decision into `stop`
+        checked = _check(gate, action, _channels(action, channel, last_channel))
+        if isinstance(checked, Block):
+            blocked[action] = checked
+            continue
+        return PolicyResult(
+            action=action,
+            channel=checked.channel,
+            scheduled_for=outside_quiet_hours(now, zone, policy),
+            override=None,
+            blocked=blocked,
+            voice_budget=checked.voice_budget,
+            history=record_outreach(history, now, checked.channel, action, policy.history_size),
+        )
+    override = f"guardrail:{blocked[ranked[0][0]]}"
+    return _unchanged(Action.WAIT, Channel.NONE, override, zone, gate, blocked)
+
+
+def _unchanged(
+    action: Action,
+    channel: Channel,
+    override: str | None,
+    zone: tzinfo,
+    gate: _Gate,
+    blocked: dict[Action, Block],
+) -> PolicyResult:
+    """A decision that contacts nobody: history and budget stay as they were."""
+    return PolicyResult(
+        action=action,
+        channel=channel,
+        scheduled_for=gate.now.astimezone(zone),
+        override=override,
+        blocked=blocked,
+        voice_budget=gate.voice_budget,
+        history=gate.history,
+    )
+
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "HISTORY_SIZE",
+    "Block",
+    "Contact",
+    "ContactHistory",
+    "ContactPolicy",
+    "PolicyResult",
+    "VoiceBudget",
+    "apply_policy",
+    "in_quiet_hours",
+    "is_outreach",
+    "lead_zone",
+    "outside_quiet_hours",
+    "record_outreach",
+    "record_rejection",
+    "take_voice",
+]
