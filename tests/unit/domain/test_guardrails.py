@@ -1,0 +1,563 @@
+"""The contact policy of DESIGN section 5, rule by rule against the seed defaults."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import ValidationError
+
+from stream_app.domain.actions import Action, Channel
+from stream_app.domain.guardrails import (
+    DEFAULT_POLICY,
+    HISTORY_SIZE,
+    Block,
+    Contact,
+    ContactHistory,
+    ContactPolicy,
+    PolicyResult,
+    VoiceBudget,
+    apply_policy,
+    in_quiet_hours,
+    is_outreach,
+    lead_zone,
+    outside_quiet_hours,
+    record_outreach,
+    record_rejection,
+    take_voice,
+)
+
+A, C = Action, Channel
+NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+NY = ZoneInfo("America/New_York")
+
+NUDGE = (A.GENTLE_NUDGE, C.SMS)
+CALL = (A.WARM_FOLLOW_UP, C.VOICE)
+INFO = (A.INFO_SEND, C.SMS)
+INFO_EMAIL = (A.INFO_SEND, C.EMAIL)
+SWITCH = (A.CHANNEL_SWITCH, C.SMS)
+WAIT = (A.WAIT, C.NONE)
+STOP = (A.STOP, C.NONE)
+
+
+def contacts(*entries: tuple[timedelta, Channel, Action]) -> ContactHistory:
+    """A history of outreach made the given time before NOON."""
+    history = ContactHistory()
+    for ago, channel, action in entries:
+        history = record_outreach(history, NOON - ago, channel, action)
+    return history
+
+
+def decide(
+    ranked: list[tuple[Action, Channel]],
+    *,
+    opted_out: tuple[str, ...] = (),
+    history: ContactHistory | None = None,
+    timezone: str | None = None,
+    now: datetime = NOON,
+    voice_budget: VoiceBudget | None = None,
+    policy: ContactPolicy = DEFAULT_POLICY,
+    last_channel: str | None = None,
+) -> PolicyResult:
+    return apply_policy(
+        ranked,
+        opted_out_channels=opted_out,
+        history=history or ContactHistory(),
+        timezone=timezone,
+        now=now,
+        voice_budget=voice_budget,
+        policy=policy,
+        last_channel=last_channel,
+    )
+
+
+# --- defaults ---------------------------------------------------------------------
+
+
+def test_seed_defaults() -> None:
+    p = DEFAULT_POLICY
+    assert (p.quiet_start, p.quiet_end) == (time(21, 0), time(8, 0))
+    assert p.default_timezone == "UTC"
+    assert p.cooldown == timedelta(hours=24)
+    assert p.cap_window == timedelta(days=7)
+    assert [p.weekly_cap(c) for c in (C.VOICE, C.SMS, C.EMAIL)] == [3, 4, 3]
+    assert p.suppress_after_rejections == 2
+    assert (p.voice_per_hour, p.partitions, p.voice_per_partition) == (50, 1, 50)
+    assert p.history_size == HISTORY_SIZE >= 3 + 4 + 3
+
+
+def test_reason_codes_are_stable_metric_labels() -> None:
+    assert [b.value for b in Block] == [
+        "consent_voice",
+        "consent_sms",
+        "consent_email",
+        "suppressed_after_rejections",
+        "cooldown",
+        "cap_voice_week",
+        "cap_sms_week",
+        "cap_email_week",
+        "voice_rate_limit",
+    ]
+
+
+@pytest.mark.parametrize(
+    "action, outreach",
+    [(A.WAIT, False), (A.STOP, False), (A.GENTLE_NUDGE, True), (A.CHANNEL_SWITCH, True)],
+)
+def test_wait_and_stop_are_not_outreach(action: Action, outreach: bool) -> None:
+    assert is_outreach(action) is outreach
+
+
+# --- quiet hours ------------------------------------------------------------------
+
+
+def _at(zone: str, year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone))
+
+
+@pytest.mark.parametrize(
+    "zone, decided_at, scheduled_local",
+    [
+        # UTC: 21:00 inclusive, 08:00 exclusive
+        ("UTC", _at("UTC", 2026, 3, 2, 22, 30), _at("UTC", 2026, 3, 3, 8, 0)),
+        ("UTC", _at("UTC", 2026, 3, 2, 21, 0), _at("UTC", 2026, 3, 3, 8, 0)),
+        ("UTC", _at("UTC", 2026, 3, 3, 7, 59), _at("UTC", 2026, 3, 3, 8, 0)),
+        ("UTC", _at("UTC", 2026, 3, 3, 8, 0), _at("UTC", 2026, 3, 3, 8, 0)),
+        ("UTC", _at("UTC", 2026, 3, 2, 20, 59), _at("UTC", 2026, 3, 2, 20, 59)),
+        # the lead's clock, not the event's offset
+        ("America/New_York", _at("UTC", 2026, 3, 2, 3, 30), _at("America/New_York", 2026, 3, 2, 8)),
+        ("America/New_York", _at("UTC", 2026, 3, 2, 23, 0), _at("UTC", 2026, 3, 2, 23, 0)),
+        ("Asia/Tokyo", _at("UTC", 2026, 3, 2, 13, 30), _at("Asia/Tokyo", 2026, 3, 3, 8, 0)),
+        ("Asia/Kolkata", _at("UTC", 2026, 3, 2, 0, 0), _at("Asia/Kolkata", 2026, 3, 2, 8, 0)),
+        ("Australia/Sydney", _at("UTC", 2026, 3, 2, 11, 0), _at("Australia/Sydney", 2026, 3, 3, 8)),
+        # DST: 08:00 stays 08:00 local across the change
+        # New York springs forward 2026-03-08 02:00 EST -> 03:00 EDT (08:00 EDT = 12:00 UTC)
+        (
+            "America/New_York",
+            _at("America/New_York", 2026, 3, 7, 22, 30),
+            _at("UTC", 2026, 3, 8, 12, 0),
+        ),
+        # ... and falls back 2026-11-01 02:00 EDT -> 01:00 EST (08:00 EST = 13:00 UTC)
+        (
+            "America/New_York",
+            _at("America/New_York", 2026, 10, 31, 22, 30),
+            _at("UTC", 2026, 11, 1, 13, 0),
+        ),
+        # 01:30 EST, the second pass through the repeated hour
+        ("America/New_York", _at("UTC", 2026, 11, 1, 6, 30), _at("UTC", 2026, 11, 1, 13, 0)),
+        # London springs forward 2026-03-29 01:00 GMT -> 02:00 BST (08:00 BST = 07:00 UTC)
+        ("Europe/London", _at("UTC", 2026, 3, 29, 0, 30), _at("UTC", 2026, 3, 29, 7, 0)),
+    ],
+)
+def test_quiet_hours_move_scheduled_for_to_the_next_local_morning(
+    zone: str, decided_at: datetime, scheduled_local: datetime
+) -> None:
+    result = decide([NUDGE], timezone=zone, now=decided_at)
+    assert result.action == A.GENTLE_NUDGE
+    assert result.override is None
+    assert result.scheduled_for == scheduled_local
+    assert result.scheduled_for.tzinfo == ZoneInfo(zone)
+    assert not in_quiet_hours(result.scheduled_for, ZoneInfo(zone))
+
+
+@pytest.mark.parametrize(
+    "policy, at, expected",
+    [
+        # a quiet window that does not wrap midnight
+        (ContactPolicy(quiet_start=time(12), quiet_end=time(13)), NOON, NOON + timedelta(hours=1)),
+        (
+            ContactPolicy(quiet_start=time(12), quiet_end=time(13)),
+            NOON - timedelta(minutes=1),
+            None,
+        ),
+        # equal ends: no quiet hours at all
+        (ContactPolicy(quiet_start=time(8), quiet_end=time(8)), NOON.replace(hour=2), None),
+        # an end the spring-forward gap skips (02:30 on 2026-03-08 in New York): 03:30 EDT
+        (
+            ContactPolicy(quiet_start=time(22), quiet_end=time(2, 30)),
+            _at("America/New_York", 2026, 3, 8, 1, 30),
+            _at("UTC", 2026, 3, 8, 7, 30),
+        ),
+    ],
+)
+def test_outside_quiet_hours_with_other_windows(
+    policy: ContactPolicy, at: datetime, expected: datetime | None
+) -> None:
+    zone = NY if at.tzinfo == NY else ZoneInfo("UTC")
+    assert outside_quiet_hours(at, zone, policy) == (expected or at)
+
+
+def test_wait_and_stop_are_never_moved_by_quiet_hours() -> None:
+    late = NOON.replace(hour=23)
+    for ranked in ([WAIT], [STOP]):
+        assert decide(ranked, now=late).scheduled_for == late
+
+
+@pytest.mark.parametrize(
+    "name", [None, "", "Not/AZone", "America", "../etc/passwd", "Europe/Berlin ", "utc", "x" * 300]
+)
+def test_missing_or_invalid_time_zone_falls_back_to_utc(name: str | None) -> None:
+    assert lead_zone(name) == ZoneInfo("UTC")
+    result = decide([NUDGE], timezone=name, now=NOON.replace(hour=22, minute=30))
+    assert result.scheduled_for == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    assert result.scheduled_for.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "name, default, expected",
+    [
+        ("Asia/Tokyo", "Europe/Paris", ZoneInfo("Asia/Tokyo")),
+        ("Nowhere", "Europe/Paris", ZoneInfo("Europe/Paris")),
+        ("Nowhere", "Nowhere/Else", UTC),
+    ],
+)
+def test_lead_zone_prefers_the_lead_then_the_policy_default(
+    name: str, default: str, expected: tzinfo
+) -> None:
+    assert lead_zone(name, default) == expected
+
+
+def test_policy_default_zone_applies_to_leads_without_one() -> None:
+    policy = ContactPolicy(default_timezone="Asia/Tokyo")
+    result = decide([NUDGE], policy=policy, now=NOON)  # 21:00 in Tokyo
+    assert result.scheduled_for == _at("Asia/Tokyo", 2026, 3, 3, 8, 0)
+
+
+# --- consent ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ranked, opted_out, last_channel, action, channel, blocked",
+    [
+        # an SMS-only opt-out still allows voice
+        (
+            [NUDGE, CALL, WAIT],
+            ("sms",),
+            None,
+            A.WARM_FOLLOW_UP,
+            C.VOICE,
+            {A.GENTLE_NUDGE: "consent_sms"},
+        ),
+        (
+            [CALL, NUDGE],
+            ("voice",),
+            None,
+            A.GENTLE_NUDGE,
+            C.SMS,
+            {A.WARM_FOLLOW_UP: "consent_voice"},
+        ),
+        # a fixed action moves to another channel of its catalog entry
+        ([INFO], ("sms",), None, A.INFO_SEND, C.EMAIL, {}),
+        ([INFO_EMAIL], ("email",), None, A.INFO_SEND, C.SMS, {}),
+        (
+            [INFO, CALL],
+            ("sms", "email"),
+            None,
+            A.WARM_FOLLOW_UP,
+            C.VOICE,
+            {A.INFO_SEND: "consent_sms"},
+        ),
+        # channel_switch takes a consented channel other than the one that failed
+        ([SWITCH], (), "voice", A.CHANNEL_SWITCH, C.SMS, {}),
+        ([SWITCH], ("sms",), "voice", A.CHANNEL_SWITCH, C.EMAIL, {}),
+        ([SWITCH], ("sms",), "email", A.CHANNEL_SWITCH, C.VOICE, {}),
+        ([(A.CHANNEL_SWITCH, C.VARIES)], (), "sms", A.CHANNEL_SWITCH, C.VOICE, {}),
+        ([(A.CHANNEL_SWITCH, C.VOICE)], ("voice",), "sms", A.CHANNEL_SWITCH, C.EMAIL, {}),
+    ],
+)
+def test_consent_per_channel(
+    ranked: list[tuple[Action, Channel]],
+    opted_out: tuple[str, ...],
+    last_channel: str | None,
+    action: Action,
+    channel: Channel,
+    blocked: dict[Action, str],
+) -> None:
+    result = decide(ranked, opted_out=opted_out, last_channel=last_channel)
+    assert (result.action, result.channel, result.blocked) == (action, channel, blocked)
+    assert result.override is None
+
+
+def test_channel_switch_with_no_consented_channel_is_blocked() -> None:
+    result = decide([SWITCH, WAIT], opted_out=("sms", "email"), last_channel="voice")
+    assert (result.action, result.override) == (A.WAIT, "guardrail:consent_sms")
+
+
+# --- cooldown, caps and suppression -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ago, blocked",
+    [
+        (timedelta(hours=23, minutes=59), True),
+        (timedelta(hours=24), False),
+        (timedelta(days=3), False),
+        (-timedelta(hours=1), True),  # an out-of-order later contact counts too
+    ],
+)
+def test_cooldown_between_outreach_decisions(ago: timedelta, blocked: bool) -> None:
+    history = contacts((ago, C.VOICE, A.WARM_FOLLOW_UP))
+    result = decide([NUDGE, CALL, WAIT], history=history)
+    if blocked:
+        assert (result.action, result.override) == (A.WAIT, "guardrail:cooldown")
+        assert result.blocked == {A.GENTLE_NUDGE: "cooldown", A.WARM_FOLLOW_UP: "cooldown"}
+    else:
+        assert (result.action, result.override) == (A.GENTLE_NUDGE, None)
+
+
+def test_wait_and_stop_do_not_start_a_cooldown() -> None:
+    history = ContactHistory()
+    for action in (A.WAIT, A.STOP):
+        assert record_outreach(history, NOON, C.NONE, action) is history
+
+
+DAYS = [timedelta(days=d, hours=1) for d in range(1, 7)]
+
+
+@pytest.mark.parametrize(
+    "channel, action, sent, blocked",
+    [
+        (C.SMS, NUDGE, 3, None),
+        (C.SMS, NUDGE, 4, "cap_sms_week"),
+        (C.VOICE, CALL, 2, None),
+        (C.VOICE, CALL, 3, "cap_voice_week"),
+        (C.EMAIL, INFO_EMAIL, 2, None),
+        (C.EMAIL, INFO_EMAIL, 3, "cap_email_week"),
+    ],
+)
+def test_weekly_cap_per_channel(
+    channel: Channel, action: tuple[Action, Channel], sent: int, blocked: str | None
+) -> None:
+    history = contacts(*((DAYS[i], channel, action[0]) for i in range(sent)))
+    result = decide([action, WAIT], history=history, opted_out=("sms",) * (channel == C.EMAIL))
+    if blocked is None:
+        assert result.action == action[0]
+    else:
+        assert (result.action, result.override) == (A.WAIT, f"guardrail:{blocked}")
+
+
+def test_cap_reached_falls_to_the_next_allowed_action() -> None:
+    history = contacts(*((d, C.SMS, A.GENTLE_NUDGE) for d in DAYS[:4]))
+    result = decide([NUDGE, (A.SOCIAL_PROOF, C.SMS), CALL, WAIT], history=history)
+    assert (result.action, result.channel, result.override) == (A.WARM_FOLLOW_UP, C.VOICE, None)
+    assert result.blocked == {A.GENTLE_NUDGE: "cap_sms_week", A.SOCIAL_PROOF: "cap_sms_week"}
+
+
+def test_cap_window_is_rolling_seven_days() -> None:
+    week = timedelta(days=7)
+    history = contacts(*((week + d, C.SMS, A.GENTLE_NUDGE) for d in DAYS[:4]))
+    history = record_outreach(history, NOON - week, C.SMS, A.GENTLE_NUDGE)
+    assert decide([NUDGE], history=history).action == A.GENTLE_NUDGE
+
+
+def test_capped_info_send_goes_by_its_other_channel() -> None:
+    history = contacts(*((d, C.SMS, A.GENTLE_NUDGE) for d in DAYS[:4]))
+    result = decide([INFO], history=history)
+    assert (result.action, result.channel, result.blocked) == (A.INFO_SEND, C.EMAIL, {})
+
+
+@pytest.mark.parametrize("rejections, suppressed", [(0, False), (1, False), (2, True), (3, True)])
+def test_suppressed_after_operator_rejections(rejections: int, suppressed: bool) -> None:
+    history = ContactHistory()
+    for _ in range(rejections):
+        history = record_rejection(history, A.WARM_FOLLOW_UP)
+    history = record_rejection(history, A.GENTLE_NUDGE)
+    result = decide([CALL, NUDGE], history=history)
+    if suppressed:
+        assert result.action == A.GENTLE_NUDGE
+        assert result.blocked == {A.WARM_FOLLOW_UP: "suppressed_after_rejections"}
+    else:
+        assert (result.action, result.blocked) == (A.WARM_FOLLOW_UP, {})
+
+
+# --- everything blocked -----------------------------------------------------------
+
+_COOLING = contacts((timedelta(hours=1), C.EMAIL, A.INFO_SEND))
+_SMS_CAPPED = contacts(*((d, C.SMS, A.GENTLE_NUDGE) for d in DAYS[:4]))
+_REJECTED = record_rejection(record_rejection(ContactHistory(), A.WARM_FOLLOW_UP), A.WARM_FOLLOW_UP)
+_SPENT = VoiceBudget(hour_start=NOON, used=50)
+
+
+@pytest.mark.parametrize(
+    "ranked, opted_out, history, budget, override",
+    [
+        ([NUDGE, CALL], ("sms", "voice"), None, None, "guardrail:consent_sms"),
+        ([CALL, NUDGE], (), _COOLING, None, "guardrail:cooldown"),
+        ([NUDGE, CALL], ("voice",), _SMS_CAPPED, None, "guardrail:cap_sms_week"),
+        ([CALL, NUDGE], ("sms",), _REJECTED, None, "guardrail:suppressed_after_rejections"),
+        ([CALL, NUDGE], ("sms",), None, _SPENT, "guardrail:voice_rate_limit"),
+        # the top-ranked action's reason, whatever blocked the others
+        ([CALL, NUDGE], ("sms",), _COOLING, _SPENT, "guardrail:cooldown"),
+        ([NUDGE, CALL], ("sms",), _REJECTED, None, "guardrail:consent_sms"),
+    ],
+)
+def test_all_outreach_blocked_gives_wait_with_the_top_reason(
+    ranked: list[tuple[Action, Channel]],
+    opted_out: tuple[str, ...],
+    history: ContactHistory | None,
+    budget: VoiceBudget | None,
+    override: str,
+) -> None:
+    result = decide([*ranked, WAIT], opted_out=opted_out, history=history, voice_budget=budget)
+    assert (result.action, result.channel, result.override) == (A.WAIT, C.NONE, override)
+    assert set(result.blocked) == {a for a, _ in ranked}
+    assert result.history == (history or ContactHistory())
+    assert result.voice_budget == budget
+    # without `wait` among the ranked actions the answer is the same
+    assert decide(ranked, opted_out=opted_out, history=history, voice_budget=budget) == result
+
+
+def test_a_lower_ranked_wait_ends_the_search() -> None:
+    result = decide([NUDGE, WAIT, CALL], opted_out=("sms",))
+    assert (result.action, result.override) == (A.WAIT, "guardrail:consent_sms")
+    assert result.blocked == {A.GENTLE_NUDGE: "consent_sms"}
+
+
+def test_a_guardrail_never_turns_a_decision_into_stop() -> None:
+    assert decide([NUDGE, STOP, CALL], opted_out=("sms",)).action == A.WARM_FOLLOW_UP
+    result = decide([NUDGE, STOP], opted_out=("sms",))
+    assert (result.action, result.override) == (A.WAIT, "guardrail:consent_sms")
+
+
+@pytest.mark.parametrize("ranked", [[STOP], [WAIT], [WAIT, NUDGE]])
+def test_wait_and_stop_are_never_blocked(ranked: list[tuple[Action, Channel]]) -> None:
+    history = record_rejection(record_rejection(_COOLING, A.WAIT), A.WAIT)
+    result = decide(ranked, opted_out=("sms", "voice", "email"), history=history)
+    assert (result.action, result.channel) == ranked[0]
+    assert (result.override, result.blocked) == (None, {})
+    assert result.history is history
+
+
+# --- voice rate limit -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "limit, partitions, share",
+    [(50, 1, 50), (50, 4, 13), (50, 12, 5), (50, 50, 1), (50, 64, 1), (3, 2, 2), (0, 4, 0)],
+)
+def test_voice_limit_split_into_per_partition_budgets(
+    limit: int, partitions: int, share: int
+) -> None:
+    assert ContactPolicy(voice_per_hour=limit, partitions=partitions).voice_per_partition == share
+
+
+H = NOON.replace(minute=0)
+
+
+@pytest.mark.parametrize(
+    "budget, at, after",
+    [
+        (None, NOON, VoiceBudget(hour_start=H, used=1)),
+        (
+            VoiceBudget(hour_start=H, used=1),
+            H + timedelta(minutes=59),
+            VoiceBudget(hour_start=H, used=2),
+        ),
+        (VoiceBudget(hour_start=H, used=3), H + timedelta(minutes=59), None),
+        # a new clock hour resets
+        (
+            VoiceBudget(hour_start=H, used=3),
+            H + timedelta(hours=1),
+            VoiceBudget(hour_start=H + timedelta(hours=1), used=1),
+        ),
+        (
+            VoiceBudget(hour_start=H, used=3),
+            H + timedelta(days=2),
+            VoiceBudget(hour_start=H + timedelta(days=2), used=1),
+        ),
+        # a late event is charged to the newest hour
+        (
+            VoiceBudget(hour_start=H, used=1),
+            H - timedelta(minutes=1),
+            VoiceBudget(hour_start=H, used=2),
+        ),
+        (VoiceBudget(hour_start=H, used=3), H - timedelta(hours=5), None),
+        # clock hours are UTC hours, whatever the event's offset (+05:30 here)
+        (None, _at("Asia/Kolkata", 2026, 3, 2, 17, 45), VoiceBudget(hour_start=H, used=1)),
+    ],
+)
+def test_take_voice(budget: VoiceBudget | None, at: datetime, after: VoiceBudget | None) -> None:
+    assert take_voice(budget, at, per_partition=3) == after
+
+
+def test_no_budget_means_no_voice() -> None:
+    assert take_voice(None, NOON, per_partition=0) is None
+
+
+def test_voice_budget_exhaustion_and_reset_through_the_policy() -> None:
+    policy = ContactPolicy(voice_per_hour=4, partitions=2, cooldown=timedelta(0))
+    budget: VoiceBudget | None = None
+    picks = []
+    for minute in (0, 10, 20):
+        result = decide(
+            [CALL, NUDGE], now=H + timedelta(minutes=minute), voice_budget=budget, policy=policy
+        )
+        picks.append(result.channel)
+        budget = result.voice_budget
+    assert picks == [C.VOICE, C.VOICE, C.SMS]
+    assert budget == VoiceBudget(hour_start=H, used=2)
+    result = decide([CALL], now=H + timedelta(hours=1), voice_budget=budget, policy=policy)
+    assert result.channel == C.VOICE
+    assert result.voice_budget == VoiceBudget(hour_start=H + timedelta(hours=1), used=1)
+
+
+def test_only_voice_spends_the_budget() -> None:
+    budget = VoiceBudget(hour_start=H, used=7)
+    assert decide([NUDGE], voice_budget=budget).voice_budget is budget
+    assert decide([WAIT], voice_budget=budget).voice_budget is budget
+
+
+# --- state ------------------------------------------------------------------------
+
+
+def test_chosen_outreach_is_recorded_in_the_returned_history() -> None:
+    result = decide([CALL])
+    assert result.history.contacts == (
+        Contact(decided_at=NOON, channel=C.VOICE, action=A.WARM_FOLLOW_UP),
+    )
+    assert result.voice_budget == VoiceBudget(hour_start=H, used=1)
+
+
+def test_history_is_bounded() -> None:
+    history = ContactHistory()
+    for i in range(HISTORY_SIZE + 5):
+        history = record_outreach(history, NOON + timedelta(days=i), C.SMS, A.GENTLE_NUDGE)
+    assert len(history.contacts) == HISTORY_SIZE
+    assert history.contacts[0].decided_at == NOON + timedelta(days=5)
+    assert len(record_outreach(history, NOON, C.SMS, A.GENTLE_NUDGE, keep=3).contacts) == 3
+
+
+def test_rejections_count_per_action_without_mutating() -> None:
+    before = record_rejection(ContactHistory(), A.SCHEDULING_PUSH)
+    after = record_rejection(before, A.SCHEDULING_PUSH)
+    assert before.rejections == {A.SCHEDULING_PUSH: 1}
+    assert after.rejections == {A.SCHEDULING_PUSH: 2}
+
+
+def test_state_round_trips_through_json() -> None:
+    history = record_rejection(contacts((timedelta(hours=3), C.SMS, A.GENTLE_NUDGE)), A.INFO_SEND)
+    assert ContactHistory.model_validate_json(history.model_dump_json()) == history
+    budget = VoiceBudget(hour_start=H, used=4)
+    assert VoiceBudget.model_validate_json(budget.model_dump_json()) == budget
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: ContactHistory.model_validate({"contacts": [], "extra": 1}),
+        lambda: Contact(decided_at=datetime(2026, 3, 2), channel=C.SMS, action=A.GENTLE_NUDGE),  # noqa: DTZ001
+        lambda: VoiceBudget(hour_start=datetime(2026, 3, 2), used=0),  # noqa: DTZ001
+        lambda: VoiceBudget(hour_start=H, used=-1),
+    ],
+)
+def test_state_rejects_extra_fields_and_naive_times(build: object) -> None:
+    with pytest.raises(ValidationError):
+        build()  # type: ignore[operator]
+
+
+def test_naive_now_and_empty_ranking_are_caller_bugs() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        decide([NUDGE], now=datetime(2026, 3, 2, 12))  # noqa: DTZ001
+    with pytest.raises(ValueError, match="nothing"):
+        decide([])
