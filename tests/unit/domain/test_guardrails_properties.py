@@ -1,0 +1,150 @@
+"""Properties of the contact policy that must hold for any lead, history and clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stream_app.domain.actions import CATALOG, Action, Channel
+from stream_app.domain.guardrails import (
+    Block,
+    ContactHistory,
+    ContactPolicy,
+    PolicyResult,
+    VoiceBudget,
+    apply_policy,
+    in_quiet_hours,
+    lead_zone,
+    outside_quiet_hours,
+    record_outreach,
+    record_rejection,
+)
+
+CONCRETE = (Channel.VOICE, Channel.SMS, Channel.EMAIL)
+ZONES = (
+    None,
+    "Not/AZone",
+    "UTC",
+    "America/New_York",
+    "Europe/London",
+    "Asia/Kolkata",
+    "Australia/Lord_Howe",  # a 30-minute DST shift
+    "Pacific/Chatham",
+)
+
+instants = st.datetimes(
+    min_value=datetime(2020, 1, 1),  # noqa: DTZ001 (hypothesis bounds are naive)
+    max_value=datetime(2035, 12, 31),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
+
+
+@st.composite
+def ranked_actions(draw: st.DrawFn) -> list[tuple[Action, Channel]]:
+    """Distinct actions best-first, each with a channel its catalog entry allows."""
+    actions = draw(st.lists(st.sampled_from(list(Action)), min_size=1, max_size=8, unique=True))
+    ranked = []
+    for action in actions:
+        channels = CATALOG[action].channels
+        options = CONCRETE if channels[0] == Channel.VARIES else channels
+        ranked.append((action, draw(st.sampled_from(options))))
+    return ranked
+
+
+@st.composite
+def histories(draw: st.DrawFn, now: datetime) -> ContactHistory:
+    history = ContactHistory()
+    for _ in range(draw(st.integers(0, 12))):
+        ago = timedelta(minutes=draw(st.integers(-60, 60 * 24 * 10)))
+        action = draw(st.sampled_from([a for a in Action if CATALOG[a].channels[0] != "none"]))
+        history = record_outreach(history, now - ago, draw(st.sampled_from(CONCRETE)), action)
+    for action in draw(st.lists(st.sampled_from(list(Action)), max_size=6)):
+        history = record_rejection(history, action)
+    return history
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    ranked: list[tuple[Action, Channel]]
+    opted_out: frozenset[str]
+    history: ContactHistory
+    timezone: str | None
+    now: datetime
+    voice_budget: VoiceBudget | None
+    last_channel: Channel | None
+    policy: ContactPolicy
+
+    def decide(self) -> PolicyResult:
+        return apply_policy(
+            self.ranked,
+            opted_out_channels=self.opted_out,
+            history=self.history,
+            timezone=self.timezone,
+            now=self.now,
+            voice_budget=self.voice_budget,
+            policy=self.policy,
+            last_channel=self.last_channel,
+        )
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> Case:
+    now = draw(instants)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    return Case(
+        ranked=draw(ranked_actions()),
+        opted_out=draw(st.frozensets(st.sampled_from(["voice", "sms", "email"]))),
+        history=draw(histories(now)),
+        timezone=draw(st.sampled_from(ZONES)),
+        now=now,
+        voice_budget=draw(
+            st.none() | st.builds(VoiceBudget, hour_start=st.just(hour), used=st.integers(0, 6))
+        ),
+        last_channel=draw(st.none() | st.sampled_from(CONCRETE)),
+        policy=ContactPolicy(
+            voice_per_hour=draw(st.integers(0, 12)), partitions=draw(st.integers(1, 4))
+        ),
+    )
+
+
+@given(cases())
+def test_result_is_one_of_the_ranked_or_wait(case: Case) -> None:
+    result = case.decide()
+    assert result.action in {a for a, _ in case.ranked} | {Action.WAIT}
+    if result.override is not None:
+        assert result.action == Action.WAIT
+        assert result.override.removeprefix("guardrail:") in set(Block)
+
+
+@given(cases())
+def test_scheduled_for_is_never_early_nor_in_quiet_hours(case: Case) -> None:
+    result = case.decide()
+    assert result.scheduled_for >= case.now
+    if result.channel in CONCRETE:
+        assert not in_quiet_hours(result.scheduled_for, lead_zone(case.timezone))
+        assert result.scheduled_for - case.now <= timedelta(hours=12)
+    else:
+        assert result.scheduled_for == case.now
+
+
+@given(cases())
+def test_never_an_opted_out_channel_nor_an_overspent_budget(case: Case) -> None:
+    result = case.decide()
+    assert result.channel not in case.opted_out
+    if result.voice_budget != case.voice_budget:
+        assert result.channel == Channel.VOICE
+        assert result.voice_budget is not None
+        assert result.voice_budget.used <= case.policy.voice_per_partition
+
+
+@given(instants, st.timezones())
+def test_outside_quiet_hours_is_the_earliest_allowed_time(at: datetime, zone: tzinfo) -> None:
+    shifted = outside_quiet_hours(at, zone)
+    assert shifted >= at
+    assert not in_quiet_hours(shifted, zone)
+    assert outside_quiet_hours(shifted, zone) == shifted
+    if not in_quiet_hours(at, zone):
+        assert shifted == at
