@@ -109,6 +109,10 @@ class ContactPolicy:
     partitions: int = 1
     history_size: int = HISTORY_SIZE
 
+    def __post_init__(self) -> None:
+        if self.partitions < 1:
+            raise ValueError(f"partitions must be at least 1, got {self.partitions}")
+
     @property
     def voice_per_partition(self) -> int:
         """This partition's share of the hourly voice limit, rounded up."""

@@ -442,6 +442,11 @@ def test_voice_limit_split_into_per_partition_budgets(
     assert ContactPolicy(voice_per_hour=limit, partitions=partitions).voice_per_partition == share
 
 
+def test_partitions_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="partitions"):
+        ContactPolicy(partitions=0)
+
+
 H = NOON.replace(minute=0)
 
 
