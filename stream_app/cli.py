@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -53,6 +55,9 @@ def worker() -> None:
 def dev(
     partitions: Annotated[int, typer.Option(help="Partitions per lead-keyed topic.")] = 4,
     web_port: Annotated[int, typer.Option(help="Web server port (/metrics, /leads/...).")] = 6066,
+    simulate: Annotated[
+        int, typer.Option(help="Also run this many simulated families against the worker.")
+    ] = 0,
 ) -> None:
     """Start an embedded broker, create the topics and run a worker, all in one process."""
     from stream_app.admin import apply_topics
@@ -84,9 +89,88 @@ def dev(
             f"watch output: STREAM_APP_BROKER={broker.url} stream-app tail next-best-actions\n"
             "Ctrl-C stops everything."
         )
-        _run_worker(settings)
+        simulator = _start_simulator(settings, simulate) if simulate else None
+        try:
+            _run_worker(settings)
+        finally:
+            if simulator is not None and simulator.poll() is None:
+                simulator.terminate()
     finally:
         broker.stop()
+
+
+def _start_simulator(settings: Settings, families: int) -> subprocess.Popen[bytes]:
+    """`stream-app simulate` in its own process: faust.Worker owns this one's event loop.
+
+    It waits for the worker's /readyz itself, so it can start before the worker.
+    """
+    env = {**os.environ, "STREAM_APP_BROKER": settings.broker}
+    ready = f"http://127.0.0.1:{settings.web_port}/readyz"
+    command = [sys.executable, "-m", "stream_app", "simulate", "--leads", str(families)]
+    return subprocess.Popen([*command, "--ready-url", ready], env=env)
+
+
+@app.command(name="simulate")
+def simulate_command(
+    leads: Annotated[
+        int | None, typer.Option(help="Simulated families (default 20; 400 per run with --report).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Run seed: the same seed makes the same families.")] = 1,
+    max_steps: Annotated[int, typer.Option(help="Decisions answered per family at most.")] = 25,
+    report: Annotated[
+        bool, typer.Option("--report", help="Compare policies in process instead (no broker).")
+    ] = False,
+    replicates: Annotated[int, typer.Option(help="--report: populations per policy.")] = 5,
+    batch: Annotated[int, typer.Option(help="--report: families per learning-curve point.")] = 50,
+    plot: Annotated[Path, typer.Option(help="--report: where to write the PNG.")] = Path(
+        "simulation-report.png"
+    ),
+    timeout_s: Annotated[float, typer.Option(help="Give up on the live run after this.")] = 600.0,
+    ready_url: Annotated[
+        str | None, typer.Option(help="Wait until this URL answers 200 (a worker's /readyz).")
+    ] = None,
+) -> None:
+    """Simulated families that react to the published next-best-actions (or --report)."""
+    if report:
+        _simulation_report(seed, leads or 400, replicates, batch, max_steps, plot)
+        return
+    families = leads or 20
+    import uuid
+
+    from stream_app.sim.client import simulate, wait_ready
+
+    settings = _settings()
+    if ready_url:
+        asyncio.run(wait_ready(ready_url, timeout_s))
+    out = Console()
+    stats = asyncio.run(
+        simulate(settings, families, seed, uuid.uuid4().hex[:8], max_steps, timeout_s, out)
+    )
+    out.print(
+        f"{len(stats.finished)}/{families} families done, {len(stats.enrolled)} enrolled, "
+        f"{stats.decisions} decisions, mean reward per decision {stats.mean_reward:+.3f}"
+    )
+    if len(stats.finished) < families:
+        raise typer.Exit(1)
+
+
+def _simulation_report(
+    seed: int, leads: int, replicates: int, batch: int, max_steps: int, plot: Path
+) -> None:
+    from stream_app.sim.report import MatplotlibMissing, evaluate, table
+    from stream_app.sim.report import plot as plot_report
+
+    out = Console()
+    with out.status(f"simulating {leads} families x {replicates} replicates x 3 policies"):
+        result = evaluate(seed, leads, replicates, batch, max_steps)
+    out.print(table(result))
+    try:
+        out.print(f"learning curves: {plot_report(result, plot)}")
+    except MatplotlibMissing:
+        console.print(
+            "[yellow]the learning-curve PNG needs matplotlib:[/yellow] pip install '.[report]'"
+        )
+        raise typer.Exit(1) from None
 
 
 @topics_app.command("apply")
