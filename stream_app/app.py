@@ -14,7 +14,7 @@ from stream_app import metrics
 from stream_app.agents import extractor as extractor_agent
 from stream_app.agents import lead as lead_agent
 from stream_app.agents import qlearner as qlearner_agent
-from stream_app.faust_fixes import FixedTableManager
+from stream_app.faust_fixes import FixedApp, FixedTableManager
 from stream_app.models import INPUT_TYPES
 from stream_app.params import lead_params, learner_params
 from stream_app.qsnapshot import QSnapshot
@@ -98,7 +98,7 @@ def _credentials(settings: Settings) -> Any:
 
 
 def create_app(settings: Settings) -> Runtime:
-    app = faust.App(settings.app_id, **faust_options(settings))
+    app = FixedApp(settings.app_id, **faust_options(settings))
     topics = Topics.build(app, settings)
     leads = lead_table(app, settings)
     learned = learner_table(app)

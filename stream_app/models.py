@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -177,7 +177,8 @@ INPUT_TYPES: dict[str, tuple[str, ...]] = {
     "action-outcomes": ("action.outcome",),
 }
 
-INPUT_EVENT: TypeAdapter[InputEvent] = TypeAdapter(InputEvent)
+# mypy reads an Annotated union as a value here; the cast keeps the adapter typed.
+INPUT_EVENT: TypeAdapter[InputEvent] = TypeAdapter(cast(Any, InputEvent))
 
 
 # --- outputs and internal topics -------------------------------------------------
@@ -251,6 +252,20 @@ class ExtractionResult(_Message):
     extraction: Extraction
 
 
+class LeadTimer(_Message):
+    """A sweep's request to run a lead's due time rules in the lead's own partition.
+
+    `now` is event time (the later of the wall clock and the newest event time the
+    worker has seen, so an accelerated simulation's rules fire too); `wall_now`
+    times work handed to other agents.
+    """
+
+    timer_id: str
+    lead_id: LeadId
+    now: datetime
+    wall_now: datetime
+
+
 class Reminder(_Message):
     reminder_id: str
     lead_id: LeadId
@@ -288,6 +303,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "q-update": QUpdate,
     "extraction-request": ExtractionRequest,
     "extraction": ExtractionResult,
+    "lead-timer": LeadTimer,
     "reminder": Reminder,
     "dead-letter": DeadLetter,
 }

@@ -9,6 +9,7 @@ from stream_app.domain.lead import Params
 from stream_app.domain.learner import LearnerParams
 from stream_app.domain.lifecycle import DEFAULT_LIFECYCLE
 from stream_app.domain.risk import DEFAULT_RISK
+from stream_app.domain.sms_window import WindowParams
 from stream_app.settings import Settings
 
 
@@ -23,6 +24,11 @@ def lead_params(settings: Settings) -> Params:
         extraction_deadline=timedelta(seconds=settings.extraction_deadline_s),
         lifecycle=lifecycle,
         risk=replace(DEFAULT_RISK, lifecycle=lifecycle),
+        sms=WindowParams(
+            quiet=timedelta(seconds=settings.sms_quiet_s),
+            max_age=timedelta(seconds=settings.sms_max_age_s),
+            max_messages=settings.sms_max_messages,
+        ),
     )
 
 

@@ -20,6 +20,7 @@ class Topics:
     extraction_requests: faust.TopicT
     extractions: faust.TopicT
     reminders: faust.TopicT
+    lead_timers: faust.TopicT
     dead_letters: faust.TopicT
     logical: dict[str, str]
 
@@ -40,13 +41,14 @@ class Topics:
         return cls(
             # The lead agent reads every lead-keyed input plus the extraction results,
             # so one writer applies everything that happens to a lead.
-            inputs=topic(*INPUT_TYPES, "extractions"),
+            inputs=topic(*INPUT_TYPES, "extractions", "lead-timers"),
             next_best_actions=topic("next-best-actions"),
             lead_transitions=topic("lead-transitions"),
             q_updates=topic("q-updates"),
             extraction_requests=topic("extraction-requests"),
             extractions=topic("extractions"),
             reminders=topic("reminders"),
+            lead_timers=topic("lead-timers"),
             dead_letters=topic("dead-letters"),
             logical={settings.topic(name): name for name in catalog.names},
         )

@@ -7,10 +7,10 @@ import logging
 import time
 from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from stream_app import metrics
 from stream_app.codec import InvalidEvent, dead_letter, decode_event, encode
@@ -19,17 +19,21 @@ from stream_app.domain.lead import (
     LeadState,
     Params,
     Policy,
-    deadline_result,
     handle_event,
     handle_extraction,
-    overdue_extractions,
+    handle_tick,
+    next_deadline,
+    next_due,
+    stable_id,
 )
-from stream_app.models import ExtractionResult
+from stream_app.models import ExtractionResult, LeadTimer
 from stream_app.qsnapshot import QSnapshot
 from stream_app.settings import Settings
 from stream_app.topics import Topics
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def utcnow() -> datetime:
@@ -49,9 +53,11 @@ def register(
     snapshot: QSnapshot,
     params: Params,
 ) -> None:
-    # lead_id -> earliest extraction deadline of leads this worker wrote; the sweep
-    # rebuilds it from the table after a restart, so nothing pending is forgotten.
-    deadlines: dict[str, datetime] = {}
+    # lead_id -> (next event-time rule, next wall-clock deadline) for leads this
+    # worker wrote; the sweep rebuilds it from the table after a restart, so no
+    # pending rule or deadline is forgotten.
+    timers: dict[str, tuple[datetime | None, datetime | None]] = {}
+    watermark = datetime.min.replace(tzinfo=UTC)
     rebuilt = False
 
     async def send_effects(effects: Effects) -> None:
@@ -87,6 +93,10 @@ def register(
             metrics.DECISIONS.labels(decision.action, decision.override or "none").inc()
         if sent:
             await asyncio.gather(*sent)
+        for flush in effects.sms_flushes:
+            metrics.SMS_FLUSHES.labels(flush.trigger.value).inc()
+            metrics.SMS_THREAD_SIZE.observe(len(flush.messages))
+            metrics.SMS_BUFFER_AGE_SECONDS.observe(flush.age.total_seconds())
 
     async def dead(message: Any, topic: str, exc: InvalidEvent) -> None:
         letter = dead_letter(topic, message.partition, message.offset, message.value, exc, utcnow())
@@ -95,6 +105,42 @@ def register(
         )
         metrics.DEAD_LETTERS.labels(topic, exc.error_type).inc()
         await topics.dead_letters.send(key=message.key, value=encode(letter))
+
+    def index(state: LeadState | None) -> None:
+        """Remember when this lead next needs the sweep (event time and wall time)."""
+        if state is None:
+            return
+        due, deadline = next_due(state, params), next_deadline(state)
+        if due is None and deadline is None:
+            timers.pop(state.lead_id, None)
+        else:
+            timers[state.lead_id] = (due, deadline)
+
+    async def apply(
+        message: Any, topic: str, policy: Policy
+    ) -> tuple[str, LeadState | None, Effects]:
+        """Decode one record and run the rule book on it; raises InvalidEvent."""
+        nonlocal watermark
+        value = message.value or b""
+        if topic == "extractions":
+            result = _validated(ExtractionResult, value)
+            state, effects = handle_extraction(
+                load_lead(leads, result.lead_id), result, policy, params
+            )
+            return result.lead_id, state, effects
+        if topic == "lead-timers":
+            timer = _validated(LeadTimer, value)
+            ticked, effects = handle_tick(
+                load_lead(leads, timer.lead_id), timer.now, timer.wall_now, policy, params
+            )
+            return timer.lead_id, ticked, effects
+        event = decode_event(topic, message.key, message.value, settings.max_event_bytes)
+        metrics.EVENTS_IN.labels(topic, event.type).inc()
+        watermark = max(watermark, event.occurred_at)
+        state, effects = handle_event(
+            load_lead(leads, event.lead_id), event, policy, params, utcnow()
+        )
+        return event.lead_id, state, effects
 
     @app.agent(topics.inputs, concurrency=1, name="lead-agent")
     async def lead_agent(stream: faust.StreamT[bytes]) -> None:
@@ -105,59 +151,51 @@ def register(
             started = time.perf_counter()
             message = record.message
             topic = topics.logical.get(message.topic, message.topic)
-            policy = Policy(snapshot.table, snapshot.q_version)
-            if topic == "extractions":
-                try:
-                    result = ExtractionResult.model_validate_json(message.value or b"")
-                except ValidationError as exc:
-                    await dead(message, topic, InvalidEvent("validation", str(exc)[:1000]))
-                    continue
-                lead_id = result.lead_id
-                state, effects = handle_extraction(
-                    load_lead(leads, lead_id), result, policy, params
+            try:
+                lead_id, state, effects = await apply(
+                    message, topic, Policy(snapshot.table, snapshot.q_version)
                 )
-            else:
-                try:
-                    event = decode_event(
-                        topic, message.key, message.value, settings.max_event_bytes
-                    )
-                except InvalidEvent as exc:
-                    await dead(message, topic, exc)
-                    continue
-                metrics.EVENTS_IN.labels(topic, event.type).inc()
-                lead_id = event.lead_id
-                state, effects = handle_event(
-                    load_lead(leads, lead_id), event, policy, params, utcnow()
-                )
+            except InvalidEvent as exc:
+                await dead(message, topic, exc)
+                continue
             await send_effects(effects)
-            leads[lead_id] = state.model_dump_json().encode()
-            if state.pending:
-                deadlines[lead_id] = min(p.deadline for p in state.pending)
-            else:
-                deadlines.pop(lead_id, None)
+            if state is not None:
+                leads[lead_id] = state.model_dump_json().encode()
+            index(state)
             metrics.PROCESSING_SECONDS.labels("lead").observe(time.perf_counter() - started)
 
-    @app.timer(interval=settings.sweep_interval_s, name="extraction-deadline-sweep")
-    async def sweep_deadlines() -> None:
-        """Feed a failed result for overdue work back through the lead's partition.
+    @app.timer(interval=settings.sweep_interval_s, name="lead-timer-sweep")
+    async def sweep() -> None:
+        """Ask each lead whose time rules are due to run them, in its own partition.
 
         The sweep never writes the table itself (that needs the partition's stream
-        context); the lead agent applies the result in order with everything else.
+        context); the lead agent applies the timer in order with everything else.
+        Event-time rules fire when the later of the wall clock and the newest event
+        time seen passes them: live traffic follows the clock, an accelerated
+        simulation follows its events.
         """
         nonlocal rebuilt
         if not rebuilt and snapshot.caught_up.is_set() and not app.rebalancing:
-            for lead_id, raw in list(leads.items()):
-                state = LeadState.model_validate_json(raw)
-                if state.pending:
-                    deadlines[lead_id] = min(p.deadline for p in state.pending)
+            for raw in list(leads.values()):
+                index(LeadState.model_validate_json(raw))
             rebuilt = True
-        now = utcnow()
-        for lead_id in [k for k, due in deadlines.items() if due <= now]:
-            deadlines.pop(lead_id, None)
-            stored = load_lead(leads, lead_id)
-            for pending in overdue_extractions(stored, now) if stored else []:
-                log.warning("extraction %s overdue; deciding without it", pending.extraction_id)
-                await topics.extractions.send(
-                    key=lead_id.encode(), value=encode(deadline_result(lead_id, pending, now))
+        wall_now = utcnow()
+        now = max(wall_now, watermark)
+        for lead_id, (due, deadline) in list(timers.items()):
+            if (due is not None and due <= now) or (deadline is not None and deadline <= wall_now):
+                timers.pop(lead_id, None)
+                timer = LeadTimer(
+                    timer_id=stable_id("tm", lead_id, now.isoformat()),
+                    lead_id=lead_id,
+                    now=now,
+                    wall_now=wall_now,
                 )
+                await topics.lead_timers.send(key=lead_id.encode(), value=encode(timer))
         metrics.TABLE_KEYS.labels("leads").set(len(leads))
+
+
+def _validated(model: type[M], value: bytes) -> M:
+    try:
+        return model.model_validate_json(value)
+    except ValidationError as exc:
+        raise InvalidEvent("validation", str(exc)[:1000]) from None

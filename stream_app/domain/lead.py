@@ -49,6 +49,8 @@ from stream_app.domain.lifecycle import (
     LifecycleParams,
     Rewards,
     Status,
+    decay,
+    decay_due_at,
     on_attendance,
     on_consent,
     on_intent,
@@ -66,6 +68,15 @@ from stream_app.domain.risk import (
     risk_segment,
     urgency,
 )
+from stream_app.domain.sms_window import (
+    BufferedMessage,
+    Flush,
+    ThreadBuffer,
+    WindowParams,
+    on_message,
+    on_tick,
+)
+from stream_app.domain.sms_window import due_at as sms_due_at
 from stream_app.models import (
     ActionOutcome,
     AttendanceRecorded,
@@ -153,6 +164,7 @@ class LeadState(_Frozen):
     pending: tuple[PendingExtraction, ...] = ()
     last_nba: NextBestAction | None = None
     recent_interactions: tuple[InteractionNote, ...] = ()
+    sms: ThreadBuffer = ThreadBuffer()
     updated_at: datetime | None = None
 
     @property
@@ -161,6 +173,9 @@ class LeadState(_Frozen):
 
 
 # --- parameters and effects ------------------------------------------------------
+
+
+DEFAULT_WINDOW = WindowParams()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +195,7 @@ class Params:
     briefs: BriefParams = DEFAULT_BRIEFS
     risk: RiskParams = DEFAULT_RISK
     limits: ContextLimits = DEFAULT_LIMITS
+    sms: WindowParams = DEFAULT_WINDOW
 
 
 class Chooser(Protocol):
@@ -207,9 +223,17 @@ class Effects:
     decisions: list[NextBestAction] = field(default_factory=list)
     transitions: list[LeadTransition] = field(default_factory=list)
     extraction_requests: list[ExtractionRequest] = field(default_factory=list)
+    sms_flushes: list[Flush] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.decisions or self.transitions or self.extraction_requests)
+
+    def extend(self, other: Effects) -> Effects:
+        self.decisions += other.decisions
+        self.transitions += other.transitions
+        self.extraction_requests += other.extraction_requests
+        self.sms_flushes += other.sms_flushes
+        return self
 
 
 def stable_id(prefix: str, *parts: str) -> str:
@@ -328,47 +352,112 @@ def _interaction(
         lead = _with_status(lead, on_opt_out(lead.status), event)
         return _decide(lead, event.event_id, event.occurred_at, event.decision_id, policy, params)
     if event.outcome == ContactOutcome.COMPLETED and conversation is not None:
-        return _request_extraction(lead, event, transcript, (event.event_id,), params, now)
+        return _request_extraction(
+            lead,
+            trigger_event_id=event.event_id,
+            trigger_at=event.occurred_at,
+            channel=event.channel,
+            transcript=transcript,
+            sources=(event.event_id,),
+            credit=event.decision_id,
+            params=params,
+            now=now,
+        )
     return _decide(lead, event.event_id, event.occurred_at, event.decision_id, policy, params)
 
 
 def _sms(
     lead: LeadState, event: SmsReceived | SmsSent, policy: Policy, params: Params, now: datetime
 ) -> tuple[LeadState, Effects]:
-    """A single SMS: an inbound opt-out acts at once; anything else is read on its own.
+    """Store the message in the lead's thread at once; extract once per thread.
 
-    Thread batching (DESIGN section 6) replaces the per-message extraction.
+    An inbound opt-out acts immediately (stop decision, nothing extracted). A thread
+    that went quiet before this message is flushed first, so a late reply starts a
+    new thread instead of joining a stale one.
     """
-    if isinstance(event, SmsSent):
-        return lead, Effects()
-    if is_opt_out(event.body):
+    inbound = isinstance(event, SmsReceived)
+    note = InteractionNote(
+        event_id=event.event_id,
+        occurred_at=event.occurred_at,
+        channel="sms",
+        direction="inbound" if inbound else "outbound",
+        outcome="received" if inbound else "sent",
+        excerpt=event.body[:280],
+    )
+    notes = (*lead.recent_interactions, note)[-params.recent_interactions :]
+    lead = lead.model_copy(update={"recent_interactions": notes})
+    if inbound:
+        ctx = with_interaction(
+            lead.context, ContactOutcome.COMPLETED, event.occurred_at, ContactChannel.SMS
+        )
+        lead = _with_status(
+            lead.model_copy(update={"context": ctx}),
+            on_interaction(lead.status, ContactOutcome.COMPLETED),
+            event,
+        )
+    message = BufferedMessage.from_event(event)
+    buffer, stale = on_tick(lead.sms, message.at, params.sms)
+    buffer, flush = on_message(buffer, message, message.at, params.sms)
+    lead = lead.model_copy(update={"sms": buffer})
+    effects = Effects()
+    for done in (stale, flush):
+        if done is not None:
+            lead, more = _flushed(lead, done, params, now)
+            effects.extend(more)
+    if inbound and is_opt_out(event.body):
         lead = _with_status(lead, on_opt_out(lead.status), event)
-        return _decide(lead, event.event_id, event.occurred_at, None, policy, params)
-    return _request_extraction(lead, event, f"Parent: {event.body}", (event.event_id,), params, now)
+        lead, more = _decide(lead, event.event_id, event.occurred_at, None, policy, params)
+        effects.extend(more)
+    return lead, effects
+
+
+def _flushed(
+    lead: LeadState, flush: Flush, params: Params, now: datetime
+) -> tuple[LeadState, Effects]:
+    """Hand a flushed thread to the extractor (one request for the whole thread)."""
+    effects = Effects(sms_flushes=[flush])
+    if lead.status in CLOSED or not flush.transcript.strip():
+        return lead, effects
+    if any(m.direction == "inbound" and is_opt_out(m.body) for m in flush.messages):
+        return lead, effects  # the opt-out decided already; nothing left to read for
+    lead, more = _request_extraction(
+        lead,
+        trigger_event_id=flush.trigger_event_id,
+        trigger_at=flush.last_at,
+        channel=ContactChannel.SMS,
+        transcript=flush.transcript,
+        sources=flush.source_event_ids,
+        credit=None,
+        params=params,
+        now=now,
+    )
+    return lead, effects.extend(more)
 
 
 def _request_extraction(
     lead: LeadState,
-    event: InteractionCompleted | SmsReceived,
+    *,
+    trigger_event_id: str,
+    trigger_at: datetime,
+    channel: ContactChannel,
     transcript: str,
     sources: tuple[str, ...],
+    credit: str | None,
     params: Params,
     now: datetime,
 ) -> tuple[LeadState, Effects]:
-    extraction_id = stable_id("x", lead.lead_id, event.event_id)
-    credit = event.decision_id if isinstance(event, InteractionCompleted) else None
+    extraction_id = stable_id("x", lead.lead_id, trigger_event_id)
     pending = PendingExtraction(
         extraction_id=extraction_id,
-        trigger_event_id=event.event_id,
-        trigger_at=event.occurred_at,
+        trigger_event_id=trigger_event_id,
+        trigger_at=trigger_at,
         deadline=now + params.extraction_deadline,
         credit_decision_id=credit,
     )
-    channel = event.channel if isinstance(event, InteractionCompleted) else ContactChannel.SMS
     request = ExtractionRequest(
         extraction_id=extraction_id,
         lead_id=lead.lead_id,
-        requested_at=event.occurred_at,
+        requested_at=trigger_at,
         channel=channel,
         transcript=transcript,
         source_event_ids=sources,
@@ -410,6 +499,74 @@ def handle_extraction(
         policy,
         params,
     )
+
+
+# --- time rules ------------------------------------------------------------------
+
+
+def next_due(state: LeadState, params: Params) -> datetime | None:
+    """The earliest event time at which one of the lead's time rules fires, if any."""
+    ctx = state.context
+    decay_due = decay_due_at(
+        state.status, ctx.last_attendance_at, params.lifecycle, at_risk_since=ctx.at_risk_since
+    )
+    dues = [d for d in (decay_due, sms_due_at(state.sms, params.sms)) if d is not None]
+    return min(dues, default=None)
+
+
+def next_deadline(state: LeadState) -> datetime | None:
+    """The earliest wall-clock deadline of work handed to another agent."""
+    return min((p.deadline for p in state.pending), default=None)
+
+
+def rule_trigger_id(lead_id: str, rule: str, due: datetime) -> str:
+    """Time rules decide without an event; their trigger id comes from the rule."""
+    return stable_id("rule", lead_id, rule, due.isoformat())
+
+
+def handle_tick(
+    state: LeadState | None,
+    now: datetime,
+    wall_now: datetime,
+    policy: Policy,
+    params: Params,
+) -> tuple[LeadState | None, Effects]:
+    """Run every time rule due by `now` (event time) and every deadline by `wall_now`.
+
+    Each rule decides at its own due time with a rule-derived trigger id, so the
+    outcome does not depend on when the sweep happened to run, and a repeated tick
+    finds nothing left to do.
+    """
+    if state is None:
+        return None, Effects()
+    effects = Effects()
+    for pending in overdue_extractions(state, wall_now):
+        state, more = handle_extraction(
+            state, deadline_result(state.lead_id, pending, wall_now), policy, params
+        )
+        effects.extend(more)
+    buffer, flush = on_tick(state.sms, now, params.sms)
+    if flush is not None:
+        state, more = _flushed(state.model_copy(update={"sms": buffer}), flush, params, wall_now)
+        effects.extend(more)
+    ctx = state.context
+    due = decay_due_at(
+        state.status, ctx.last_attendance_at, params.lifecycle, at_risk_since=ctx.at_risk_since
+    )
+    if due is not None and due <= now:
+        after = decay(
+            state.status,
+            state.context.last_attendance_at,
+            due,
+            params.lifecycle,
+            at_risk_since=state.context.at_risk_since,
+        )
+        state = _with_status(state, after, at=due).model_copy(update={"updated_at": due})
+        state, more = _decide(
+            state, rule_trigger_id(state.lead_id, "decay", due), due, None, policy, params
+        )
+        effects.extend(more)
+    return state, effects
 
 
 def overdue_extractions(state: LeadState, now: datetime) -> list[PendingExtraction]:
@@ -555,5 +712,8 @@ __all__ = [
     "decision_id",
     "handle_event",
     "handle_extraction",
+    "handle_tick",
+    "next_deadline",
+    "next_due",
     "overdue_extractions",
 ]
