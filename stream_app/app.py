@@ -19,7 +19,7 @@ from stream_app.models import INPUT_TYPES
 from stream_app.params import lead_params, learner_params
 from stream_app.qsnapshot import QSnapshot
 from stream_app.settings import Settings
-from stream_app.tables import lead_table, learner_table
+from stream_app.tables import budget_table, lead_table, learner_table
 from stream_app.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,8 @@ def create_app(settings: Settings) -> Runtime:
             for name in INPUT_TYPES
         },
     )
-    lead_agent.register(app, settings, topics, leads, snapshot, lead_params(settings))
+    budgets = budget_table(app, settings)
+    lead_agent.register(app, settings, topics, leads, budgets, snapshot, lead_params(settings))
     extractor_agent.register(app, settings, topics, extractor_agent.build_extractor(settings))
     qlearner_agent.register(app, settings, topics, learned, learner_params(settings))
 

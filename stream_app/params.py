@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from stream_app.domain.guardrails import ContactPolicy
 from stream_app.domain.lead import Params
 from stream_app.domain.learner import LearnerParams
 from stream_app.domain.lifecycle import DEFAULT_LIFECYCLE
@@ -24,6 +25,18 @@ def lead_params(settings: Settings) -> Params:
         extraction_deadline=timedelta(seconds=settings.extraction_deadline_s),
         lifecycle=lifecycle,
         risk=replace(DEFAULT_RISK, lifecycle=lifecycle),
+        contact=ContactPolicy(
+            quiet_start=settings.quiet_hours_start,
+            quiet_end=settings.quiet_hours_end,
+            default_timezone=settings.default_timezone,
+            cooldown=timedelta(hours=settings.contact_cooldown_h),
+            voice_per_week=settings.cap_voice_week,
+            sms_per_week=settings.cap_sms_week,
+            email_per_week=settings.cap_email_week,
+            suppress_after_rejections=settings.suppress_after_rejections,
+            voice_per_hour=settings.voice_per_hour,
+            partitions=settings.partitions,
+        ),
         sms=WindowParams(
             quiet=timedelta(seconds=settings.sms_quiet_s),
             max_age=timedelta(seconds=settings.sms_max_age_s),

@@ -8,6 +8,7 @@ the environment.
 
 from __future__ import annotations
 
+from datetime import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -99,6 +100,17 @@ class Settings(BaseSettings):
     sms_max_messages: int = Field(default=6, ge=1)
     sweep_interval_s: float = Field(default=5.0, gt=0, le=3600)
     remembered_event_ids: int = Field(default=256, ge=16, le=100_000)
+
+    # --- Contact policy (guardrails) ---------------------------------------------
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(8, 0)
+    default_timezone: str = Field(default="UTC", description="For leads without a timezone.")
+    contact_cooldown_h: float = Field(default=24.0, ge=0)
+    cap_voice_week: int = Field(default=3, ge=0)
+    cap_sms_week: int = Field(default=4, ge=0)
+    cap_email_week: int = Field(default=3, ge=0)
+    suppress_after_rejections: int = Field(default=2, ge=1)
+    voice_per_hour: int = Field(default=50, ge=0)
 
     @field_validator("broker")
     @classmethod

@@ -16,6 +16,13 @@ def lead_table(app: faust.App, settings: Settings) -> Any:
     )
 
 
+def budget_table(app: faust.App, settings: Settings) -> Any:
+    """ "voice:p<N>" -> that partition's voice budget; written only from partition N."""
+    return app.Table(
+        "budgets", default=None, partitions=settings.partitions, key_type=str, value_type=bytes
+    )
+
+
 def learner_table(app: faust.App) -> Any:
     """ "state|action" -> learned entry JSON; one partition, like lead-transitions."""
     return app.Table("q-learner", default=None, partitions=1, key_type=str, value_type=bytes)

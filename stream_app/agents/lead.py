@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from stream_app import metrics
 from stream_app.codec import InvalidEvent, dead_letter, decode_event, encode
+from stream_app.domain.guardrails import VoiceBudget
 from stream_app.domain.lead import (
     Effects,
     LeadState,
@@ -50,6 +51,7 @@ def register(
     settings: Settings,
     topics: Topics,
     leads: Any,
+    budgets: Any,
     snapshot: QSnapshot,
     params: Params,
 ) -> None:
@@ -91,6 +93,15 @@ def register(
                 )
             )
             metrics.DECISIONS.labels(decision.action, decision.override or "none").inc()
+        for reminder in effects.reminders:
+            sent.append(
+                await topics.reminders.send(key=reminder.lead_id.encode(), value=encode(reminder))
+            )
+            metrics.REMINDERS.inc()
+        for reason in effects.guardrail_changes:
+            metrics.GUARDRAIL_BLOCKS.labels(reason).inc()
+        for action, outcome in effects.outcomes:
+            metrics.ACTION_OUTCOMES.labels(action, outcome).inc()
         if sent:
             await asyncio.gather(*sent)
         for flush in effects.sms_flushes:
@@ -151,16 +162,23 @@ def register(
             started = time.perf_counter()
             message = record.message
             topic = topics.logical.get(message.topic, message.topic)
+            budget_key = f"voice:p{message.partition}"
+            raw_budget = budgets.get(budget_key)
+            policy = Policy(
+                snapshot.table,
+                snapshot.q_version,
+                voice_budget=VoiceBudget.model_validate_json(raw_budget) if raw_budget else None,
+            )
             try:
-                lead_id, state, effects = await apply(
-                    message, topic, Policy(snapshot.table, snapshot.q_version)
-                )
+                lead_id, state, effects = await apply(message, topic, policy)
             except InvalidEvent as exc:
                 await dead(message, topic, exc)
                 continue
             await send_effects(effects)
             if state is not None:
                 leads[lead_id] = state.model_dump_json().encode()
+            if effects.voice_budget is not None and effects.voice_budget != policy.voice_budget:
+                budgets[budget_key] = effects.voice_budget.model_dump_json().encode()
             index(state)
             metrics.PROCESSING_SECONDS.labels("lead").observe(time.perf_counter() - started)
 

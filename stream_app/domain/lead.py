@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from stream_app.domain.actions import (
     DEFAULT_FILTER,
     Action,
+    Channel,
     FilterParams,
     allowed_actions,
     channel_for,
@@ -39,6 +40,18 @@ from stream_app.domain.context import (
 from stream_app.domain.extraction.conversation import parse_transcript
 from stream_app.domain.extraction.keywords import is_opt_out, opt_out_in
 from stream_app.domain.extraction.model import Extraction, ExtractionStatus
+from stream_app.domain.guardrails import (
+    DEFAULT_POLICY,
+    ContactHistory,
+    ContactPolicy,
+    VoiceBudget,
+    apply_policy,
+    is_outreach,
+    lead_zone,
+    outside_quiet_hours,
+    record_outreach,
+    record_rejection,
+)
 from stream_app.domain.lifecycle import (
     CLOSED,
     DEFAULT_LIFECYCLE,
@@ -91,7 +104,9 @@ from stream_app.models import (
     LeadTransition,
     LeadUpdated,
     NextBestAction,
+    OutcomeKind,
     PaymentRecorded,
+    Reminder,
     SmsReceived,
     SmsSent,
 )
@@ -165,6 +180,8 @@ class LeadState(_Frozen):
     last_nba: NextBestAction | None = None
     recent_interactions: tuple[InteractionNote, ...] = ()
     sms: ThreadBuffer = ThreadBuffer()
+    contact_history: ContactHistory = ContactHistory()
+    reminder: Reminder | None = None
     updated_at: datetime | None = None
 
     @property
@@ -196,6 +213,7 @@ class Params:
     risk: RiskParams = DEFAULT_RISK
     limits: ContextLimits = DEFAULT_LIMITS
     sms: WindowParams = DEFAULT_WINDOW
+    contact: ContactPolicy = DEFAULT_POLICY
 
 
 class Chooser(Protocol):
@@ -216,6 +234,7 @@ class Policy:
     table: QTable
     version: int = 0
     rng: Chooser | None = None
+    voice_budget: VoiceBudget | None = None
 
 
 @dataclass(slots=True)
@@ -224,15 +243,27 @@ class Effects:
     transitions: list[LeadTransition] = field(default_factory=list)
     extraction_requests: list[ExtractionRequest] = field(default_factory=list)
     sms_flushes: list[Flush] = field(default_factory=list)
+    reminders: list[Reminder] = field(default_factory=list)
+    # What the shell only counts or stores: the partition's voice budget after these
+    # decisions, guardrail reasons that changed a decision, (action, outcome) pairs.
+    voice_budget: VoiceBudget | None = None
+    guardrail_changes: list[str] = field(default_factory=list)
+    outcomes: list[tuple[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.decisions or self.transitions or self.extraction_requests)
+        return bool(
+            self.decisions or self.transitions or self.extraction_requests or self.reminders
+        )
 
     def extend(self, other: Effects) -> Effects:
         self.decisions += other.decisions
         self.transitions += other.transitions
         self.extraction_requests += other.extraction_requests
         self.sms_flushes += other.sms_flushes
+        self.reminders += other.reminders
+        self.voice_budget = other.voice_budget or self.voice_budget
+        self.guardrail_changes += other.guardrail_changes
+        self.outcomes += other.outcomes
         return self
 
 
@@ -268,7 +299,7 @@ def handle_event(
     if isinstance(event, SmsReceived | SmsSent):
         return _sms(lead, event, policy, params, now)
     if isinstance(event, ActionOutcome):
-        return _outcome(lead, event), Effects()
+        return _outcome(lead, event, params)
     lead = _apply_passive(lead, event, params)
     return _decide(lead, event.event_id, event.occurred_at, None, policy, params)
 
@@ -345,6 +376,8 @@ def _interaction(
     )
     notes = (*lead.recent_interactions, note)[-params.recent_interactions :]
     lead = lead.model_copy(update={"context": ctx, "recent_interactions": notes})
+    if event.direction.value == "outbound":
+        lead = _contacted(lead, event.occurred_at, event.channel, event.decision_id)
     lead = _with_status(lead, on_interaction(lead.status, event.outcome), event)
     transcript = (event.transcript or "").strip()
     conversation = parse_transcript(transcript, event.channel.value) if transcript else None
@@ -395,6 +428,8 @@ def _sms(
             on_interaction(lead.status, ContactOutcome.COMPLETED),
             event,
         )
+    else:
+        lead = _contacted(lead, event.occurred_at, ContactChannel.SMS, None)
     message = BufferedMessage.from_event(event)
     buffer, stale = on_tick(lead.sms, message.at, params.sms)
     buffer, flush = on_message(buffer, message, message.at, params.sms)
@@ -409,6 +444,28 @@ def _sms(
         lead, more = _decide(lead, event.event_id, event.occurred_at, None, policy, params)
         effects.extend(more)
     return lead, effects
+
+
+_CHANNEL_ACTION = {
+    ContactChannel.VOICE: Action.WARM_FOLLOW_UP,
+    ContactChannel.SMS: Action.GENTLE_NUDGE,
+    ContactChannel.EMAIL: Action.INFO_SEND,
+}
+
+
+def _contacted(
+    lead: LeadState, at: datetime, channel: ContactChannel, decision: str | None
+) -> LeadState:
+    """Count an outreach that happened (cooldown and caps count contacts, not plans).
+
+    The action is the decision the contact carried out when known, else the one in
+    force, else the plainest outreach on that channel.
+    """
+    named = next((d for d in lead.decisions if d.decision_id == decision), None)
+    record = named or lead.decision_in_force
+    action = record.action if record and is_outreach(record.action) else _CHANNEL_ACTION[channel]
+    history = record_outreach(lead.contact_history, at, Channel(channel.value), action)
+    return lead.model_copy(update={"contact_history": history})
 
 
 def _flushed(
@@ -510,7 +567,10 @@ def next_due(state: LeadState, params: Params) -> datetime | None:
     decay_due = decay_due_at(
         state.status, ctx.last_attendance_at, params.lifecycle, at_risk_since=ctx.at_risk_since
     )
-    dues = [d for d in (decay_due, sms_due_at(state.sms, params.sms)) if d is not None]
+    reminder_due = state.reminder.remind_at if state.reminder else None
+    dues = [
+        d for d in (decay_due, sms_due_at(state.sms, params.sms), reminder_due) if d is not None
+    ]
     return min(dues, default=None)
 
 
@@ -545,6 +605,9 @@ def handle_tick(
             state, deadline_result(state.lead_id, pending, wall_now), policy, params
         )
         effects.extend(more)
+    if state.reminder is not None and state.reminder.remind_at <= now:
+        effects.reminders.append(state.reminder)
+        state = state.model_copy(update={"reminder": None})
     buffer, flush = on_tick(state.sms, now, params.sms)
     if flush is not None:
         state, more = _flushed(state.model_copy(update={"sms": buffer}), flush, params, wall_now)
@@ -585,15 +648,38 @@ def deadline_result(lead_id: str, pending: PendingExtraction, now: datetime) -> 
     )
 
 
-def _outcome(lead: LeadState, event: ActionOutcome) -> LeadState:
-    """Record CRM feedback on the decision it names (learning from it: issue 7)."""
-    decisions = tuple(
-        d.model_copy(update={"outcomes": (*d.outcomes, event.outcome.value)[-10:]})
-        if d.decision_id == event.decision_id
-        else d
-        for d in lead.decisions
-    )
-    return lead.model_copy(update={"decisions": decisions})
+def _outcome(lead: LeadState, event: ActionOutcome, params: Params) -> tuple[LeadState, Effects]:
+    """Record CRM feedback on the decision it names; a rejection teaches once.
+
+    A rejection is a reward of `rewards.operator_rejected` for that decision's (state, action),
+    under a transition id derived from the decision, so however often the CRM
+    repeats it the learner applies it once. Expired teaches nothing.
+    """
+    decision = next((d for d in lead.decisions if d.decision_id == event.decision_id), None)
+    if decision is None:
+        return lead, Effects()
+    outcome = event.outcome.value
+    updated = decision.model_copy(update={"outcomes": (*decision.outcomes, outcome)[-10:]})
+    decisions = tuple(updated if d is decision else d for d in lead.decisions)
+    lead = lead.model_copy(update={"decisions": decisions})
+    effects = Effects(outcomes=[(decision.action.value, outcome)])
+    if event.outcome == OutcomeKind.REJECTED and "rejected" not in decision.outcomes:
+        history = record_rejection(lead.contact_history, decision.action)
+        lead = lead.model_copy(update={"contact_history": history})
+        effects.transitions.append(
+            LeadTransition(
+                transition_id=stable_id("t", lead.lead_id, decision.decision_id, "rejected"),
+                lead_id=lead.lead_id,
+                occurred_at=event.occurred_at,
+                state_before=decision.rl_state,
+                action=decision.action.value,
+                decision_id=decision.decision_id,
+                reward=params.rewards.operator_rejected,
+                state_after=decision.rl_state,
+                cause_event_id=event.event_id,
+            )
+        )
+    return lead, effects
 
 
 # --- deciding --------------------------------------------------------------------
@@ -607,33 +693,56 @@ def _decide(
     policy: Policy,
     params: Params,
 ) -> tuple[LeadState, Effects]:
+    """Select by UCB (or the baseline's random pick), then apply the contact policy.
+
+    The policy walks the candidates best-first and publishes the first one every
+    rule allows; when none is allowed the lead waits, with the reason on record.
+    """
     status, ctx = lead.status, lead.context
     state = rl_state(status, bucket(ctx, params.buckets))
     forced = hard_override(status)
     if forced is not None:
         allowed: list[Action] = [forced]
         filtered: dict[Action, str] = {}
-        override: str | None = status.value
     else:
         allowed, filtered = allowed_actions(status, ctx, decided_at, params.filter)
-        override = None
     selection = select_action(policy.table, state, allowed, params.ucb_c)
+    last_channel = ctx.last_contact_channel.value if ctx.last_contact_channel else None
+    prefer_email = not lead.profile.phone and bool(lead.profile.email)
+    ranked = sorted(selection.candidates, key=lambda c: -c.score)  # stable: catalog order
     if policy.rng is not None:
         pick = policy.rng.choice(allowed)
-        chosen = next(c for c in selection.candidates if c.action == pick)
-        selection = selection._replace(action=pick, q_value=chosen.q, score=chosen.score)
-    action = selection.action
-    channel = channel_for(
-        action,
-        ctx.last_contact_channel.value if ctx.last_contact_channel else None,
-        prefer_email=not lead.profile.phone and bool(lead.profile.email),
+        ranked = [c for c in ranked if c.action == pick]
+    # The cooldown spaces contacts out; it moves `scheduled_for` below instead of
+    # blocking, or every decision made right after a call would be a wait.
+    checked = apply_policy(
+        [(c.action, channel_for(c.action, last_channel, prefer_email)) for c in ranked],
+        opted_out_channels=lead.opted_out_channels,
+        history=lead.contact_history,
+        timezone=lead.profile.timezone,
+        now=decided_at,
+        voice_budget=policy.voice_budget,
+        policy=replace(params.contact, cooldown=timedelta(0)),
+        last_channel=last_channel,
     )
+    action, channel = checked.action, checked.channel
+    chosen = next((c for c in selection.candidates if c.action == action), None)
+    for blocked, code in checked.blocked.items():
+        filtered[blocked] = f"guardrail:{code.value}"
     profile = LeadProfile(
         parent_name=lead.profile.parent_name,
         child_name=lead.profile.child_name,
         campaign_goal=lead.profile.campaign_goal,
     )
     brief = build_brief(action, channel, profile, ctx, decided_at, params.briefs)
+    zone = lead_zone(lead.profile.timezone, params.contact.default_timezone)
+    scheduled = brief.scheduled_for
+    contacts = lead.contact_history.contacts
+    if is_outreach(action) and contacts:
+        scheduled = max(scheduled, contacts[-1].decided_at + params.contact.cooldown)
+    brief = brief.model_copy(
+        update={"scheduled_for": outside_quiet_hours(scheduled, zone, params.contact)}
+    )
     nba = NextBestAction(
         decision_id=decision_id(lead.lead_id, trigger_event_id),
         lead_id=lead.lead_id,
@@ -642,14 +751,14 @@ def _decide(
         action=action.value,
         channel=channel.value,
         rl_state=state,
-        q_value=selection.q_value,
-        score=selection.score,
+        q_value=chosen.q if chosen else 0.0,
+        score=chosen.score if chosen else 0.0,
         candidates=tuple(
             Candidate(action=c.action.value, q=c.q, visits=c.visits, score=c.score)
             for c in selection.candidates
         ),
         filtered_out={a.value: reason for a, reason in filtered.items()},
-        override=override,
+        override=status.value if forced is not None else checked.override,
         brief=brief,
         risk_segment=risk_segment(status, ctx, decided_at, params.risk).value,
         urgency=urgency(status, ctx, decided_at, params.risk).value,
@@ -658,6 +767,8 @@ def _decide(
         q_version=policy.version,
     )
     transition = _transition(lead, nba, credit_decision_id, params)
+    stopped = action == Action.STOP and forced is None
+    closing = _closing_transition(lead.lead_id, nba, params) if stopped else None
     record = DecisionRecord(
         decision_id=nba.decision_id,
         action=action,
@@ -666,14 +777,55 @@ def _decide(
         decided_at=decided_at,
         trigger_event_id=trigger_event_id,
     )
+    reminder = None
+    if is_outreach(action) and brief.scheduled_for > decided_at:
+        reminder = Reminder(
+            reminder_id=stable_id("r", nba.decision_id),
+            lead_id=lead.lead_id,
+            decision_id=nba.decision_id,
+            remind_at=brief.scheduled_for,
+            action=action.value,
+            note=brief.timing_rationale,
+        )
     lead = lead.model_copy(
         update={
             "decisions": (*lead.decisions, record)[-params.recent_decisions :],
             "last_nba": nba,
+            # A newer decision supersedes whatever reminder was pending.
+            "reminder": reminder,
         }
     )
-    effects = Effects(decisions=[nba], transitions=[transition] if transition else [])
+    top = ranked[0].action if ranked else action
+    effects = Effects(
+        decisions=[nba],
+        transitions=[t for t in (transition, closing) if t is not None],
+        voice_budget=checked.voice_budget,
+        guardrail_changes=[checked.blocked[top].value] if top in checked.blocked else [],
+    )
     return lead, effects
+
+
+def _closing_transition(lead_id: str, nba: NextBestAction, params: Params) -> LeadTransition:
+    """Close a `stop` chosen for an open lead at once: no later event follows from it.
+
+    Without this the (state, stop) pair is never visited, its UCB bonus only grows,
+    and the learner ends up stopping everyone (seen in the simulator).
+    """
+    return LeadTransition(
+        transition_id=stable_id("t", lead_id, nba.decision_id, "stop"),
+        lead_id=lead_id,
+        occurred_at=nba.decided_at,
+        state_before=nba.rl_state,
+        action=Action.STOP.value,
+        decision_id=nba.decision_id,
+        reward=params.rewards.stopped,
+        state_after=nba.rl_state,
+        cause_event_id=nba.trigger_event_id,
+    )
+
+
+# Outcomes that mean the decision reached the family; an expired one never did.
+_CARRIED_OUT = frozenset({"delivered", "completed"})
 
 
 def _transition(
@@ -687,9 +839,11 @@ def _transition(
     nothing after it is learned from.
     """
     in_force = lead.decision_in_force
-    if in_force is None or in_force.status in CLOSED:
-        return None
-    credited = next((d for d in lead.decisions if d.decision_id == credit_decision_id), in_force)
+    if in_force is None or in_force.status in CLOSED or in_force.action == Action.STOP:
+        return None  # that decision ended its episode and was closed then
+    named = next((d for d in lead.decisions if d.decision_id == credit_decision_id), None)
+    carried_out = (d for d in reversed(lead.decisions) if _CARRIED_OUT & set(d.outcomes))
+    credited = named or next(carried_out, in_force)
     return LeadTransition(
         transition_id=stable_id("t", lead.lead_id, credited.decision_id, nba.trigger_event_id),
         lead_id=lead.lead_id,

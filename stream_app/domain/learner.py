@@ -59,12 +59,13 @@ def learn(
     `None` as the entry means "already applied": the caller re-publishes the stored
     entry instead (its q-update may have been lost in the crash that caused the
     redelivery). The future value ranges over the actions the next status may take;
-    a closed lead (declined, opted out) has no future.
+    a closed lead (declined, opted out) and a `stop` have no future.
     """
     if stored is not None and step.transition_id in stored.recent_ids:
         return q_table, None
     next_status = status_of(step.state_after)
-    terminal = next_status in CLOSED
+    # `stop` ends outreach, so nothing the lead does later follows from it.
+    terminal = next_status in CLOSED or step.action == Action.STOP
     table, update = td_update(
         q_table,
         step.state_before,

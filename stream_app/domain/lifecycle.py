@@ -138,6 +138,8 @@ class Rewards:
     to_opted_out: float = -1.0
     stalled: float = -0.02
     operator_rejected: float = -0.2
+    # Giving up on an open lead forfeits its future; nothing more is earned or lost.
+    stopped: float = 0.0
 
 
 DEFAULT_REWARDS = Rewards()

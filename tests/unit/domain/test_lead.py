@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from stream_app.domain.actions import Action
 from stream_app.domain.extraction.model import Extraction, FamilyContext, Intent
 from stream_app.domain.lead import (
     Effects,
@@ -17,9 +20,11 @@ from stream_app.domain.lead import (
     decision_id,
     handle_event,
     handle_extraction,
+    handle_tick,
+    next_due,
     overdue_extractions,
 )
-from stream_app.domain.lifecycle import Status
+from stream_app.domain.lifecycle import Status, decay_due_at
 from stream_app.domain.qlearning import seeded_priors
 from stream_app.models import INPUT_EVENT, ExtractionResult, InputEvent
 
@@ -38,9 +43,9 @@ class Lead:
         self.n = 0
         self.clock = T0
 
-    def event(self, type_: str, **fields: Any) -> InputEvent:
+    def event(self, type_: str, gap: timedelta = timedelta(hours=5), **fields: Any) -> InputEvent:
         self.n += 1
-        self.clock += timedelta(hours=5)
+        self.clock += gap
         return INPUT_EVENT.validate_python(
             {
                 "type": type_,
@@ -258,3 +263,162 @@ def test_state_per_lead_stays_bounded() -> None:
     assert len(lead.state.seen_event_ids) == PARAMS.remembered_event_ids
     assert len(lead.state.decisions) == PARAMS.recent_decisions
     assert len(lead.state.recent_interactions) == PARAMS.recent_interactions
+
+
+# --- contact policy, outcomes and reminders ------------------------------------
+
+
+def test_quiet_hours_move_scheduled_for_to_the_morning_in_the_leads_time_zone() -> None:
+    lead2 = Lead("L2")
+    lead2.clock = datetime(2026, 11, 3, 2, 30, tzinfo=UTC) - timedelta(hours=5)
+    [late] = lead2.created(timezone="America/New_York").decisions  # 21:30 in New York
+    local = late.brief.scheduled_for.astimezone(ZoneInfo("America/New_York"))
+    assert (local.hour, local.minute) == (8, 0)
+    assert late.brief.scheduled_for > late.decided_at
+
+
+def test_cooldown_spaces_contacts_instead_of_blocking_them() -> None:
+    lead = Lead()
+    lead.created()
+    [nba] = lead.call(outcome="no_answer").decisions
+    assert nba.action != "wait"
+    assert nba.brief.scheduled_for >= lead.clock + PARAMS.contact.cooldown
+
+
+def test_weekly_cap_reached_publishes_the_next_allowed_action_or_wait() -> None:
+    lead = Lead()
+    lead.created()
+    for _ in range(PARAMS.contact.sms_per_week):
+        lead.send(lead.event("sms.sent", message_id=f"m{lead.n}", body="Hi!"))
+    [nba] = lead.call(outcome="no_answer").decisions
+    assert nba.channel != "sms"
+    assert any(reason == "guardrail:cap_sms_week" for reason in nba.filtered_out.values())
+
+
+def test_sms_only_opt_out_still_allows_voice() -> None:
+    lead = Lead()
+    lead.created()
+    effects = lead.send(lead.event("lead.consent", channel="sms", granted=False))
+    [nba] = effects.decisions
+    assert nba.channel != "sms"
+    assert nba.action != "stop"
+
+
+def test_a_rejection_teaches_once_however_often_it_is_reported() -> None:
+    lead = Lead()
+    [first] = lead.created().decisions
+    once = lead.send(
+        lead.event("action.outcome", decision_id=first.decision_id, outcome="rejected")
+    )
+    twice = lead.send(
+        lead.event("action.outcome", decision_id=first.decision_id, outcome="rejected")
+    )
+    [transition] = once.transitions
+    assert transition.reward == pytest.approx(PARAMS.rewards.operator_rejected)
+    assert (transition.state_before, transition.action) == (first.rl_state, first.action)
+    assert not twice.transitions
+    assert once.outcomes == [(first.action, "rejected")]
+    assert lead.state is not None
+    assert lead.state.decisions[-1].outcomes == ("rejected", "rejected")
+
+
+def test_the_next_transition_credits_the_last_delivered_decision() -> None:
+    lead = Lead()
+    [first] = lead.created().decisions
+    lead.send(lead.event("action.outcome", decision_id=first.decision_id, outcome="delivered"))
+    lead.send(lead.event("lead.updated", phone="+15550111"))  # a newer, undelivered decision
+    [transition] = lead.call(outcome="no_answer").transitions
+    assert transition.decision_id == first.decision_id
+
+
+def test_a_reminder_fires_once_when_due_and_a_newer_decision_supersedes_it() -> None:
+    lead = Lead()
+    [first] = lead.created().decisions
+    assert lead.state is not None and lead.state.reminder is not None
+    assert lead.state.reminder.decision_id == first.decision_id
+    [second] = lead.call(outcome="no_answer").decisions
+    assert lead.state.reminder is not None
+    assert lead.state.reminder.decision_id == second.decision_id
+    due = lead.state.reminder.remind_at
+    state, early = handle_tick(lead.state, due - timedelta(minutes=1), NOW, POLICY, PARAMS)
+    assert not early.reminders
+    state, effects = handle_tick(state, due, NOW, POLICY, PARAMS)
+    [reminder] = effects.reminders
+    assert (reminder.decision_id, reminder.remind_at) == (second.decision_id, due)
+    _, again = handle_tick(state, due + timedelta(days=1), NOW, POLICY, PARAMS)
+    assert not again.reminders
+
+
+def test_at_risk_with_no_attendance_decays_to_inactive_at_its_due_time() -> None:
+    lead = Lead()
+    lead.created()
+    for type_, fields in [
+        ("lead.milestone", {"milestone": "enrolled"}),
+        ("attendance.recorded", {"session_id": "s1", "status": "attended"}),
+        ("attendance.recorded", {"session_id": "s2", "status": "missed"}),
+        ("attendance.recorded", {"session_id": "s3", "status": "missed"}),
+    ]:
+        lead.send(lead.event(type_, **fields))
+    assert lead.state is not None and lead.state.status == Status.AT_RISK
+    ctx = lead.state.context
+    due = decay_due_at(Status.AT_RISK, ctx.last_attendance_at, at_risk_since=ctx.at_risk_since)
+    assert due is not None
+    state, nothing = handle_tick(lead.state, due - timedelta(seconds=1), NOW, POLICY, PARAMS)
+    assert state is not None and state.status == Status.AT_RISK and not nothing.transitions
+    state, effects = handle_tick(state, due + timedelta(days=3), NOW, POLICY, PARAMS)
+    assert state is not None and state.status == Status.INACTIVE
+    [nba] = effects.decisions
+    [transition] = effects.transitions
+    assert nba.decided_at == due  # the rule fired at its due time, not at the sweep
+    assert transition.reward == pytest.approx(-0.7)
+    _, repeat = handle_tick(state, due + timedelta(days=4), NOW, POLICY, PARAMS)
+    assert not repeat.decisions
+
+
+def test_an_sms_thread_is_extracted_once_after_it_goes_quiet() -> None:
+    lead = Lead()
+    lead.created()
+    for body in ("Hi, got your message", "Jake is curious", "what ages do you take?"):
+        message = lead.event(
+            "sms.received", timedelta(minutes=1), message_id=f"m{lead.n}", body=body
+        )
+        effects = lead.send(message)
+        assert not effects.extraction_requests
+    assert lead.state is not None
+    due = next_due(lead.state, PARAMS)
+    assert due is not None and due <= lead.clock + PARAMS.sms.quiet
+    state, flushed = handle_tick(lead.state, due, NOW, POLICY, PARAMS)
+    [request] = flushed.extraction_requests
+    assert len(request.source_event_ids) == 3
+    assert request.transcript.count("Parent:") == 3
+    [flush] = flushed.sms_flushes
+    assert flush.trigger.value == "quiet"
+    _, again = handle_tick(state, due + timedelta(hours=1), NOW, POLICY, PARAMS)
+    assert not again.extraction_requests
+
+
+def test_stopping_an_open_lead_closes_its_step_at_once_and_only_once() -> None:
+    lead = Lead()
+    lead.created()
+    stop_only = Policy(POLICY.table, 0, rng=_Always(Action.STOP))
+    for _ in range(3):
+        lead.call(outcome="no_answer")
+    assert lead.state is not None
+    lead.state, effects = handle_event(
+        lead.state, lead.event("lead.updated", phone="+15550123"), stop_only, PARAMS, NOW
+    )
+    [nba] = effects.decisions
+    assert nba.action == "stop" and nba.override is None
+    closing = [t for t in effects.transitions if t.decision_id == nba.decision_id]
+    assert [(t.action, t.reward) for t in closing] == [("stop", 0.0)]
+    later = lead.call(outcome="completed")
+    assert not later.transitions  # the stop's episode is over; nothing credits it again
+
+
+class _Always:
+    def __init__(self, action: Action) -> None:
+        self.action = action
+
+    def choice(self, seq: Sequence[Action]) -> Action:
+        assert self.action in seq
+        return self.action

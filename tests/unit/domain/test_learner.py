@@ -61,3 +61,10 @@ def test_overlay_puts_learned_values_over_priors() -> None:
     table = overlay(priors, {("interested:neutral", Action.SCHEDULING_PUSH): learned})
     assert table.entry("new:neutral", Action.WAIT).q == 0.3
     assert table.entry("interested:neutral", Action.SCHEDULING_PUSH).visits == 1
+
+
+def test_stop_ends_the_episode() -> None:
+    table = QTable().with_entry("contacted:neutral", Action.WARM_FOLLOW_UP, QEntry(5.0, 1))
+    stop = Step("t1", "contacted:neutral", Action.STOP, 0.0, "contacted:neutral", 1)
+    _, entry = learn(table, None, stop, PARAMS)
+    assert entry is not None and entry.q == 0.0 and entry.visits == 1
