@@ -35,8 +35,14 @@ async def test_simulated_families_move_through_the_pipeline(
     print(f"\nsimulated 10 families in {elapsed:.1f}s: {stats.decisions} decisions")
 
     assert len(stats.finished) == 10, f"unfinished after {elapsed:.0f}s: {stats.status}"
-    ours = watcher.matching("next-best-actions", lambda r: r["lead_id"].startswith(f"sim-{tag}-"))
-    assert stats.decisions >= 20 and len(ours) >= stats.decisions
+    assert stats.decisions >= 20
+    # Every decision the simulator answered is on the topic for any other consumer too.
+    await watcher.wait_for(
+        "next-best-actions",
+        lambda r: r["lead_id"].startswith(f"sim-{tag}-"),
+        count=stats.decisions,
+        timeout_s=10,
+    )
     assert stats.produced > stats.decisions  # lead.created, responses and action outcomes
     assert stats.moved_past_new() >= 5, stats.status
     status, lead = worker.get(f"/leads/sim-{tag}-00000")
