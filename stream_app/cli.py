@@ -233,5 +233,189 @@ def tail(
     asyncio.run(tail_topic(_settings(), topic, from_beginning, limit))
 
 
+# --- batch learning and offline analysis (issue 8) ---------------------------------
+
+
+@app.command()
+def train(
+    epochs: Annotated[int, typer.Option(min=1, help="Passes of experience replay.")] = 10,
+    seed: Annotated[
+        int, typer.Option(help="Replay sampling seed (the same seed, the same table).")
+    ] = 1,
+    max_drift: Annotated[
+        float, typer.Option(min=0.0, help="Reject a candidate that moves any Q further than this.")
+    ] = 2.0,
+    rollback: Annotated[
+        int | None, typer.Option(help="Promote this kept snapshot again instead of training.")
+    ] = None,
+) -> None:
+    """Train on new lead-transitions, validate, keep a versioned snapshot and promote it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from stream_app.params import learner_params
+    from stream_app.settings import LearningMode
+    from stream_app.snapshots import (
+        SnapshotStore,
+        TrainOptions,
+        train_and_promote,
+    )
+    from stream_app.snapshots import (
+        rollback as rollback_to,
+    )
+
+    settings = _settings()
+    store = SnapshotStore(settings.data_dir)
+    out = Console()
+    if settings.learning_mode != LearningMode.BATCH:
+        console.print(
+            "[yellow]STREAM_APP_LEARNING_MODE is online:[/yellow] the online Q-learner keeps "
+            "writing q-updates and will overwrite promoted entries it learns again"
+        )
+    if rollback is not None:
+        try:
+            snapshot = asyncio.run(rollback_to(settings, store, rollback))
+        except LookupError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from None
+        out.print(f"promoted snapshot {rollback} again as version {snapshot.version}")
+        return
+    with Progress(
+        TextColumn("training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+    ) as progress:
+        task = progress.add_task("", total=epochs)
+
+        def on_epoch(epoch: int, mean_td: float) -> None:
+            progress.update(task, completed=epoch, description=f"mean |TD error| {mean_td:.4f}")
+
+        options = TrainOptions(epochs=epochs, seed=seed, max_drift=max_drift)
+        report = asyncio.run(
+            train_and_promote(settings, store, options, learner_params(settings), on_epoch)
+        )
+    out.print(
+        f"transitions read: {report.transitions} (offsets {report.from_offset}.."
+        f"{report.next_offset - 1}, {report.unreadable} unreadable)"
+    )
+    if report.validation is None:
+        out.print("nothing new to train on; nothing promoted")
+        return
+    errors = ", ".join(f"{e:.4f}" for e in report.mean_abs_td_errors)
+    out.print(f"epochs: {report.epochs}; mean |TD error| per epoch: {errors}")
+    out.print(f"max |dQ| from the active table: {report.validation.max_drift:.4f}")
+    if report.promoted is None:
+        for problem in report.validation.problems:
+            console.print(f"[red]validation failed:[/red] {problem}")
+        raise typer.Exit(1)
+    out.print(
+        f"validation passed; promoted version {report.promoted.version} "
+        f"(parent {report.promoted.parent_version}): {store.path(report.promoted.version)}"
+    )
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="JSON-lines file to write.")],
+) -> None:
+    """Write the input topics, as they are now, to a JSON-lines log in event-time order."""
+    from stream_app.export import export as export_topics
+
+    report = export_topics(_settings(), out)
+    topics = ", ".join(f"{t} {n}" for t, n in sorted(report.by_topic.items())) or "none"
+    console.print(
+        f"wrote {report.written} events to {out} ({topics}); "
+        f"left out {report.skipped} invalid records"
+    )
+
+
+@app.command()
+def replay(
+    log: Annotated[Path, typer.Argument(help="An export (stream-app export).")],
+    out: Annotated[
+        Path | None, typer.Option(help="Write decisions here (default: standard output).")
+    ] = None,
+) -> None:
+    """Run an export through the pure core in process and write its decisions as JSON lines."""
+    from stream_app.export import read_log
+    from stream_app.params import lead_params, learner_params
+    from stream_app.replay import Learner, Replay
+    from stream_app.settings import LearningMode
+
+    settings = _settings()
+    learner = Learner(
+        learner_params(settings), enabled=settings.learning_mode == LearningMode.ONLINE
+    )
+    engine = Replay(lead_params(settings), learner, settings.max_event_bytes)
+    sink = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        with log.open(encoding="utf-8") as lines:
+            for decision in engine.run(read_log(lines)):
+                sink.write(decision.model_dump_json() + "\n")
+    finally:
+        if out:
+            sink.close()
+    s = engine.summary
+    actions = ", ".join(f"{a} {n}" for a, n in s.actions.most_common()) or "none"
+    console.print(
+        f"replayed {s.events} events ({s.invalid} invalid): {s.decisions} decisions, "
+        f"{s.transitions} transitions, {s.ticks} time-rule ticks, final q_version "
+        f"{learner.version}\nactions: {actions}"
+    )
+
+
+@app.command()
+def evaluate(
+    snapshot: Annotated[
+        Path | None, typer.Option(help="Candidate snapshot file (default: the seeded priors).")
+    ] = None,
+    decisions: Annotated[
+        Path | None, typer.Option(help="Decisions as JSON lines (default: next-best-actions).")
+    ] = None,
+    transitions: Annotated[
+        Path | None, typer.Option(help="Transitions as JSON lines (default: lead-transitions).")
+    ] = None,
+    states: Annotated[int, typer.Option(help="Rows of the per-state table to print.")] = 20,
+) -> None:
+    """Score a candidate policy offline: agreement, per-state values, IPS and DR."""
+    from rich.table import Table
+
+    from stream_app.domain.qlearning import seeded_priors
+    from stream_app.evaluate import LoggedDecision, parse_file, read_logged
+    from stream_app.evaluate import evaluate as score
+    from stream_app.models import LeadTransition
+    from stream_app.snapshots import Snapshot
+
+    settings = _settings()
+    table = (
+        Snapshot.model_validate_json(snapshot.read_bytes()).table() if snapshot else seeded_priors()
+    )
+    broker = ([], []) if decisions and transitions else asyncio.run(read_logged(settings))
+    logged = parse_file(decisions, LoggedDecision) if decisions else broker[0]
+    logged_transitions = parse_file(transitions, LeadTransition) if transitions else broker[1]
+    result = score(table, logged, logged_transitions, settings.ucb_c, settings.gamma)
+    out = Console()
+    name = str(snapshot) if snapshot else "seeded priors"
+    rate = f"{result.agreement:.1%}" if result.agreement is not None else "n/a"
+    out.print(
+        f"candidate: {name}\ndecisions: {result.decisions} ({result.chosen} chosen by the "
+        f"policy, the rest overridden); agreement: {rate} ({result.agreed}/{result.chosen})"
+    )
+    values = Table("state", "transitions", "mean return", "candidate max Q")
+    for v in sorted(result.states, key=lambda v: -v.transitions)[:states]:
+        q = f"{v.candidate_value:+.3f}" if v.candidate_value is not None else "-"
+        values.add_row(v.state, str(v.transitions), f"{v.mean_return:+.3f}", q)
+    out.print(values)
+    if result.off_policy is None:
+        out.print("IPS/DR: no decision carries a propensity and a closed step")
+        return
+    o = result.off_policy
+    out.print(
+        f"off-policy over {o.decisions} decisions: logged mean reward {o.logged_mean_reward:+.4f}, "
+        f"IPS {o.ips:+.4f}, DR {o.dr:+.4f}, DM {o.dm:+.4f}"
+    )
+
+
 def main() -> None:
     app()
