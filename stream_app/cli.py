@@ -322,7 +322,7 @@ def export(
     """Write the input topics, as they are now, to a JSON-lines log in event-time order."""
     from stream_app.export import export as export_topics
 
-    report = export_topics(_settings(), out)
+    report = asyncio.run(export_topics(_settings(), out))
     topics = ", ".join(f"{t} {n}" for t, n in sorted(report.by_topic.items())) or "none"
     console.print(
         f"wrote {report.written} events to {out} ({topics}); "

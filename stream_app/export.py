@@ -17,7 +17,6 @@ topic that keeps growing.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,9 +129,9 @@ def to_lines(records: Iterable[Record], max_event_bytes: int) -> tuple[list[Logg
     return [line for _, line in keyed], skipped
 
 
-def export(settings: Settings, out: Path) -> ExportReport:
+async def export(settings: Settings, out: Path) -> ExportReport:
     """Write the input topics (as they are now) to `out` as JSON lines."""
-    records = asyncio.run(read_to_end(settings, INPUT_TOPICS))
+    records = await read_to_end(settings, INPUT_TOPICS)
     lines, skipped = to_lines(records, settings.max_event_bytes)
     by_topic: dict[str, int] = {}
     with out.open("wb") as f:
