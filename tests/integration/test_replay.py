@@ -9,11 +9,14 @@ holds because the script makes the live run's timing the replay's:
   transition before the next event). Without this wait a live decision can be made
   from an older table, and its q_version, q_value, candidates and even action can
   differ: that is live learning's asynchrony, not a replay defect.
-- time rules fire at the same point: events are dated in the past, so the worker's
-  sweep fires a rule as soon as the wall clock passes it, and the script sends the
-  next event only after the rule's decision, dated after the rule's due time, as
-  replay orders it. The last event leaves nothing due before the wall clock (a rule
-  due by wall clock but after the log's last event fires live and never in replay).
+- time rules fire at the same point: events are dated in the future, so the wall
+  clock never fires a rule and the sweep follows event time alone (the newest event
+  time the worker has seen). Live, a rule then fires right after the first event
+  past its due time; replay fires it right before that event. The script makes the
+  two agree by passing the decay's due time with an event that changes nothing (an
+  outcome for a decision nobody made) and waiting for the rule's decision before
+  the next event. With past-dated events the wall clock fires a rule as soon as its
+  lead is written, racing the learner (seen: a decay decided one q_version early).
 """
 
 from __future__ import annotations
@@ -101,10 +104,13 @@ async def test_replay_reproduces_every_live_decision(
     watcher = TopicWatcher(broker.bootstrap, [nba_topic])
     await watcher.start()
 
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    # A's second miss lands 18 days ago, so its 14-day decay is due 4 days ago.
-    a = Events(f"rp-a-{uuid.uuid4().hex[:6]}", now - timedelta(days=18, hours=232))
-    b = Events(f"rp-b-{uuid.uuid4().hex[:6]}", now - timedelta(days=18, hours=231))
+    # A's second miss lands tomorrow (232 h after its first event), so its 14-day
+    # decay is due in 15 days: after every event but the clock, before the wall clock.
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start += timedelta(days=1, hours=-232)
+    a = Events(f"rp-a-{uuid.uuid4().hex[:6]}", start)
+    b = Events(f"rp-b-{uuid.uuid4().hex[:6]}", start + timedelta(hours=1))
+    clock = Events(f"rp-clock-{uuid.uuid4().hex[:6]}", start)
 
     async def settle(lead_id: str, event_id: str | None, decision_trigger: str | None) -> None:
         """The event is applied, its decision written, and learning has caught up."""
@@ -154,7 +160,14 @@ async def test_replay_reproduces_every_live_decision(
     await step("leads", a.milestone("enrolled"))
     await step("attendance", a.attendance("attended"))
     await step("attendance", a.attendance("missed"))
-    await step("attendance", a.attendance("missed"))
+    second_miss = a.attendance("missed")
+    await step("attendance", second_miss)
+    past_due = datetime.fromisoformat(second_miss["occurred_at"]) + timedelta(days=14, hours=1)
+    tick = {
+        **clock.event("action.outcome", decision_id="d-nobody", outcome="expired"),
+        "occurred_at": past_due.isoformat(),
+    }
+    await step("action-outcomes", tick, decides=False)
     await settle(a.lead_id, None, "rule-")  # the decay, fired by the sweep
     back = a.event(
         "attendance.recorded",
@@ -170,7 +183,7 @@ async def test_replay_reproduces_every_live_decision(
     settings = Settings(broker=broker.url, topic_prefix=prefix)
     log = artifacts / f"{prefix}export.jsonl"
     report = await export(settings, log)
-    assert (report.written, report.skipped) == (12, 0)
+    assert (report.written, report.skipped) == (13, 0)
     engine = Replay(lead_params(settings), Learner(learner_params(settings)))
     with log.open() as lines:
         replayed = [d.model_dump(mode="json") for d in engine.run(read_log(lines))]
