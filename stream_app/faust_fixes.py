@@ -15,6 +15,7 @@ Remove it once upstream ships the reorder.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, cast
 
 import faust
@@ -103,6 +104,14 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
             for tp, offset in (await self.earliest_offsets(*fresh)).items():
                 self._committed_offset[tp] = offset
 
+    # How long the next record to commit may stay unacknowledged while later ones
+    # are acknowledged before the partition is re-read from the committed offset.
+    heal_after_s: float = 5.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stalled_since: dict[TP, float] = {}
+
     def _new_offset(self, tp: TP) -> int | None:
         acked = self._acked[tp]
         if not acked:
@@ -110,7 +119,9 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
         acked.sort()
         committed = self._committed_offset[tp]
         if committed is not None and acked[0] != committed:
+            self._heal(tp, committed, acked[0])
             return None  # the next record to commit was never acknowledged
+        self._stalled_since.pop(tp, None)
         end = acked[0]
         for offset in acked[1:]:
             if offset != end + 1:
@@ -120,6 +131,32 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
         self._acked_index[tp].difference_update(acked[:batch])
         del acked[:batch]
         return end + 1
+
+    def _heal(self, tp: TP, committed: int, first_acked: int) -> None:
+        """Re-read a partition whose head record the stream never received.
+
+        Measured: after a restart, records delivered from a position ahead of the
+        committed offset made Faust drop the re-read ones below it as already read
+        (its `_read_offset` guard), so offsets in between were never processed. A
+        seek back to the committed offset delivers them; records already applied
+        come again and are ignored by their event ids.
+        """
+        stalled = self._stalled_since
+        now = time.monotonic()
+        since = stalled.setdefault(tp, now)
+        if now - since < self.heal_after_s:
+            return
+        stalled[tp] = now
+        self.log.warning(
+            "%s stalled at offset %d while %d+ are acknowledged; re-reading from %d",
+            tp,
+            committed,
+            first_acked,
+            committed,
+        )
+        self._acked[tp].clear()
+        self._acked_index[tp].clear()
+        self.add_future(self.seek(tp, committed))
 
 
 class FixedTransport(aiokafka_driver.Transport):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from stream_app.domain.lead import (
     next_due,
     stable_id,
 )
+from stream_app.domain.lifecycle import Status
 from stream_app.models import ExtractionResult, LeadTimer
 from stream_app.qsnapshot import QSnapshot
 from stream_app.settings import Settings
@@ -117,10 +119,16 @@ def register(
         metrics.DEAD_LETTERS.labels(topic, exc.error_type).inc()
         await topics.dead_letters.send(key=message.key, value=encode(letter))
 
+    # Per-lead facts behind the gauges; refreshed on every write and by the rebuild.
+    statuses: dict[str, str] = {}
+    buffered: dict[str, int] = {}
+
     def index(state: LeadState | None) -> None:
         """Remember when this lead next needs the sweep (event time and wall time)."""
         if state is None:
             return
+        statuses[state.lead_id] = state.status.value
+        buffered[state.lead_id] = len(state.sms.messages)
         due, deadline = next_due(state, params), next_deadline(state)
         if due is None and deadline is None:
             timers.pop(state.lead_id, None)
@@ -175,6 +183,9 @@ def register(
                 await dead(message, topic, exc)
                 continue
             await send_effects(effects)
+            if topic == "lead-timers":
+                decays = [t for t in effects.transitions if t.state_after.startswith("inactive:")]
+                metrics.DECAY_TRANSITIONS.inc(len(decays))
             if state is not None:
                 leads[lead_id] = state.model_dump_json().encode()
             if effects.voice_budget is not None and effects.voice_budget != policy.voice_budget:
@@ -210,6 +221,11 @@ def register(
                 )
                 await topics.lead_timers.send(key=lead_id.encode(), value=encode(timer))
         metrics.TABLE_KEYS.labels("leads").set(len(leads))
+        by_status = Counter(statuses.values())
+        for status in Status:
+            metrics.LEADS_BY_STATUS.labels(status.value).set(by_status.get(status.value, 0))
+        metrics.SMS_BUFFERED_MESSAGES.set(sum(buffered.values()))
+        metrics.SMS_THREADS_OPEN.set(sum(1 for size in buffered.values() if size))
 
 
 def _validated(model: type[M], value: bytes) -> M:

@@ -56,6 +56,7 @@ from stream_app.domain.lifecycle import (
     CLOSED,
     DEFAULT_LIFECYCLE,
     DEFAULT_REWARDS,
+    AttendanceOutcome,
     ConsentChannel,
     ContactChannel,
     ContactOutcome,
@@ -325,6 +326,11 @@ def _apply_passive(
         updates["profile"] = lead.profile.model_copy(update=fields)
     elif isinstance(event, LeadMilestone):
         status = on_milestone(status, event.milestone)
+        attended = ctx.last_attendance_at
+        if status == Status.ENROLLED and attended is not None and attended >= event.occurred_at:
+            # The attendance arrived first (another topic) but happened after the
+            # enrolment: apply it now, as if the two had arrived in event-time order.
+            status = on_attendance(status, AttendanceOutcome.ATTENDED, 0, True, params.lifecycle)
     elif isinstance(event, LeadConsent):
         status = on_consent(status, event.channel, event.granted, ctx.resume_status)
         updates["opted_out_channels"] = _consent_channels(

@@ -128,3 +128,48 @@ class Events:
 @pytest.fixture
 def events() -> Events:
     return Events(f"lead-{uuid.uuid4().hex[:10]}", Events.default_start())
+
+
+class IsolatedWorkers:
+    """Starts workers with their own consumer group and topics, so tests may kill them."""
+
+    def __init__(self, broker: EmbeddedBroker, artifacts: Path, name: str) -> None:
+        self.broker, self.artifacts, self.name = broker, artifacts, name
+        self.started: list[WorkerProcess] = []
+
+    def start(self, **env: str) -> WorkerProcess:
+        name = f"{self.name}-{len(self.started)}"
+        worker = WorkerProcess(
+            broker=self.broker,
+            data_dir=self.artifacts / f"{name}-data",
+            log_path=self.artifacts / f"{name}.log",
+            extra_env={"STREAM_APP_APP_ID": name, "STREAM_APP_TOPIC_PREFIX": f"{name}.", **env},
+        )
+        worker.start()
+        worker.wait_ready()
+        self.started.append(worker)
+        return worker
+
+
+@pytest.fixture
+def workers(
+    broker: EmbeddedBroker, artifacts: Path, request: pytest.FixtureRequest
+) -> Iterator[IsolatedWorkers]:
+    factory = IsolatedWorkers(broker, artifacts, request.node.name.replace("_", "-")[:36])
+    yield factory
+    for worker in factory.started:
+        worker.stop()
+
+
+@pytest.fixture
+def isolated(workers: IsolatedWorkers) -> WorkerProcess:
+    """A worker of its own with default settings."""
+    return workers.start()
+
+
+async def watch(broker: EmbeddedBroker, worker: WorkerProcess, *topics: str) -> TopicWatcher:
+    """Watch an isolated worker's topics (the names carry its prefix)."""
+    prefix = worker.extra_env["STREAM_APP_TOPIC_PREFIX"]
+    watcher = TopicWatcher(broker.bootstrap, [prefix + t for t in topics])
+    await watcher.start()
+    return watcher

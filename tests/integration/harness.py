@@ -28,6 +28,9 @@ FAST_GROUP_ENV = {
     "STREAM_APP_HEARTBEAT_INTERVAL_S": "1",
     "STREAM_APP_REBALANCE_TIMEOUT_S": "6",
     "STREAM_APP_SWEEP_INTERVAL_S": "1",
+    # SMS windows in seconds, so a thread's quiet period passes within a test.
+    "STREAM_APP_SMS_QUIET_S": "2",
+    "STREAM_APP_SMS_MAX_AGE_S": "8",
 }
 
 

@@ -10,40 +10,12 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import defaultdict
-from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
-import pytest
 
 from stream_app.embedded import EmbeddedBroker
-from tests.integration.conftest import Events
-from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
-
-
-@pytest.fixture
-def isolated(
-    broker: EmbeddedBroker, artifacts: Path, request: pytest.FixtureRequest
-) -> Iterator[WorkerProcess]:
-    """A worker with its own consumer group and topics, so it can be killed freely."""
-    name = request.node.name.replace("_", "-")[:40]
-    worker = WorkerProcess(
-        broker=broker,
-        data_dir=artifacts / f"{name}-data",
-        log_path=artifacts / f"{name}.log",
-        extra_env={"STREAM_APP_APP_ID": name, "STREAM_APP_TOPIC_PREFIX": f"{name}."},
-    )
-    worker.start()
-    worker.wait_ready()
-    yield worker
-    worker.stop()
-
-
-async def watch(broker: EmbeddedBroker, worker: WorkerProcess, *topics: str) -> TopicWatcher:
-    prefix = worker.extra_env["STREAM_APP_TOPIC_PREFIX"]
-    watcher = TopicWatcher(broker.bootstrap, [prefix + t for t in topics])
-    await watcher.start()
-    return watcher
+from tests.integration.conftest import Events, watch
+from tests.integration.harness import Upstream, WorkerProcess
 
 
 async def test_restart_keeps_lead_state_and_the_q_table(

@@ -422,3 +422,16 @@ class _Always:
     def choice(self, seq: Sequence[Action]) -> Action:
         assert self.action in seq
         return self.action
+
+
+def test_attendance_that_arrives_before_its_enrolment_still_makes_the_lead_active() -> None:
+    lead = Lead()
+    lead.created()
+    lead.send(lead.event("lead.milestone", milestone="trial_booked"))
+    enrolled = lead.event("lead.milestone", milestone="enrolled")
+    attended = lead.event("attendance.recorded", session_id="s1", status="attended")
+    lead.send(attended)  # delivered first, from the attendance topic
+    assert lead.state is not None and lead.state.status == Status.TRIAL
+    [transition] = lead.send(enrolled).transitions
+    assert lead.state.status == Status.ACTIVE
+    assert transition.reward == pytest.approx(1.0 + 0.3)
