@@ -210,6 +210,7 @@ class NextBestAction(_Message):
     requires_approval: bool
     policy_version: str
     q_version: int
+    propensity: float | None = None
 
 
 class LeadTransition(_Message):

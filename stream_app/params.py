@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from stream_app.domain.exploration import Exploration
 from stream_app.domain.guardrails import ContactPolicy
 from stream_app.domain.lead import Params
 from stream_app.domain.learner import LearnerParams
@@ -25,6 +26,7 @@ def lead_params(settings: Settings) -> Params:
         extraction_deadline=timedelta(seconds=settings.extraction_deadline_s),
         lifecycle=lifecycle,
         risk=replace(DEFAULT_RISK, lifecycle=lifecycle),
+        exploration=Exploration.parse(settings.exploration),
         contact=ContactPolicy(
             quiet_start=settings.quiet_hours_start,
             quiet_end=settings.quiet_hours_end,

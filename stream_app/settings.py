@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     gamma: float = Field(default=0.9, ge=0, le=1)
     ucb_c: float = Field(default=1.0, ge=0)
     policy_version: str = "ucb-v1"
+    exploration: str = Field(
+        default="none",
+        pattern=r"^(none|epsilon:(0(\.\d+)?|1(\.0+)?))$",
+        description="`none` (deterministic UCB) or `epsilon:<e>`; decisions log their propensity.",
+    )
 
     # --- Time rules (event time) ------------------------------------------------
     inactive_after_days: float = Field(default=14.0, gt=0)

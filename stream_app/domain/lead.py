@@ -37,6 +37,7 @@ from stream_app.domain.context import (
     with_payment,
     with_status,
 )
+from stream_app.domain.exploration import Exploration, draw_for, explore
 from stream_app.domain.extraction.conversation import parse_transcript
 from stream_app.domain.extraction.keywords import is_opt_out, opt_out_in
 from stream_app.domain.extraction.model import Extraction, ExtractionStatus
@@ -194,6 +195,7 @@ class LeadState(_Frozen):
 
 
 DEFAULT_WINDOW = WindowParams()
+DEFAULT_EXPLORATION = Exploration()
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +217,7 @@ class Params:
     limits: ContextLimits = DEFAULT_LIMITS
     sms: WindowParams = DEFAULT_WINDOW
     contact: ContactPolicy = DEFAULT_POLICY
+    exploration: Exploration = DEFAULT_EXPLORATION
 
 
 class Chooser(Protocol):
@@ -718,7 +721,13 @@ def _decide(
     ranked = sorted(selection.candidates, key=lambda c: -c.score)  # stable: catalog order
     if policy.rng is not None:
         pick = policy.rng.choice(allowed)
-        ranked = [c for c in ranked if c.action == pick]
+        ranked, propensity = [c for c in ranked if c.action == pick], 1 / len(allowed)
+    else:
+        # Epsilon over UCB when configured; the draw comes from the decision id, so a
+        # redelivered event or a replay makes the same pick.
+        draw = draw_for(decision_id(lead.lead_id, trigger_event_id))
+        pick, propensity = explore([c.action for c in ranked], params.exploration, draw)
+        ranked = sorted(ranked, key=lambda c: c.action != pick)
     # The cooldown spaces contacts out; it moves `scheduled_for` below instead of
     # blocking, or every decision made right after a call would be a wait.
     checked = apply_policy(
@@ -732,6 +741,8 @@ def _decide(
         last_channel=last_channel,
     )
     action, channel = checked.action, checked.channel
+    # A guardrail fallback under exploration has no simple propensity: left unknown.
+    exact = action == pick or params.exploration.epsilon == 0.0
     chosen = next((c for c in selection.candidates if c.action == action), None)
     for blocked, code in checked.blocked.items():
         filtered[blocked] = f"guardrail:{code.value}"
@@ -771,6 +782,7 @@ def _decide(
         requires_approval=requires_approval(lead.profile.value_tier, action, params.risk),
         policy_version=params.policy_version,
         q_version=policy.version,
+        propensity=propensity if exact else None,
     )
     transition = _transition(lead, nba, credit_decision_id, params)
     stopped = action == Action.STOP and forced is None

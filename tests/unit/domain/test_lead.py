@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from stream_app.domain.actions import Action
+from stream_app.domain.exploration import Exploration
 from stream_app.domain.extraction.model import Extraction, FamilyContext, Intent
 from stream_app.domain.lead import (
     Effects,
@@ -435,3 +437,19 @@ def test_attendance_that_arrives_before_its_enrolment_still_makes_the_lead_activ
     [transition] = lead.send(enrolled).transitions
     assert lead.state.status == Status.ACTIVE
     assert transition.reward == pytest.approx(1.0 + 0.3)
+
+
+def test_decisions_log_their_propensity_under_exploration() -> None:
+    lead = Lead()
+    [deterministic] = lead.created().decisions
+    assert deterministic.propensity == 1.0
+    exploring = replace(PARAMS, exploration=Exploration(epsilon=0.5))
+    picks = set()
+    for i in range(30):
+        _, effects = handle_event(
+            None, Lead(f"X{i}").event("lead.created", parent_name="Ana"), POLICY, exploring, NOW
+        )
+        [nba] = effects.decisions
+        assert nba.propensity is not None and 0.0 < nba.propensity <= 1.0
+        picks.add(nba.action)
+    assert len(picks) > 1  # some decisions explored away from the UCB choice
