@@ -25,7 +25,16 @@ def lead_params(settings: Settings) -> Params:
         remembered_event_ids=settings.remembered_event_ids,
         extraction_deadline=timedelta(seconds=settings.extraction_deadline_s),
         lifecycle=lifecycle,
-        risk=replace(DEFAULT_RISK, lifecycle=lifecycle),
+        risk=replace(
+            DEFAULT_RISK,
+            lifecycle=lifecycle,
+            engagement_critical=timedelta(days=settings.risk_critical_days),
+            engagement_moderate=timedelta(days=settings.risk_moderate_days),
+            attendance_critical=settings.risk_attendance_critical,
+            attendance_moderate=settings.risk_attendance_moderate,
+            goes_cold_after=timedelta(days=settings.lead_goes_cold_days),
+            unreached_urgent=settings.unreached_urgent,
+        ),
         exploration=Exploration.parse(settings.exploration),
         contact=ContactPolicy(
             quiet_start=settings.quiet_hours_start,

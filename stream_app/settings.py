@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(default=5.0, gt=0, le=3600)
     remembered_event_ids: int = Field(default=256, ge=16, le=100_000)
 
+    # --- Risk segment and urgency (seeds 001, 002) -------------------------------
+    risk_critical_days: float = Field(default=14.0, gt=0, description="No engagement this long.")
+    risk_moderate_days: float = Field(default=7.0, gt=0)
+    risk_attendance_critical: float = Field(default=0.5, ge=0, le=1)
+    risk_attendance_moderate: float = Field(default=0.7, ge=0, le=1)
+    lead_goes_cold_days: float = Field(default=45.0, gt=0)
+    unreached_urgent: int = Field(default=3, ge=1)
+
     # --- Contact policy (guardrails) ---------------------------------------------
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
