@@ -382,7 +382,7 @@ def evaluate(
     from rich.table import Table
 
     from stream_app.domain.qlearning import seeded_priors
-    from stream_app.evaluate import LoggedDecision, parse_file, read_logged
+    from stream_app.evaluate import LoggedDecision, compare_arms, parse_file, read_logged
     from stream_app.evaluate import evaluate as score
     from stream_app.models import LeadTransition
     from stream_app.snapshots import Snapshot
@@ -407,6 +407,16 @@ def evaluate(
         q = f"{v.candidate_value:+.3f}" if v.candidate_value is not None else "-"
         values.add_row(v.state, str(v.transitions), f"{v.mean_return:+.3f}", q)
     out.print(values)
+    arms = Table("arm", "leads", "decisions", "reward/decision", "return/lead")
+    for a in compare_arms(logged, logged_transitions):
+        arms.add_row(
+            a.arm,
+            str(a.leads),
+            str(a.decisions),
+            f"{a.mean_reward_per_decision:+.4f}",
+            f"{a.mean_return_per_lead:+.4f}",
+        )
+    out.print(arms)
     if result.off_policy is None:
         out.print("IPS/DR: no decision carries a propensity and a closed step")
         return

@@ -71,6 +71,7 @@ class LoggedDecision(BaseModel):
     candidates: tuple[LoggedCandidate, ...]
     override: str | None = None
     propensity: Annotated[float, Field(gt=0, le=1)] | None = None
+    arm: str = "learning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,3 +222,35 @@ __all__ = [
     "read_logged",
     "state_values",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class ArmResult:
+    """One arm of the champion/challenger split, as the logs show it."""
+
+    arm: str
+    leads: int
+    decisions: int
+    mean_reward_per_decision: float
+    mean_return_per_lead: float
+
+
+def compare_arms(
+    decisions: Sequence[LoggedDecision], transitions: Sequence[LeadTransition]
+) -> list[ArmResult]:
+    """Reward earned by each arm's decisions: the live A/B comparison of the policies."""
+    arm_of = {d.decision_id: d.arm for d in decisions}
+    per_arm: dict[str, list[LoggedDecision]] = defaultdict(list)
+    for d in {d.decision_id: d for d in decisions}.values():
+        per_arm[d.arm].append(d)
+    earned: dict[str, float] = defaultdict(float)
+    for t in {t.transition_id: t for t in transitions}.values():
+        if t.decision_id in arm_of:
+            earned[arm_of[t.decision_id]] += t.reward
+    results = []
+    for name, logged in sorted(per_arm.items()):
+        leads = len({d.lead_id for d in logged})
+        results.append(
+            ArmResult(name, leads, len(logged), earned[name] / len(logged), earned[name] / leads)
+        )
+    return results

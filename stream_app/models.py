@@ -211,6 +211,7 @@ class NextBestAction(_Message):
     policy_version: str
     q_version: int
     propensity: float | None = None
+    arm: Literal["learning", "holdout"] = "learning"
 
 
 class LeadTransition(_Message):

@@ -36,6 +36,7 @@ def lead_params(settings: Settings) -> Params:
             unreached_urgent=settings.unreached_urgent,
         ),
         exploration=Exploration.parse(settings.exploration),
+        holdout_share=settings.holdout_share,
         contact=ContactPolicy(
             quiet_start=settings.quiet_hours_start,
             quiet_end=settings.quiet_hours_end,

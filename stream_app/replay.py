@@ -70,6 +70,10 @@ def _extraction_step(
     return handle_extraction(state, result, policy, params)
 
 
+# The holdout arm is decided by the frozen seeded priors, as in the live worker.
+HOLDOUT = seeded_priors()
+
+
 class Learner:
     """The live Q-learner's bookkeeping: one entry per (state, action), versions by offset."""
 
@@ -170,7 +174,10 @@ class Replay:
         transitions learned at once, requested extractions answered synchronously."""
         partition = self._partitions[lead_id]
         policy = Policy(
-            self.learner.table, self.learner.version, voice_budget=self._budgets.get(partition)
+            self.learner.table,
+            self.learner.version,
+            voice_budget=self._budgets.get(partition),
+            holdout=HOLDOUT,
         )
         state, effects = call(policy, self._states.get(lead_id))
         if effects.voice_budget is not None:

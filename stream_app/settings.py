@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     gamma: float = Field(default=0.9, ge=0, le=1)
     ucb_c: float = Field(default=1.0, ge=0)
     policy_version: str = "ucb-v1"
+    holdout_share: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of leads (stable by id) decided by the frozen seeded priors.",
+    )
     exploration: str = Field(
         default="none",
         pattern=r"^(none|epsilon:(0(\.\d+)?|1(\.0+)?))$",

@@ -29,6 +29,7 @@ from stream_app.domain.lead import (
     stable_id,
 )
 from stream_app.domain.lifecycle import Status
+from stream_app.domain.qlearning import seeded_priors
 from stream_app.models import ExtractionResult, LeadTimer
 from stream_app.qsnapshot import QSnapshot
 from stream_app.settings import Settings
@@ -119,6 +120,8 @@ def register(
         metrics.DEAD_LETTERS.labels(topic, exc.error_type).inc()
         await topics.dead_letters.send(key=message.key, value=encode(letter))
 
+    # The frozen policy the holdout arm is decided by (champion/challenger).
+    holdout = seeded_priors()
     # Per-lead facts behind the gauges; refreshed on every write and by the rebuild.
     statuses: dict[str, str] = {}
     buffered: dict[str, int] = {}
@@ -175,6 +178,7 @@ def register(
             policy = Policy(
                 snapshot.table,
                 snapshot.q_version,
+                holdout=holdout,
                 voice_budget=VoiceBudget.model_validate_json(raw_budget) if raw_budget else None,
             )
             try:

@@ -217,6 +217,7 @@ class Params:
     limits: ContextLimits = DEFAULT_LIMITS
     sms: WindowParams = DEFAULT_WINDOW
     contact: ContactPolicy = DEFAULT_POLICY
+    holdout_share: float = 0.0
     exploration: Exploration = DEFAULT_EXPLORATION
 
 
@@ -239,6 +240,7 @@ class Policy:
     version: int = 0
     rng: Chooser | None = None
     voice_budget: VoiceBudget | None = None
+    holdout: QTable | None = None
 
 
 @dataclass(slots=True)
@@ -279,6 +281,16 @@ def stable_id(prefix: str, *parts: str) -> str:
 
 def decision_id(lead_id: str, trigger_event_id: str) -> str:
     return stable_id("d", lead_id, trigger_event_id)
+
+
+def arm(lead_id: str, holdout_share: float) -> str:
+    """`holdout` for a stable share of leads (by hash), decided by the frozen policy.
+
+    The same lead is always in the same arm, on every worker and in every replay,
+    so the two arms' outcomes can be compared like an A/B test.
+    """
+    bucket_ = int(hashlib.sha256(lead_id.encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+    return "holdout" if bucket_ < holdout_share else "learning"
 
 
 # --- applying events -------------------------------------------------------------
@@ -715,7 +727,9 @@ def _decide(
         filtered: dict[Action, str] = {}
     else:
         allowed, filtered = allowed_actions(status, ctx, decided_at, params.filter)
-    selection = select_action(policy.table, state, allowed, params.ucb_c)
+    group = arm(lead.lead_id, params.holdout_share)
+    table = policy.holdout if group == "holdout" and policy.holdout is not None else policy.table
+    selection = select_action(table, state, allowed, params.ucb_c)
     last_channel = ctx.last_contact_channel.value if ctx.last_contact_channel else None
     prefer_email = not lead.profile.phone and bool(lead.profile.email)
     ranked = sorted(selection.candidates, key=lambda c: -c.score)  # stable: catalog order
@@ -783,6 +797,7 @@ def _decide(
         policy_version=params.policy_version,
         q_version=policy.version,
         propensity=propensity if exact else None,
+        arm=group,
     )
     transition = _transition(lead, nba, credit_decision_id, params)
     stopped = action == Action.STOP and forced is None

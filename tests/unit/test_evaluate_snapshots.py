@@ -119,3 +119,47 @@ def test_a_promoted_table_resets_what_only_the_active_table_has() -> None:
     whole = _whole(seeded_priors().with_entry(S, W, QEntry(0.9, 2)), active)
     assert whole.entry("new:neutral", Action.WAIT) == QEntry(0.0, 0)
     assert whole.entry(S, W) == QEntry(0.9, 2)
+
+
+def test_compare_arms_sums_the_reward_of_each_arms_decisions() -> None:
+    from stream_app.evaluate import LoggedDecision, compare_arms
+    from stream_app.models import LeadTransition
+
+    def decision(did: str, lead: str, arm: str) -> LoggedDecision:
+        return LoggedDecision(
+            decision_id=did,
+            lead_id=lead,
+            action="wait",
+            rl_state="new:neutral",
+            candidates=(),
+            arm=arm,
+        )
+
+    def transition(tid: str, did: str, reward: float) -> LeadTransition:
+        return LeadTransition(
+            transition_id=tid,
+            lead_id="x",
+            occurred_at="2026-01-01T00:00:00Z",
+            state_before="new:neutral",
+            action="wait",
+            decision_id=did,
+            reward=reward,
+            state_after="new:neutral",
+            cause_event_id="e",
+        )
+
+    decisions = [
+        decision("d1", "a", "learning"),
+        decision("d2", "a", "learning"),
+        decision("d3", "b", "holdout"),
+    ]
+    transitions = [
+        transition("t1", "d1", 0.5),
+        transition("t1", "d1", 0.5),
+        transition("t2", "d2", -0.1),
+        transition("t3", "d3", 1.0),
+    ]
+    arms = {a.arm: a for a in compare_arms(decisions, transitions)}
+    assert arms["learning"].decisions == 2 and arms["learning"].leads == 1
+    assert arms["learning"].mean_reward_per_decision == pytest.approx(0.2)
+    assert arms["holdout"].mean_return_per_lead == pytest.approx(1.0)

@@ -18,6 +18,7 @@ from stream_app.domain.lead import (
     LeadState,
     Params,
     Policy,
+    arm,
     deadline_result,
     decision_id,
     handle_event,
@@ -27,7 +28,7 @@ from stream_app.domain.lead import (
     overdue_extractions,
 )
 from stream_app.domain.lifecycle import Status, decay_due_at
-from stream_app.domain.qlearning import seeded_priors
+from stream_app.domain.qlearning import QEntry, QTable, seeded_priors
 from stream_app.models import INPUT_EVENT, ExtractionResult, InputEvent
 
 T0 = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
@@ -453,3 +454,26 @@ def test_decisions_log_their_propensity_under_exploration() -> None:
         assert nba.propensity is not None and 0.0 < nba.propensity <= 1.0
         picks.add(nba.action)
     assert len(picks) > 1  # some decisions explored away from the UCB choice
+
+
+def test_a_stable_share_of_leads_is_decided_by_the_frozen_holdout_policy() -> None:
+    leads = [f"lead-{i}" for i in range(2000)]
+    share = sum(arm(lead, 0.2) == "holdout" for lead in leads) / len(leads)
+    assert 0.17 < share < 0.23
+    assert all(arm(lead, 0.2) == arm(lead, 0.2) for lead in leads[:50])
+    assert {arm(lead, 0.0) for lead in leads} == {"learning"}
+
+    learned = QTable().with_entry("new:neutral", Action.GENTLE_NUDGE, QEntry(9.0, 50))
+    policy = Policy(learned, 3, holdout=seeded_priors())
+    everyone = replace(PARAMS, holdout_share=1.0)
+    _, effects = handle_event(
+        None, Lead().event("lead.created", parent_name="A"), policy, everyone, NOW
+    )
+    [nba] = effects.decisions
+    assert nba.arm == "holdout"
+    _, effects = handle_event(
+        None, Lead().event("lead.created", parent_name="A"), policy, PARAMS, NOW
+    )
+    [learning] = effects.decisions
+    assert (learning.arm, learning.action) == ("learning", "gentle_nudge")
+    assert nba.action != "gentle_nudge"
