@@ -107,9 +107,13 @@ async def test_train_promotes_validates_and_rolls_back_without_a_restart(
         def serving(version: int) -> bool:
             return bool(worker.get("/q-table")[1]["q_version"] == version)
 
+        def row() -> tuple[float, int]:
+            entry = worker.get("/q-table")[1]["states"][learned.state][learned.action.value]
+            return entry["q"], entry["visits"]
+
+        # A promotion arrives entry by entry: await the trained entry, not just the version.
         await until("the worker to serve version 1", lambda: serving(1))
-        row = worker.get("/q-table")[1]["states"][learned.state][learned.action.value]
-        assert (row["q"], row["visits"]) == (learned.q, learned.visits)
+        await until("the trained entry", lambda: row() == (learned.q, learned.visits))
         call = events.interaction(outcome="no_answer")
         await upstream.send(prefix + "interactions", call)
         [decision] = await watcher.wait_for(
