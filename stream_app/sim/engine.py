@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from stream_app.domain.actions import Action
 from stream_app.domain.extraction.conversation import parse_transcript
 from stream_app.domain.extraction.rules import RulesExtractor
 from stream_app.domain.lead import (
@@ -35,9 +34,9 @@ from stream_app.domain.lead import (
     handle_event,
     handle_extraction,
 )
-from stream_app.domain.learner import Learned, LearnerParams, Step, learn
-from stream_app.domain.qlearning import QTable, seeded_priors
-from stream_app.models import ExtractionResult, InputEvent, LeadTransition, NextBestAction
+from stream_app.domain.learner import LearnerParams
+from stream_app.models import ExtractionResult, InputEvent, NextBestAction
+from stream_app.replay import Learner
 from stream_app.sim.population import Decision, Family, family_seed
 
 SIM_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -79,32 +78,6 @@ class RunResult:
     transitions: int
 
 
-class _Learner:
-    """The single-writer Q-learner, applied to each transition as it is emitted."""
-
-    def __init__(self, table: QTable, params: LearnerParams) -> None:
-        self.table = table
-        self.version = 0
-        self._params = params
-        self._entries: dict[tuple[str, Action], Learned] = {}
-
-    def apply(self, transition: LeadTransition) -> None:
-        action = Action(transition.action)
-        key = (transition.state_before, action)
-        step = Step(
-            transition_id=transition.transition_id,
-            state_before=transition.state_before,
-            action=action,
-            reward=transition.reward,
-            state_after=transition.state_after,
-            q_version=self.version + 1,
-        )
-        self.table, entry = learn(self.table, self._entries.get(key), step, self._params)
-        if entry is not None:
-            self._entries[key] = entry
-            self.version += 1
-
-
 def lead_id(seed: int, index: int) -> str:
     return f"sim{seed}-{index:05d}"
 
@@ -117,7 +90,7 @@ def run(
 ) -> RunResult:
     """Every family's journey under one policy, interleaved in event time."""
     params = params or Params()
-    learner = _Learner(seeded_priors(), learner_params or LearnerParams())
+    learner = Learner(learner_params or LearnerParams())
     chooser = random.Random(family_seed(config.seed, -1)) if kind is PolicyKind.RANDOM else None
     extractor = RulesExtractor()
     families = [

@@ -211,3 +211,23 @@ class Upstream:
         await self._producer.send_and_wait(
             topic, value, key=key.encode() if key is not None else None
         )
+
+
+async def until(what: str, check: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    """Await a condition that no topic announces (HTTP state, metrics), with a deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def decide(
+    upstream: Upstream, watcher: TopicWatcher, topic: str, event: dict[str, Any], prefix: str = ""
+) -> dict[str, Any]:
+    """Send one event and await the decision it triggers, as a CRM would."""
+    await upstream.send(prefix + topic, event)
+    [decision] = await watcher.wait_for(
+        prefix + "next-best-actions", lambda r: r["trigger_event_id"] == event["event_id"]
+    )
+    return decision

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from stream_app.embedded import EmbeddedBroker
 from tests.integration.conftest import Events, IsolatedWorkers, watch
-from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
-
-
-async def decide(
-    upstream: Upstream, watcher: TopicWatcher, topic: str, event: dict[str, Any], prefix: str = ""
-) -> dict[str, Any]:
-    await upstream.send(prefix + topic, event)
-    [decision] = await watcher.wait_for(
-        prefix + "next-best-actions", lambda r: r["trigger_event_id"] == event["event_id"]
-    )
-    return decision
+from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, decide, until
 
 
 async def test_a_late_evening_decision_is_scheduled_for_the_next_morning_local_time(
@@ -43,8 +31,13 @@ async def test_the_weekly_sms_cap_turns_sms_actions_away(
     for i in range(4):  # the default weekly SMS cap
         sent = events.event("sms.sent", timedelta(hours=1), message_id=f"m{i}", body="Hi!")
         await upstream.send("sms-messages", sent)
+
     # Another topic than the call's: wait until the texts are on the lead's record.
-    await until(worker, events.lead_id, lambda s: len(s["contact_history"]["contacts"]) == 4)
+    def recorded() -> bool:
+        status, state = worker.get(f"/leads/{events.lead_id}")
+        return status == 200 and len(state["contact_history"]["contacts"]) == 4
+
+    await until("the texts on the lead's record", recorded)
     decision = await decide(upstream, watcher, "interactions", events.interaction("no_answer"))
     assert decision["channel"] != "sms"
     assert "guardrail:cap_sms_week" in decision["filtered_out"].values()
@@ -124,14 +117,3 @@ async def test_a_reminder_due_during_downtime_fires_once_after_restart(
         assert len(watcher.matching(prefix + "reminders", mine)) == 1
     finally:
         await watcher.stop()
-
-
-async def until(worker: WorkerProcess, lead_id: str, condition: Any) -> None:
-    deadline = asyncio.get_running_loop().time() + 20
-    state: Any = None
-    while asyncio.get_running_loop().time() < deadline:
-        status, state = worker.get(f"/leads/{lead_id}")
-        if status == 200 and condition(state):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"lead {lead_id} never met the condition: {state}")

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from tests.integration.conftest import Events
-from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
+from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, decide
 
 NEUTRAL_CALL = (
     "Agent: Hi, this is Dana from Bright Minds Academy, is this Sarah?\n"
@@ -27,17 +27,6 @@ INTERESTED_CALL = (
 
 def of(lead_id: str) -> Callable[[dict[str, Any]], bool]:
     return lambda record: record.get("lead_id") == lead_id
-
-
-async def decide(
-    upstream: Upstream, watcher: TopicWatcher, topic: str, event: dict[str, object]
-) -> dict[str, object]:
-    """Send one event and await the decision it triggers, as a CRM would."""
-    await upstream.send(topic, event)
-    [decision] = await watcher.wait_for(
-        "next-best-actions", lambda r: r["trigger_event_id"] == event["event_id"], timeout_s=30
-    )
-    return decision
 
 
 async def test_a_lead_walks_the_funnel_and_every_step_is_learned(

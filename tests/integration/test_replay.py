@@ -21,8 +21,6 @@ holds because the script makes the live run's timing the replay's:
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -38,7 +36,7 @@ from stream_app.params import lead_params, learner_params
 from stream_app.replay import Learner, Replay
 from stream_app.settings import Settings
 from tests.integration.conftest import Events
-from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
+from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, until
 
 pytestmark = pytest.mark.integration
 
@@ -81,14 +79,6 @@ async def transitions_end(
 
     yield end
     await consumer.stop()
-
-
-async def until(what: str, check: Callable[[], bool], timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def test_replay_reproduces_every_live_decision(

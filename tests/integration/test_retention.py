@@ -5,23 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from stream_app.embedded import EmbeddedBroker
 from tests.integration.conftest import Events, IsolatedWorkers, watch
-from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
-
-
-async def decide(
-    upstream: Upstream, watcher: TopicWatcher, topic: str, event: dict[str, Any], prefix: str = ""
-) -> dict[str, Any]:
-    await upstream.send(prefix + topic, event)
-    [decision] = await watcher.wait_for(
-        prefix + "next-best-actions", lambda r: r["trigger_event_id"] == event["event_id"]
-    )
-    return decision
+from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, decide
 
 
 async def test_attended_before_enrolled_still_ends_active(

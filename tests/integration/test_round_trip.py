@@ -24,6 +24,8 @@ NBA_FIELDS = {
     "requires_approval",
     "policy_version",
     "q_version",
+    "propensity",
+    "arm",
 }
 
 

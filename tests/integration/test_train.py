@@ -5,13 +5,11 @@ The worker is never restarted: it picks each promoted version up from `q-updates
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ import pytest
 from stream_app.embedded import EmbeddedBroker
 from stream_app.snapshots import SnapshotStore
 from tests.integration.conftest import Events
-from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
+from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, until
 
 pytestmark = pytest.mark.integration
 
@@ -62,14 +60,6 @@ def train(broker: EmbeddedBroker, worker: WorkerProcess, data_dir: Path, *args: 
         timeout=60,
     )
     return f"exit {done.returncode}\n{done.stdout}{done.stderr}"
-
-
-async def until(what: str, check: Callable[[], bool], timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def test_train_promotes_validates_and_rolls_back_without_a_restart(
