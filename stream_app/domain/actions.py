@@ -115,41 +115,29 @@ CATALOG: dict[Action, ActionSpec] = {
 }
 
 _A = Action
+_EARLY_FUNNEL: frozenset[Action] = frozenset(
+    {
+        _A.WARM_FOLLOW_UP,
+        _A.SCHEDULING_PUSH,
+        _A.INFO_SEND,
+        _A.GENTLE_NUDGE,
+        _A.OBJECTION_ADDRESS,
+        _A.SCHOLARSHIP_OUTREACH,
+        _A.FAMILY_ENGAGE,
+        _A.LOW_COMMITMENT_INVITE,
+        _A.CHANNEL_SWITCH,
+        _A.WAIT,
+        _A.STOP,
+    }
+)
+
 STATUS_ACTIONS: dict[Status, frozenset[Action]] = {
     Status.NEW: frozenset(
         {_A.WARM_FOLLOW_UP, _A.INFO_SEND, _A.GENTLE_NUDGE, _A.CHANNEL_SWITCH, _A.WAIT, _A.STOP}
     ),
-    Status.CONTACTED: frozenset(
-        {
-            _A.WARM_FOLLOW_UP,
-            _A.SCHEDULING_PUSH,
-            _A.INFO_SEND,
-            _A.GENTLE_NUDGE,
-            _A.OBJECTION_ADDRESS,
-            _A.SCHOLARSHIP_OUTREACH,
-            _A.FAMILY_ENGAGE,
-            _A.LOW_COMMITMENT_INVITE,
-            _A.CHANNEL_SWITCH,
-            _A.WAIT,
-            _A.STOP,
-        }
-    ),
-    Status.INTERESTED: frozenset(
-        {
-            _A.WARM_FOLLOW_UP,
-            _A.SCHEDULING_PUSH,
-            _A.INFO_SEND,
-            _A.GENTLE_NUDGE,
-            _A.OBJECTION_ADDRESS,
-            _A.SCHOLARSHIP_OUTREACH,
-            _A.FAMILY_ENGAGE,
-            _A.LOW_COMMITMENT_INVITE,
-            _A.CHANNEL_SWITCH,
-            _A.WAIT,
-            _A.STOP,
-            _A.SOCIAL_PROOF,
-        }
-    ),
+    Status.CONTACTED: _EARLY_FUNNEL,
+    # DESIGN 5: as contacted, plus social proof once they are interested.
+    Status.INTERESTED: _EARLY_FUNNEL | {_A.SOCIAL_PROOF},
     Status.TRIAL: frozenset(
         {
             _A.SCHEDULING_PUSH,
