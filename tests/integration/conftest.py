@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -155,7 +156,10 @@ class IsolatedWorkers:
 def workers(
     broker: EmbeddedBroker, artifacts: Path, request: pytest.FixtureRequest
 ) -> Iterator[IsolatedWorkers]:
-    factory = IsolatedWorkers(broker, artifacts, request.node.name.replace("_", "-")[:36])
+    # Readable and unique: parametrized tests share a name prefix but never topics.
+    readable = re.sub(r"[^A-Za-z0-9-]+", "-", request.node.name)[:30]
+    name = f"{readable}-{uuid.uuid4().hex[:6]}"
+    factory = IsolatedWorkers(broker, artifacts, name)
     yield factory
     for worker in factory.started:
         worker.stop()

@@ -12,15 +12,18 @@ import signal
 from collections import defaultdict
 
 import orjson
+import pytest
 
 from stream_app.embedded import EmbeddedBroker
-from tests.integration.conftest import Events, watch
+from tests.integration.conftest import Events, IsolatedWorkers, watch
 from tests.integration.harness import Upstream, WorkerProcess
 
 
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 async def test_restart_keeps_lead_state_and_the_q_table(
-    broker: EmbeddedBroker, isolated: WorkerProcess, upstream: Upstream, events: Events
+    broker: EmbeddedBroker, workers: IsolatedWorkers, upstream: Upstream, events: Events, store: str
 ) -> None:
+    isolated = workers.start(STREAM_APP_STORE=store)
     prefix = isolated.extra_env["STREAM_APP_TOPIC_PREFIX"]
     watcher = await watch(broker, isolated, "next-best-actions", "lead-transitions", "q-updates")
     try:
