@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import faust
 from pydantic import BaseModel, ValidationError
@@ -169,7 +169,11 @@ def register(
         # A worker that starts late first catches up with q-updates, so its first
         # decision comes from the same Q-table as everybody else's.
         await snapshot.caught_up.wait()
-        async for record in stream.events():
+        # Manual acks: Faust acks an event when the loop body exits, even when it exits
+        # by cancellation (a graceful stop) or an exception, and that offset is then
+        # committed unprocessed. Here an event is acked only once it is fully applied.
+        manual = cast(faust.Stream[bytes], stream).noack()
+        async for record in manual.events():
             started = time.perf_counter()
             message = record.message
             topic = topics.logical.get(message.topic, message.topic)
@@ -185,6 +189,7 @@ def register(
                 lead_id, state, effects = await apply(message, topic, policy)
             except InvalidEvent as exc:
                 await dead(message, topic, exc)
+                await manual.ack(record)
                 continue
             await send_effects(effects)
             if topic == "lead-timers":
@@ -195,6 +200,7 @@ def register(
             if effects.voice_budget is not None and effects.voice_budget != policy.voice_budget:
                 budgets[budget_key] = effects.voice_budget.model_dump_json().encode()
             index(state)
+            await manual.ack(record)
             metrics.PROCESSING_SECONDS.labels("lead").observe(time.perf_counter() - started)
 
     @app.timer(interval=settings.sweep_interval_s, name="lead-timer-sweep")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 import faust
 import orjson
@@ -62,8 +62,11 @@ def register(
     @app.agent(topics.lead_transitions, concurrency=1, name="q-learner")
     async def q_learner(stream: faust.StreamT[bytes]) -> None:
         nonlocal working
-        async for record in stream.events():
+        # Acked by hand once applied and published (see the lead agent for why).
+        manual = cast(faust.Stream[bytes], stream).noack()
+        async for record in manual.events():
             if settings.learning_mode == LearningMode.BATCH:
+                await manual.ack(record)
                 continue  # batch mode: the log is the product; `stream-app train` learns
             started = time.perf_counter()
             message = record.message
@@ -71,6 +74,7 @@ def register(
                 transition = LeadTransition.model_validate_json(message.value or b"")
             except ValidationError as exc:
                 log.error("unreadable transition at offset %d: %s", message.offset, exc)
+                await manual.ack(record)
                 continue
             if working is None:
                 working = working_table()
@@ -97,4 +101,5 @@ def register(
                 metrics.TD_ERROR_ABS.observe(abs(entry.td_error))
             update = q_update(transition.state_before, transition.action, entry)
             await topics.q_updates.send(key=key.encode(), value=encode(update))
+            await manual.ack(record)
             metrics.PROCESSING_SECONDS.labels("q-learner").observe(time.perf_counter() - started)
