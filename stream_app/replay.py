@@ -53,7 +53,13 @@ from stream_app.domain.lead import (
 from stream_app.domain.learner import Learned, LearnerParams, Step, learn
 from stream_app.domain.qlearning import QTable, seeded_priors
 from stream_app.export import LoggedEvent
-from stream_app.models import ExtractionResult, InputEvent, LeadTransition, NextBestAction
+from stream_app.models import (
+    ExtractionRequest,
+    ExtractionResult,
+    InputEvent,
+    LeadTransition,
+    NextBestAction,
+)
 
 LeadStep = Callable[[Policy, LeadState | None], tuple[LeadState | None, Effects]]
 
@@ -72,6 +78,22 @@ def _extraction_step(
 
 # The holdout arm is decided by the frozen seeded priors, as in the live worker.
 HOLDOUT = seeded_priors()
+
+
+def extract_now(request: ExtractionRequest, extractor: RulesExtractor) -> ExtractionResult:
+    """The extractor agent's work done in-process, dated at the request's event time.
+
+    Replay and the simulator answer extraction requests this way, synchronously and
+    deterministically, instead of through the `extractions` topic.
+    """
+    conversation = parse_transcript(request.transcript, request.channel.value)
+    return ExtractionResult(
+        extraction_id=request.extraction_id,
+        lead_id=request.lead_id,
+        extracted_at=request.requested_at,
+        source_event_ids=request.source_event_ids,
+        extraction=extractor.extract_sync(conversation),
+    )
 
 
 class Learner:
@@ -194,14 +216,7 @@ class Replay:
         self._states[lead_id] = state
         self._index(state)
         for request in effects.extraction_requests:
-            conversation = parse_transcript(request.transcript, request.channel.value)
-            result = ExtractionResult(
-                extraction_id=request.extraction_id,
-                lead_id=request.lead_id,
-                extracted_at=request.requested_at,
-                source_event_ids=request.source_event_ids,
-                extraction=self._extractor.extract_sync(conversation),
-            )
+            result = extract_now(request, self._extractor)
             yield from self._apply(
                 lead_id,
                 partial(_extraction_step, result=result, params=self.params),

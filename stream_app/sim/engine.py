@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from stream_app.domain.extraction.conversation import parse_transcript
 from stream_app.domain.extraction.rules import RulesExtractor
 from stream_app.domain.lead import (
     Effects,
@@ -35,8 +34,8 @@ from stream_app.domain.lead import (
     handle_extraction,
 )
 from stream_app.domain.learner import LearnerParams
-from stream_app.models import ExtractionResult, InputEvent, NextBestAction
-from stream_app.replay import Learner
+from stream_app.models import InputEvent, NextBestAction
+from stream_app.replay import Learner, extract_now
 from stream_app.sim.population import Decision, Family, family_seed
 
 SIM_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -152,14 +151,7 @@ def _apply(
     states[event.lead_id] = state
     yield effects
     for request in effects.extraction_requests:
-        conversation = parse_transcript(request.transcript, request.channel.value)
-        result = ExtractionResult(
-            extraction_id=request.extraction_id,
-            lead_id=request.lead_id,
-            extracted_at=request.requested_at,
-            source_event_ids=request.source_event_ids,
-            extraction=extractor.extract_sync(conversation),
-        )
+        result = extract_now(request, extractor)
         state, decided = handle_extraction(states[event.lead_id], result, policy, params)
         states[event.lead_id] = state
         yield decided
