@@ -42,9 +42,8 @@ class Runtime:
     @property
     def ready(self) -> bool:
         """Tables recovered, Q snapshot caught up, not rebalancing: safe to serve."""
-        recovery = cast(FixedTableManager, self.app.tables).recovery
         return (
-            recovery.completed.is_set()
+            self.app.tables.actives_ready
             and self.snapshot.caught_up.is_set()
             and not self.app.rebalancing
         )
@@ -73,6 +72,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "web_port": settings.web_port,
         "web_bind": settings.web_host,
         "TableManager": "stream_app.faust_fixes:FixedTableManager",
+        "Table": "stream_app.faust_fixes:RawKeyTable",
     }
     if settings.advertised_url:
         options["canonical_url"] = settings.advertised_url
