@@ -30,6 +30,7 @@ from stream_app.domain.lead import (
 )
 from stream_app.domain.lifecycle import Status
 from stream_app.domain.qlearning import seeded_priors
+from stream_app.faust_fixes import FixedTableManager
 from stream_app.models import ExtractionResult, LeadTimer
 from stream_app.qsnapshot import QSnapshot
 from stream_app.settings import Settings
@@ -59,11 +60,13 @@ def register(
     params: Params,
 ) -> None:
     # lead_id -> (next event-time rule, next wall-clock deadline) for leads this
-    # worker wrote; the sweep rebuilds it from the table after a restart, so no
-    # pending rule or deadline is forgotten.
+    # worker wrote; the sweep rebuilds it from the table after every recovery (a
+    # restart or a rebalance that brings partitions), so no pending rule or deadline
+    # of a lead this worker now owns is forgotten.
     timers: dict[str, tuple[datetime | None, datetime | None]] = {}
     watermark = datetime.min.replace(tzinfo=UTC)
-    rebuilt = False
+    tables = cast(FixedTableManager, app.tables)
+    indexed_generation = 0
 
     async def send_effects(effects: Effects) -> None:
         """Publish and wait for the broker's ack before the state write that follows.
@@ -213,11 +216,17 @@ def register(
         time seen passes them: live traffic follows the clock, an accelerated
         simulation follows its events.
         """
-        nonlocal rebuilt
-        if not rebuilt and snapshot.caught_up.is_set() and not app.rebalancing:
+        nonlocal indexed_generation
+        generation = tables.actives_generation
+        if generation != indexed_generation and tables.actives_ready and not app.rebalancing:
+            # Measured: a worker that indexed only its first assignment never flushed an
+            # SMS thread buffered on a partition a later rebalance handed it.
+            timers.clear()
+            statuses.clear()
+            buffered.clear()
             for raw in list(leads.values()):
                 index(LeadState.model_validate_json(raw))
-            rebuilt = True
+            indexed_generation = generation
         wall_now = utcnow()
         now = max(wall_now, watermark)
         for lead_id, (due, deadline) in list(timers.items()):

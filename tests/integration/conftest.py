@@ -138,13 +138,17 @@ class IsolatedWorkers:
         self.broker, self.artifacts, self.name = broker, artifacts, name
         self.started: list[WorkerProcess] = []
 
-    def start(self, **env: str) -> WorkerProcess:
+    def start(self, peer_of: WorkerProcess | None = None, **env: str) -> WorkerProcess:
+        """A worker of a new group, or with `peer_of` one more member of that worker's."""
         name = f"{self.name}-{len(self.started)}"
+        group = {"STREAM_APP_APP_ID": name, "STREAM_APP_TOPIC_PREFIX": f"{name}."}
+        if peer_of is not None:
+            group = {key: peer_of.extra_env[key] for key in group}
         worker = WorkerProcess(
             broker=self.broker,
             data_dir=self.artifacts / f"{name}-data",
             log_path=self.artifacts / f"{name}.log",
-            extra_env={"STREAM_APP_APP_ID": name, "STREAM_APP_TOPIC_PREFIX": f"{name}.", **env},
+            extra_env={**group, **env},
         )
         worker.start()
         worker.wait_ready()

@@ -13,6 +13,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiokafka.partitioner import murmur2
+
 from stream_app.embedded import EmbeddedBroker
 from tests.integration.conftest import Events, IsolatedWorkers, watch
 from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
@@ -120,6 +122,59 @@ async def test_a_thread_buffered_when_the_worker_dies_is_flushed_once_after_rest
         assert decision["lead_id"] == lead.lead_id
     finally:
         await watcher.stop()
+
+
+async def test_a_thread_buffered_on_a_departing_worker_is_flushed_by_the_one_that_takes_over(
+    broker: EmbeddedBroker, workers: IsolatedWorkers, upstream: Upstream
+) -> None:
+    # The thread outlives its worker (long quiet period) but not the takeover (max age).
+    timing = {"STREAM_APP_SMS_QUIET_S": "60", "STREAM_APP_SMS_MAX_AGE_S": "12"}
+    staying = workers.start(**timing)
+    leaving = workers.start(peer_of=staying, **timing)
+    staying.wait_ready()
+    prefix = staying.extra_env["STREAM_APP_TOPIC_PREFIX"]
+    watcher = await watch(broker, staying, "next-best-actions", "extraction-requests")
+    try:
+        # One lead per partition, so the leaving worker surely owns some of them.
+        leads = [lead_on_partition(partition) for partition in range(PARTITIONS)]
+        threads = {}
+        for lead in leads:
+            await upstream.send(prefix + "leads", lead.created())
+            await watcher.wait_for(prefix + "next-best-actions", of(lead))
+            threads[lead.lead_id] = [sms(lead, "Hello!"), sms(lead, "Trial class?")]
+            for message in threads[lead.lead_id]:
+                await upstream.send(prefix + "sms-messages", message)
+        for lead in leads:
+            # Either worker answers for any lead: the one that owns it does.
+            await wait_until_buffered(staying, lead.lead_id, 2)
+            status, state = leaving.get(f"/leads/{lead.lead_id}")
+            assert status == 200 and len(state["sms"]["messages"]) == 2
+
+        leaving.stop()
+        staying.wait_ready(timeout_s=60)
+
+        for lead in leads:
+            thread = threads[lead.lead_id]
+            await watcher.wait_for(
+                prefix + "next-best-actions",
+                lambda r, last=thread[-1]["event_id"]: r["trigger_event_id"] == last,
+                timeout_s=30,
+            )
+            [request] = watcher.matching(prefix + "extraction-requests", of(lead))
+            assert list(request["source_event_ids"]) == [m["event_id"] for m in thread]
+    finally:
+        await watcher.stop()
+
+
+PARTITIONS = 4
+
+
+def lead_on_partition(partition: int) -> Events:
+    """A live lead whose id the default (murmur2) partitioner sends to `partition`."""
+    while True:
+        lead = live_lead()
+        if (murmur2(lead.lead_id.encode()) & 0x7FFFFFFF) % PARTITIONS == partition:
+            return lead
 
 
 async def wait_until_buffered(worker: WorkerProcess, lead_id: str, count: int) -> None:
