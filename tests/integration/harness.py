@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from stream_app.embedded import EmbeddedBroker, free_port
 
@@ -211,6 +211,19 @@ class Upstream:
         await self._producer.send_and_wait(
             topic, value, key=key.encode() if key is not None else None
         )
+
+
+async def group_positions(bootstrap: str, group: str, topic: str) -> dict[int, tuple[int, int]]:
+    """partition -> (the group's committed offset, the log end offset), to tell a
+    commit that skipped records from a consumer that stopped reading."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = await consumer.end_offsets(partitions)
+        return {tp.partition: ((await consumer.committed(tp)) or 0, ends[tp]) for tp in partitions}
+    finally:
+        await consumer.stop()
 
 
 async def until(what: str, check: Callable[[], bool], timeout_s: float = 20.0) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from stream_app.embedded import EmbeddedBroker
 from tests.integration.conftest import Events, IsolatedWorkers, watch
-from tests.integration.harness import Upstream, WorkerProcess
+from tests.integration.harness import Upstream, WorkerProcess, group_positions
 
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
@@ -108,9 +108,12 @@ async def test_no_input_is_lost_or_applied_twice_across_kills(
             for lead in leads:
                 applied.update(isolated.get(f"/leads/{lead.lead_id}")[1]["seen_event_ids"])
             in_state = [m for m in missing if m in applied]
+            group = isolated.extra_env["STREAM_APP_APP_ID"]
+            positions = await group_positions(broker.bootstrap, group, prefix + "interactions")
             raise AssertionError(
                 f"{len(missing)} inputs without a decision, {len(in_state)} of them "
-                f"applied to state: {missing[:10]}"
+                f"applied to state: {missing[:10]}; interactions (committed, end) by "
+                f"partition: {positions}; worker metrics:\n{progress(isolated)}"
             )
         by_trigger: dict[str, set[str]] = defaultdict(set)
         for record in watcher.records[prefix + "next-best-actions"]:
@@ -125,3 +128,10 @@ async def test_no_input_is_lost_or_applied_twice_across_kills(
     finally:
         producer.cancel()
         await watcher.stop()
+
+
+def progress(worker: WorkerProcess) -> str:
+    """The worker's own view of its input: events in, lag, processing."""
+    _, text = worker.get("/metrics")
+    wanted = ("stream_app_events_in_total", "stream_app_consumer_lag", "stream_app_decisions_total")
+    return "\n".join(line for line in str(text).splitlines() if line.startswith(wanted))
