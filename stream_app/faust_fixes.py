@@ -1,4 +1,4 @@
-"""A fix for faust-streaming 0.15.3 losing input records when a worker with tables restarts.
+"""Fixes for faust-streaming 0.15.3 losing or stalling input when a worker with tables restarts.
 
 Upstream `Recovery.on_recovery_completed` resumes the stream partitions *before*
 seeking them to the committed offsets. Records fetched in that window are
@@ -7,9 +7,13 @@ dropped, and the consumer's gap logic then commits past them: input is lost
 Same class as https://github.com/faust-streaming/faust/issues/216 and #217
 (fixed upstream only for apps without tables) and #596 (open).
 
-The override below is upstream's method with one change: seek first, then resume.
-It is installed through Faust's own `TableManager` setting, not by monkeypatching.
-Remove it once upstream ships the reorder.
+The recovery override below is upstream's method with one change: seek first, then
+resume. The others, each with its measurement in its docstring: commit only
+contiguous acknowledged offsets, fetch for a snapshot of the active partitions (a
+pause mid-fetch made aiokafka fetch every partition), re-read partitions that stall,
+raw table keys so web routing finds the owner, and a recovery counter. All are
+installed through Faust's own settings (`TableManager`, `Table`, the transport),
+not by monkeypatching. Remove each once upstream ships the equivalent.
 """
 
 from __future__ import annotations
