@@ -16,6 +16,7 @@ from typing import Any
 from aiokafka.partitioner import murmur2
 
 from stream_app.embedded import EmbeddedBroker
+from stream_app.settings import Settings
 from tests.integration.conftest import Events, IsolatedWorkers, watch
 from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
 
@@ -116,9 +117,7 @@ async def test_a_thread_buffered_when_the_worker_dies_is_flushed_once_after_rest
             lambda r: r["trigger_event_id"] == thread[-1]["event_id"],
             timeout_s=30,
         )
-        requests = watcher.matching(prefix + "extraction-requests", of(lead))
-        assert {r["extraction_id"] for r in requests} == {requests[0]["extraction_id"]}
-        assert list(requests[0]["source_event_ids"]) == [m["event_id"] for m in thread]
+        assert_one_extraction(watcher.matching(prefix + "extraction-requests", of(lead)), thread)
         assert decision["lead_id"] == lead.lead_id
     finally:
         await watcher.stop()
@@ -160,15 +159,19 @@ async def test_a_thread_buffered_on_a_departing_worker_is_flushed_by_the_one_tha
                 lambda r, last=thread[-1]["event_id"]: r["trigger_event_id"] == last,
                 timeout_s=30,
             )
-            # One extraction; a redelivery may repeat it, under the same id only.
             requests = watcher.matching(prefix + "extraction-requests", of(lead))
-            assert {r["extraction_id"] for r in requests} == {requests[0]["extraction_id"]}
-            assert list(requests[0]["source_event_ids"]) == [m["event_id"] for m in thread]
+            assert_one_extraction(requests, thread)
     finally:
         await watcher.stop()
 
 
-PARTITIONS = 4
+PARTITIONS = Settings.model_fields["partitions"].default
+
+
+def assert_one_extraction(requests: list[dict[str, Any]], thread: list[dict[str, Any]]) -> None:
+    """One extraction of the whole thread; a redelivery may repeat it, under the same id only."""
+    assert {r["extraction_id"] for r in requests} == {requests[0]["extraction_id"]}
+    assert list(requests[0]["source_event_ids"]) == [m["event_id"] for m in thread]
 
 
 def lead_on_partition(partition: int) -> Events:
