@@ -34,7 +34,7 @@ RUN groupadd --system --gid 10001 app \
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # Fail the build, not the first start, if the package lost its topic catalog.
-RUN python -c "from stream_app.catalog import load_catalog; load_catalog()"
+RUN python -c "from stream_app.wire.catalog import load_catalog; load_catalog()"
 USER 10001:10001
 # RocksDB tables and snapshots; mount a volume here so restarts recover locally
 # instead of replaying the changelogs from the start.

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stream_app.embedded import start_broker
+from stream_app.kafka.embedded import start_broker
 from tests.integration.conftest import Events
 from tests.integration.harness import WorkerProcess
 

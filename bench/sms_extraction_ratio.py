@@ -16,7 +16,7 @@ from typing import Any
 
 from stream_app.domain.lead import LeadState, Params, Policy, handle_event, handle_tick
 from stream_app.domain.qlearning import seeded_priors
-from stream_app.models import INPUT_EVENT
+from stream_app.wire.models import INPUT_EVENT
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BODIES = [

@@ -1,7 +1,7 @@
 """Exploration over the ranked candidates, with the propensity of what was picked.
 
 UCB alone is deterministic: every logged decision has propensity 1.0, so an
-off-policy estimate (IPS, DR: `stream_app.evaluate`) can only score policies that
+off-policy estimate (IPS, DR: `stream_app.offline.evaluate`) can only score policies that
 agree with it. `epsilon:<e>` spends a share e of decisions on a uniformly chosen
 allowed action and records the probability of the pick, which those estimators need.
 

@@ -75,24 +75,7 @@ from stream_app.domain.lifecycle import (
     on_payment,
     reward,
 )
-from stream_app.domain.qlearning import QTable, select_action
-from stream_app.domain.risk import (
-    DEFAULT_RISK,
-    RiskParams,
-    requires_approval,
-    risk_segment,
-    urgency,
-)
-from stream_app.domain.sms_window import (
-    BufferedMessage,
-    Flush,
-    ThreadBuffer,
-    WindowParams,
-    on_message,
-    on_tick,
-)
-from stream_app.domain.sms_window import due_at as sms_due_at
-from stream_app.models import (
+from stream_app.domain.messages import (
     ActionOutcome,
     AttendanceRecorded,
     Candidate,
@@ -112,6 +95,23 @@ from stream_app.models import (
     SmsReceived,
     SmsSent,
 )
+from stream_app.domain.qlearning import QTable, select_action
+from stream_app.domain.risk import (
+    DEFAULT_RISK,
+    RiskParams,
+    requires_approval,
+    risk_segment,
+    urgency,
+)
+from stream_app.domain.sms_window import (
+    BufferedMessage,
+    Flush,
+    ThreadBuffer,
+    WindowParams,
+    on_message,
+    on_tick,
+)
+from stream_app.domain.sms_window import due_at as sms_due_at
 
 # --- records kept per lead -------------------------------------------------------
 

@@ -30,7 +30,7 @@ from stream_app.domain.extraction.conversation import (
     sms_thread,
 )
 from stream_app.domain.extraction.keywords import UrgentFamily, urgent_keyword_family
-from stream_app.models import SmsReceived, SmsSent
+from stream_app.domain.messages import SmsReceived, SmsSent
 
 MAX_BUFFERED = 50
 """Hard cap on buffered messages, far above any sensible `max_messages`.

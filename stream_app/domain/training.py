@@ -27,8 +27,8 @@ from typing import Protocol
 
 from stream_app.domain.actions import Action
 from stream_app.domain.learner import LearnerParams, Step, learn
+from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QEntry, QTable
-from stream_app.models import LeadTransition
 
 
 class Sampler(Protocol):

@@ -26,11 +26,12 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from stream_app.kafka import client_options
-from stream_app.models import INPUT_TYPES, InputEvent, LeadTransition, NextBestAction
-from stream_app.settings import Settings
+from stream_app.config.settings import Settings
+from stream_app.domain.messages import InputEvent, LeadTransition, NextBestAction
+from stream_app.kafka.options import client_options
 from stream_app.sim.engine import SIM_START
 from stream_app.sim.population import Decision, Family
+from stream_app.wire.models import INPUT_TYPES
 
 _TOPIC_OF = {t: topic for topic, types in INPUT_TYPES.items() for t in types}
 

@@ -34,8 +34,8 @@ from stream_app.domain.lead import (
     handle_extraction,
 )
 from stream_app.domain.learner import LearnerParams
-from stream_app.models import InputEvent, NextBestAction
-from stream_app.replay import Learner, extract_now
+from stream_app.domain.messages import InputEvent, NextBestAction
+from stream_app.offline.replay import Learner, extract_now
 from stream_app.sim.population import Decision, Family, family_seed
 
 SIM_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

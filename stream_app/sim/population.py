@@ -32,7 +32,7 @@ from stream_app.domain.lifecycle import (
     Milestone,
     PaymentOutcome,
 )
-from stream_app.models import (
+from stream_app.domain.messages import (
     ActionOutcome,
     AttendanceRecorded,
     Direction,

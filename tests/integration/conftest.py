@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from stream_app.catalog import load_catalog
-from stream_app.embedded import EmbeddedBroker, start_broker
+from stream_app.kafka.embedded import EmbeddedBroker, start_broker
+from stream_app.wire.catalog import load_catalog
 from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
 
 OUTPUT_TOPICS = [

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from stream_app.embedded import EmbeddedBroker, free_port
+from stream_app.kafka.embedded import EmbeddedBroker, free_port
 
 # Tansu-friendly group timings (notes/RUNTIME.md): ready in seconds, not 30 s.
 FAST_GROUP_ENV = {

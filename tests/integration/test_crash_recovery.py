@@ -14,7 +14,7 @@ from collections import defaultdict
 import orjson
 import pytest
 
-from stream_app.embedded import EmbeddedBroker
+from stream_app.kafka.embedded import EmbeddedBroker
 from tests.integration.conftest import Events, IsolatedWorkers, watch
 from tests.integration.harness import Upstream, WorkerProcess, group_positions
 

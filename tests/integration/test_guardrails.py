@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from stream_app.embedded import EmbeddedBroker
+from stream_app.kafka.embedded import EmbeddedBroker
 from tests.integration.conftest import Events, IsolatedWorkers, watch
 from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, decide, until
 

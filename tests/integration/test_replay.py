@@ -30,11 +30,11 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from stream_app.embedded import EmbeddedBroker
-from stream_app.export import export, read_log
-from stream_app.params import lead_params, learner_params
-from stream_app.replay import Learner, Replay
-from stream_app.settings import Settings
+from stream_app.config.params import lead_params, learner_params
+from stream_app.config.settings import Settings
+from stream_app.kafka.embedded import EmbeddedBroker
+from stream_app.offline.export import export, read_log
+from stream_app.offline.replay import Learner, Replay
 from tests.integration.conftest import Events
 from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, until
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from stream_app.embedded import EmbeddedBroker
+from stream_app.kafka.embedded import EmbeddedBroker
 from tests.integration.conftest import Events, IsolatedWorkers, watch
 from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, decide
 

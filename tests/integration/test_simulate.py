@@ -8,8 +8,8 @@ import uuid
 import pytest
 from rich.console import Console
 
-from stream_app.embedded import EmbeddedBroker
-from stream_app.settings import Settings
+from stream_app.config.settings import Settings
+from stream_app.kafka.embedded import EmbeddedBroker
 from stream_app.sim.client import simulate, wait_ready
 from tests.integration.harness import TopicWatcher, WorkerProcess
 

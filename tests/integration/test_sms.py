@@ -15,8 +15,8 @@ from typing import Any
 
 from aiokafka.partitioner import murmur2
 
-from stream_app.embedded import EmbeddedBroker
-from stream_app.settings import Settings
+from stream_app.config.settings import Settings
+from stream_app.kafka.embedded import EmbeddedBroker
 from tests.integration.conftest import Events, IsolatedWorkers, watch
 from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from stream_app.embedded import EmbeddedBroker
-from stream_app.snapshots import SnapshotStore
+from stream_app.kafka.embedded import EmbeddedBroker
+from stream_app.offline.snapshots import SnapshotStore
 from tests.integration.conftest import Events
 from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, until
 

@@ -1,7 +1,7 @@
 """The deploy files, checked for real without Docker or a cluster.
 
 Names that cross file boundaries must agree: settings (STREAM_APP_* = a `Settings`
-field), metric names (alerts and dashboard vs. `stream_app.metrics.REGISTRY`), ports,
+field), metric names (alerts and dashboard vs. `stream_app.worker.metrics.REGISTRY`), ports,
 mounted paths, the console script.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from stream_app.metrics import REGISTRY
-from stream_app.settings import Settings
+from stream_app.config.settings import Settings
+from stream_app.worker.metrics import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -28,8 +28,9 @@ from stream_app.domain.lead import (
     overdue_extractions,
 )
 from stream_app.domain.lifecycle import Status, decay_due_at
+from stream_app.domain.messages import ExtractionResult, InputEvent
 from stream_app.domain.qlearning import QEntry, QTable, seeded_priors
-from stream_app.models import INPUT_EVENT, ExtractionResult, InputEvent
+from stream_app.wire.models import INPUT_EVENT
 
 T0 = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # processing time, unrelated to event time

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from stream_app.domain.extraction.conversation import Direction, parse_transcript
 from stream_app.domain.extraction.keywords import opt_out_in
+from stream_app.domain.messages import SmsReceived, SmsSent
 from stream_app.domain.sms_window import (
     MAX_BUFFERED,
     RECENT_FLUSHED_IDS,
@@ -24,7 +25,6 @@ from stream_app.domain.sms_window import (
     on_message,
     on_tick,
 )
-from stream_app.models import SmsReceived, SmsSent
 
 T0 = datetime(2025, 3, 1, 15, 0, tzinfo=UTC)
 P = WindowParams()

@@ -10,9 +10,9 @@ import pytest
 
 from stream_app.domain.actions import Action
 from stream_app.domain.learner import LearnerParams, Step, learn
+from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QEntry, QTable, seeded_priors
 from stream_app.domain.training import steps_of, train, validate
-from stream_app.models import LeadTransition
 
 PARAMS = LearnerParams(alpha=0.1, gamma=0.9)
 S, A = "interested:scheduling_intent", Action.SCHEDULING_PUSH

@@ -1,0 +1,237 @@
+"""The messages the lead step reads and writes: input events and the records it emits.
+
+They are the domain's own types, so the pure core needs nothing of the wire
+layer; `stream_app.wire.models` publishes them as the topic contract (with the
+records only the shell handles) and generates the JSON Schemas from them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from stream_app.domain.briefs import ActionBrief
+from stream_app.domain.extraction.model import Extraction
+from stream_app.domain.lifecycle import (
+    AttendanceOutcome,
+    ConsentChannel,
+    ContactOutcome,
+    Milestone,
+    PaymentOutcome,
+)
+from stream_app.domain.lifecycle import ContactChannel as Channel
+from stream_app.domain.risk import ValueTier
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+EventId = Annotated[str, Field(min_length=1, max_length=128)]
+LeadId = Annotated[str, Field(min_length=1, max_length=64)]
+ShortText = Annotated[str, Field(max_length=200)]
+LongText = Annotated[str, Field(max_length=20_000)]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Event(Message):
+    """Fields every input event carries."""
+
+    event_id: EventId
+    lead_id: LeadId
+    occurred_at: AwareDatetime
+
+
+# --- leads ----------------------------------------------------------------------
+
+
+class _LeadProfileFields(Message):
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
+    child_name: ShortText | None = None
+    child_age: Annotated[int, Field(ge=0, le=30)] | None = None
+    campaign_goal: ShortText | None = None
+    segment: ShortText | None = None
+    value_tier: ValueTier | None = None
+    owner: ShortText | None = None
+    timezone: Annotated[str, Field(max_length=64)] | None = None
+
+
+class LeadCreated(_Event, _LeadProfileFields):
+    type: Literal["lead.created"]
+    parent_name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class LeadUpdated(_Event, _LeadProfileFields):
+    type: Literal["lead.updated"]
+    parent_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class LeadMilestone(_Event):
+    type: Literal["lead.milestone"]
+    milestone: Milestone
+
+
+class LeadConsent(_Event):
+    type: Literal["lead.consent"]
+    channel: ConsentChannel
+    granted: bool
+
+
+# --- interactions ---------------------------------------------------------------
+
+
+class InteractionCompleted(_Event):
+    type: Literal["interaction.completed"]
+    interaction_id: Annotated[str, Field(min_length=1, max_length=128)]
+    channel: Channel
+    direction: Direction
+    outcome: ContactOutcome
+    transcript: LongText | None = None
+    duration_s: Annotated[float, Field(ge=0, le=86_400)] | None = None
+    agent_id: ShortText | None = None
+    decision_id: Annotated[str, Field(max_length=128)] | None = None
+
+
+# --- sms, attendance, payments, outcomes ----------------------------------------
+
+
+class _SmsFields(_Event):
+    message_id: Annotated[str, Field(min_length=1, max_length=128)]
+    body: Annotated[str, Field(max_length=2_000)]
+
+
+class SmsReceived(_SmsFields):
+    type: Literal["sms.received"]
+
+
+class SmsSent(_SmsFields):
+    type: Literal["sms.sent"]
+
+
+class AttendanceRecorded(_Event):
+    type: Literal["attendance.recorded"]
+    session_id: Annotated[str, Field(min_length=1, max_length=128)]
+    status: AttendanceOutcome
+    session_at: AwareDatetime | None = None
+    program: ShortText | None = None
+
+
+class PaymentRecorded(_Event):
+    type: Literal["payment.recorded"]
+    payment_id: Annotated[str, Field(min_length=1, max_length=128)]
+    status: PaymentOutcome
+    amount: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
+    due_at: AwareDatetime | None = None
+
+
+class OutcomeKind(StrEnum):
+    DELIVERED = "delivered"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+
+
+class ActionOutcome(_Event):
+    type: Literal["action.outcome"]
+    decision_id: Annotated[str, Field(min_length=1, max_length=128)]
+    outcome: OutcomeKind
+    reason: Annotated[str, Field(max_length=500)] | None = None
+    operator: ShortText | None = None
+
+
+LeadEvent = Annotated[
+    LeadCreated | LeadUpdated | LeadMilestone | LeadConsent, Field(discriminator="type")
+]
+SmsEvent = Annotated[SmsReceived | SmsSent, Field(discriminator="type")]
+InputEvent = Annotated[
+    LeadCreated
+    | LeadUpdated
+    | LeadMilestone
+    | LeadConsent
+    | InteractionCompleted
+    | SmsReceived
+    | SmsSent
+    | AttendanceRecorded
+    | PaymentRecorded
+    | ActionOutcome,
+    Field(discriminator="type"),
+]
+
+# --- what the lead step emits ----------------------------------------------------
+
+
+class Candidate(Message):
+    action: str
+    q: float
+    visits: int
+    score: float
+
+
+class NextBestAction(Message):
+    decision_id: str
+    lead_id: LeadId
+    decided_at: datetime
+    trigger_event_id: str
+    action: str
+    channel: str
+    rl_state: str
+    q_value: float
+    score: float
+    candidates: tuple[Candidate, ...]
+    filtered_out: dict[str, str]
+    override: str | None
+    brief: ActionBrief
+    risk_segment: str
+    urgency: str
+    requires_approval: bool
+    policy_version: str
+    q_version: int
+    propensity: float | None = None
+    arm: Literal["learning", "holdout"] = "learning"
+
+
+class LeadTransition(Message):
+    transition_id: str
+    lead_id: LeadId
+    occurred_at: datetime
+    state_before: str
+    action: str
+    decision_id: str
+    reward: float
+    state_after: str
+    cause_event_id: str
+
+
+class ExtractionRequest(Message):
+    extraction_id: str
+    lead_id: LeadId
+    requested_at: datetime
+    channel: Channel
+    transcript: LongText
+    source_event_ids: tuple[str, ...]
+
+
+class ExtractionResult(Message):
+    extraction_id: str
+    lead_id: LeadId
+    extracted_at: datetime
+    source_event_ids: tuple[str, ...]
+    extraction: Extraction
+
+
+class Reminder(Message):
+    reminder_id: str
+    lead_id: LeadId
+    decision_id: str
+    remind_at: datetime
+    action: str
+    note: str

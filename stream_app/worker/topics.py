@@ -1,0 +1,54 @@
+"""One Faust topic per catalog entry, with the physical name Settings gives it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+
+from stream_app.config.settings import Settings
+from stream_app.wire.catalog import load_catalog
+from stream_app.wire.models import INPUT_TYPES
+
+
+@dataclass(frozen=True)
+class Topics:
+    inputs: faust.TopicT
+    next_best_actions: faust.TopicT
+    lead_transitions: faust.TopicT
+    q_updates: faust.TopicT
+    extraction_requests: faust.TopicT
+    extractions: faust.TopicT
+    reminders: faust.TopicT
+    lead_timers: faust.TopicT
+    dead_letters: faust.TopicT
+    logical: dict[str, str]
+
+    @classmethod
+    def build(cls, app: faust.App, settings: Settings) -> Topics:
+        catalog = load_catalog()
+
+        def topic(*names: str) -> faust.TopicT:
+            spec = catalog[names[0]]
+            return app.topic(
+                *(settings.topic(n) for n in names),
+                partitions=spec.partition_count(settings.partitions),
+                key_serializer="raw",
+                value_serializer="raw",
+                config=spec.config() if len(names) == 1 else None,
+            )
+
+        return cls(
+            # The lead agent reads every lead-keyed input plus the extraction results,
+            # so one writer applies everything that happens to a lead.
+            inputs=topic(*INPUT_TYPES, "extractions", "lead-timers"),
+            next_best_actions=topic("next-best-actions"),
+            lead_transitions=topic("lead-transitions"),
+            q_updates=topic("q-updates"),
+            extraction_requests=topic("extraction-requests"),
+            extractions=topic("extractions"),
+            reminders=topic("reminders"),
+            lead_timers=topic("lead-timers"),
+            dead_letters=topic("dead-letters"),
+            logical={settings.topic(name): name for name in catalog.names},
+        )

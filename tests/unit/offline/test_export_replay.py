@@ -1,0 +1,130 @@
+"""Export ordering and the in-process replay: deterministic, learns online, fires time rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from stream_app.domain.lead import Params
+from stream_app.domain.learner import LearnerParams
+from stream_app.offline.export import LoggedEvent, Record, read_log, to_lines
+from stream_app.offline.replay import Learner, Replay
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def event(type_: str, n: int, at: datetime, lead: str = "L1", **fields: Any) -> dict[str, Any]:
+    return {
+        "type": type_,
+        "event_id": f"{lead}-e{n}",
+        "lead_id": lead,
+        "occurred_at": at.isoformat(),
+        **fields,
+    }
+
+
+def record(topic: str, offset: int, value: dict[str, Any] | bytes, partition: int = 0) -> Record:
+    raw = value if isinstance(value, bytes) else orjson.dumps(value)
+    return Record(topic, partition, offset, b"L1", raw)
+
+
+def test_export_orders_by_event_time_then_position_and_drops_what_a_worker_dead_letters() -> None:
+    created = event("lead.created", 1, T0, parent_name="Ana")
+    call = event(
+        "interaction.completed",
+        2,
+        T0 + timedelta(hours=1),
+        interaction_id="i",
+        channel="voice",
+        direction="outbound",
+        outcome="no_answer",
+    )
+    same_time = event("lead.updated", 3, T0 + timedelta(hours=1), phone="555")
+    records = [
+        record("interactions", 0, call),
+        record("leads", 1, same_time),
+        record("leads", 0, created),
+        record("leads", 2, b"not json"),
+        record("payments", 0, created),  # a lead event on the wrong topic
+    ]
+    lines, skipped = to_lines(records, 64 * 1024)
+    assert skipped == 2
+    assert [(x.topic, x.offset) for x in lines] == [("leads", 0), ("interactions", 0), ("leads", 1)]
+    assert lines[0].value == created and lines[0].key == "L1"
+
+
+def test_a_bad_log_line_names_its_number() -> None:
+    with pytest.raises(ValueError, match="line 2"):
+        list(read_log(['{"topic":"leads","partition":0,"offset":0,"key":null,"value":{}}', "{}"]))
+
+
+def journey(lead: str = "L1") -> list[LoggedEvent]:
+    """Enrolled, attends, misses twice (at_risk), then attends 20 days later."""
+    at = T0
+    evs = [event("lead.created", 1, at, lead, parent_name="Ana")]
+    steps = [
+        ("lead.milestone", {"milestone": "enrolled"}),
+        ("attendance.recorded", "attended"),
+        ("attendance.recorded", "missed"),
+        ("attendance.recorded", "missed"),
+    ]
+    for n, (type_, detail) in enumerate(steps, start=2):
+        at += timedelta(days=2)
+        fields = detail if isinstance(detail, dict) else {"session_id": f"s{n}", "status": detail}
+        evs.append(event(type_, n, at, lead, **fields))
+    evs.append(
+        event(
+            "attendance.recorded",
+            9,
+            at + timedelta(days=20),
+            lead,
+            session_id="s9",
+            status="attended",
+        )
+    )
+    topic = {"lead.created": "leads", "lead.milestone": "leads"}
+    return [
+        LoggedEvent(
+            topic=topic.get(e["type"], "attendance"), partition=0, offset=i, key=lead, value=e
+        )
+        for i, e in enumerate(evs)
+    ]
+
+
+def run(log: list[LoggedEvent], learning: bool = True) -> tuple[Replay, list[dict[str, Any]]]:
+    engine = Replay(Params(), Learner(LearnerParams(), enabled=learning))
+    return engine, [d.model_dump(mode="json") for d in engine.run(log)]
+
+
+def test_replay_fires_the_decay_before_the_event_that_comes_after_it() -> None:
+    engine, decisions = run(journey())
+    states = [d["rl_state"].split(":")[0] for d in decisions]
+    assert states == ["new", "enrolled", "active", "active", "at_risk", "inactive", "at_risk"]
+    decay = decisions[5]
+    assert decay["trigger_event_id"].startswith("rule-")
+    assert decay["decided_at"] == "2026-03-24T10:00:00Z"  # the second miss + 14 days
+    assert engine.summary.ticks >= 1 and engine.summary.events == 6  # reminders tick too
+
+
+def test_replay_is_deterministic_and_learns_each_transition_before_the_next_event() -> None:
+    engine, first = run(journey())
+    _, second = run(journey())
+    assert first == second
+    versions = [d["q_version"] for d in first]
+    assert versions == sorted(versions) and versions[0] == 0
+    assert engine.learner.version == engine.summary.transitions == versions[-1] + 1
+
+
+def test_batch_mode_replays_from_the_priors_alone() -> None:
+    engine, decisions = run(journey(), learning=False)
+    assert {d["q_version"] for d in decisions} == {0}
+    assert engine.learner.offset == engine.summary.transitions > 0
+
+
+def test_an_invalid_line_is_counted_and_skipped() -> None:
+    bad = LoggedEvent(topic="leads", partition=0, offset=99, key="L1", value={"type": "x"})
+    engine, decisions = run([*journey()[:1], bad])
+    assert (engine.summary.invalid, len(decisions)) == (1, 1)
