@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from stream_app.domain.messages import InputEvent
-from stream_app.wire.models import INPUT_EVENT, INPUT_TYPES, DeadLetter
+from stream_app.domain.messages import ExtractionResult, InputEvent
+from stream_app.wire.models import INPUT_EVENT, INPUT_TYPES, DeadLetter, LeadTimer
 
 
 class InvalidEvent(Exception):
@@ -66,6 +66,31 @@ def decode_event(topic: str, key: bytes | None, raw: bytes | None, max_bytes: in
             "key_mismatch", f"message key {text_key!r} differs from lead_id {event.lead_id!r}"
         )
     return event
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def decode_model(model: type[M], raw: bytes | None) -> M:
+    """Validate one record of an internal topic; raises InvalidEvent."""
+    try:
+        return model.model_validate_json(raw or b"")
+    except ValidationError as exc:
+        raise InvalidEvent("validation", _validation_message(exc)) from None
+
+
+LeadTopicRecord = InputEvent | ExtractionResult | LeadTimer
+
+
+def decode_lead_record(
+    topic: str, key: bytes | None, raw: bytes | None, max_bytes: int
+) -> LeadTopicRecord:
+    """Validate one record of any topic the lead agent reads (by its logical name)."""
+    if topic == "extractions":
+        return decode_model(ExtractionResult, raw)
+    if topic == "lead-timers":
+        return decode_model(LeadTimer, raw)
+    return decode_event(topic, key, raw, max_bytes)
 
 
 def encode(message: BaseModel) -> bytes:

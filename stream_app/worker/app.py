@@ -102,28 +102,31 @@ def create_app(settings: Settings) -> Runtime:
     topics = Topics.build(app, settings)
     leads = lead_table(app, settings)
     learned = learner_table(app)
-    snapshot = QTableView(settings)
-    app.service(cast(Any, snapshot))  # Faust starts instances as well as classes
+    q_view = QTableView(settings)
+    app.service(cast(Any, q_view))  # Faust starts instances as well as classes
     runtime = Runtime(
         app=app,
         settings=settings,
         topics=topics,
         leads=leads,
-        snapshot=snapshot,
+        q_view=q_view,
         topics_by_name={
             name: app.topic(settings.topic(name), key_serializer="raw", value_serializer="raw")
             for name in INPUT_TYPES
         },
     )
     budgets = budget_table(app, settings)
-    lead_agent.register(app, settings, topics, leads, budgets, snapshot, lead_params(settings))
+    lead_agent.register(
+        app,
+        lead_agent.LeadAgent(settings, topics, leads, budgets, q_view, lead_params(settings)),
+    )
     extractor_agent.register(app, settings, topics, _extractor(settings))
     qlearner_agent.register(app, settings, topics, learned, learner_params(settings))
 
     @app.task
     async def _report_ready() -> None:
         await cast(FixedTableManager, app.tables).recovery.completed.wait()
-        await snapshot.caught_up.wait()
+        await q_view.caught_up.wait()
         runtime.ready_at = time.monotonic()
         metrics.WORKER_READY.set(1)
         log.info("worker ready %.1fs after process start", runtime.ready_at - PROCESS_STARTED)

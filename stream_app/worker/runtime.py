@@ -20,15 +20,15 @@ class Runtime:
     settings: Settings
     topics: Topics
     leads: Any
-    snapshot: QTableView
+    q_view: QTableView
     topics_by_name: dict[str, faust.TopicT]
     ready_at: float | None = None
 
     @property
     def ready(self) -> bool:
-        """Tables recovered, Q snapshot caught up, not rebalancing: safe to serve."""
+        """Tables recovered, Q-table view caught up, not rebalancing: safe to serve."""
         return (
             self.app.tables.actives_ready
-            and self.snapshot.caught_up.is_set()
+            and self.q_view.caught_up.is_set()
             and not self.app.rebalancing
         )

@@ -24,6 +24,11 @@ def budget_table(app: faust.App, settings: Settings) -> Any:
     )
 
 
+def budget_key(partition: int) -> str:
+    """The budgets-table key of a partition's voice budget (written only from it)."""
+    return f"voice:p{partition}"
+
+
 def learner_table(app: faust.App) -> Any:
     """ "state|action" -> learned entry JSON; one partition, like lead-transitions."""
     return app.Table("q-learner", default=None, partitions=1, key_type=str, value_type=bytes)

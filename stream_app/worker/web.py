@@ -40,7 +40,7 @@ def register_views(runtime: Runtime) -> None:
     @app.page("/readyz")
     async def readyz(web: View, request: Request) -> Response:
         if runtime.ready:
-            return _json(web, {"status": "ready", "q_version": runtime.snapshot.q_version})
+            return _json(web, {"status": "ready", "q_version": runtime.q_view.q_version})
         return _json(web, {"status": "starting"}, status=503)
 
     @app.page("/metrics")
@@ -52,11 +52,11 @@ def register_views(runtime: Runtime) -> None:
 
     @app.page("/q-table")
     async def q_table(web: View, request: Request) -> Response:
-        snapshot = runtime.snapshot
+        q_view = runtime.q_view
         rows: dict[str, dict[str, Any]] = {}
-        for (state, action), entry in snapshot.table.items():
+        for (state, action), entry in q_view.table.items():
             rows.setdefault(state, {})[action.value] = {"q": entry.q, "visits": entry.visits}
-        return _json(web, {"q_version": snapshot.q_version, "states": rows})
+        return _json(web, {"q_version": q_view.q_version, "states": rows})
 
     @app.page("/leads/{lead_id}")
     @app.table_route(table=leads, match_info="lead_id")

@@ -1,0 +1,179 @@
+"""Deciding: the next-best-action for a lead, with its brief, provenance and credit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from stream_app.domain.actions import Action, allowed_actions, channel_for, hard_override
+from stream_app.domain.briefs import ActionBrief, LeadProfile, build_brief
+from stream_app.domain.buckets import bucket, rl_state
+from stream_app.domain.exploration import draw_for, explore
+from stream_app.domain.guardrails import (
+    PolicyResult,
+    apply_policy,
+    is_outreach,
+    lead_zone,
+    outside_quiet_hours,
+)
+from stream_app.domain.lead.credit import closing_transition, step_transition
+from stream_app.domain.lead.effects import Effects
+from stream_app.domain.lead.ids import decision_id, stable_id
+from stream_app.domain.lead.policy import Params, Policy
+from stream_app.domain.lead.state import DecisionRecord, LeadState
+from stream_app.domain.messages import Candidate, NextBestAction, Reminder
+from stream_app.domain.qlearning import Selection, select_action
+from stream_app.domain.risk import requires_approval, risk_segment, urgency
+
+
+def decide(
+    lead: LeadState,
+    trigger_event_id: str,
+    decided_at: datetime,
+    credit_decision_id: str | None,
+    policy: Policy,
+    params: Params,
+) -> tuple[LeadState, Effects]:
+    """Select by UCB (or the baseline's random pick), then apply the contact policy.
+
+    The policy walks the candidates best-first and publishes the first one every
+    rule allows; when none is allowed the lead waits, with the reason on record.
+    The decision closes the step the previous one opened (see `credit`).
+    """
+    status, ctx = lead.status, lead.context
+    state = rl_state(status, bucket(ctx, params.buckets))
+    forced = hard_override(status)
+    if forced is not None:
+        allowed: list[Action] = [forced]
+        filtered: dict[Action, str] = {}
+    else:
+        allowed, filtered = allowed_actions(status, ctx, decided_at, params.filter)
+    table, group = policy.table_for(lead.lead_id, params.holdout_share)
+    selection = select_action(table, state, allowed, params.ucb_c)
+    did = decision_id(lead.lead_id, trigger_event_id)
+    ranked, pick, propensity = _ranked(selection, allowed, did, policy, params)
+    last_channel = ctx.last_contact_channel.value if ctx.last_contact_channel else None
+    prefer_email = not lead.profile.phone and bool(lead.profile.email)
+    # The cooldown spaces contacts out; it moves `scheduled_for` (see `_brief`)
+    # instead of blocking, or every decision made right after a call would be a wait.
+    checked = apply_policy(
+        [(action, channel_for(action, last_channel, prefer_email)) for action in ranked],
+        opted_out_channels=lead.opted_out_channels,
+        history=lead.contact_history,
+        timezone=lead.profile.timezone,
+        now=decided_at,
+        voice_budget=policy.voice_budget,
+        policy=replace(params.contact, cooldown=timedelta(0)),
+        last_channel=last_channel,
+    )
+    action = checked.action
+    # A guardrail fallback under exploration has no simple propensity: left unknown.
+    exact = action == pick or params.exploration.epsilon == 0.0
+    chosen = next((c for c in selection.candidates if c.action == action), None)
+    for blocked, code in checked.blocked.items():
+        filtered[blocked] = f"guardrail:{code.value}"
+    brief = _brief(lead, checked, decided_at, params)
+    nba = NextBestAction(
+        decision_id=did,
+        lead_id=lead.lead_id,
+        decided_at=decided_at,
+        trigger_event_id=trigger_event_id,
+        action=action.value,
+        channel=checked.channel.value,
+        rl_state=state,
+        q_value=chosen.q if chosen else 0.0,
+        score=chosen.score if chosen else 0.0,
+        candidates=tuple(
+            Candidate(action=c.action.value, q=c.q, visits=c.visits, score=c.score)
+            for c in selection.candidates
+        ),
+        filtered_out={a.value: reason for a, reason in filtered.items()},
+        override=status.value if forced is not None else checked.override,
+        brief=brief,
+        risk_segment=risk_segment(status, ctx, decided_at, params.risk).value,
+        urgency=urgency(status, ctx, decided_at, params.risk).value,
+        requires_approval=requires_approval(lead.profile.value_tier, action, params.risk),
+        policy_version=params.policy_version,
+        q_version=policy.version,
+        propensity=propensity if exact else None,
+        arm=group,
+    )
+    effects = Effects(decisions=[nba], voice_budget=checked.voice_budget)
+    top = ranked[0] if ranked else action
+    if top in checked.blocked:
+        effects.guardrail_changes.append(checked.blocked[top].value)
+    credit = step_transition(lead, nba, credit_decision_id, params)
+    if credit is not None:
+        effects.learn(*credit)
+    if action == Action.STOP and forced is None:
+        effects.learn(*closing_transition(lead, nba, params))
+    return _remembered(lead, nba, action, params), effects
+
+
+def _ranked(
+    selection: Selection, allowed: list[Action], did: str, policy: Policy, params: Params
+) -> tuple[list[Action], Action, float]:
+    """Candidates best-first with the pick on top, the pick, and its propensity.
+
+    The baseline picks uniformly at random. Otherwise epsilon exploration over UCB
+    when configured; its draw comes from the decision id, so a redelivered event or
+    a replay makes the same pick.
+    """
+    ranked = [c.action for c in sorted(selection.candidates, key=lambda c: -c.score)]
+    if policy.rng is not None:
+        pick = policy.rng.choice(allowed)
+        return [a for a in ranked if a == pick], pick, 1 / len(allowed)
+    pick, propensity = explore(ranked, params.exploration, draw_for(did))
+    return sorted(ranked, key=lambda a: a != pick), pick, propensity
+
+
+def _brief(
+    lead: LeadState, checked: PolicyResult, decided_at: datetime, params: Params
+) -> ActionBrief:
+    """The brief for the checked action, timed after the cooldown and outside quiet hours."""
+    profile = LeadProfile(
+        parent_name=lead.profile.parent_name,
+        child_name=lead.profile.child_name,
+        campaign_goal=lead.profile.campaign_goal,
+    )
+    brief = build_brief(
+        checked.action, checked.channel, profile, lead.context, decided_at, params.briefs
+    )
+    zone = lead_zone(lead.profile.timezone, params.contact.default_timezone)
+    scheduled = brief.scheduled_for
+    contacts = lead.contact_history.contacts
+    if is_outreach(checked.action) and contacts:
+        scheduled = max(scheduled, contacts[-1].decided_at + params.contact.cooldown)
+    return brief.model_copy(
+        update={"scheduled_for": outside_quiet_hours(scheduled, zone, params.contact)}
+    )
+
+
+def _remembered(lead: LeadState, nba: NextBestAction, action: Action, params: Params) -> LeadState:
+    """The lead after the decision: its record kept for credit, and its reminder set."""
+    record = DecisionRecord(
+        decision_id=nba.decision_id,
+        action=action,
+        rl_state=nba.rl_state,
+        status=lead.status,
+        decided_at=nba.decided_at,
+        trigger_event_id=nba.trigger_event_id,
+    )
+    reminder = None
+    if is_outreach(action) and nba.brief.scheduled_for > nba.decided_at:
+        reminder = Reminder(
+            reminder_id=stable_id("r", nba.decision_id),
+            lead_id=lead.lead_id,
+            decision_id=nba.decision_id,
+            remind_at=nba.brief.scheduled_for,
+            action=action.value,
+            note=nba.brief.timing_rationale,
+        )
+    return lead.model_copy(
+        update={
+            "decisions": (*lead.decisions, record)[-params.recent_decisions :],
+            "last_nba": nba,
+            # A newer decision supersedes whatever reminder was pending.
+            "reminder": reminder,
+        }
+    )
