@@ -1,0 +1,95 @@
+"""The offline extractor: phrase tables over the family's words, no model, no network.
+
+It exists so the system runs and is testable without an LLM, and so a failed LLM
+call still has a sensible fallback. It reads only the family's turns for signals;
+the agent's turns are used for two pieces of context a reader would also use:
+whether a family question was answered, and whether the family is answering the
+agent's "what day works?".
+
+The package keeps the wording apart from the reading of it:
+
+- `phrases_concerns`, `phrases_context`, `phrases_intent`: the phrase tables, as
+  plain data;
+- `text`: normalisation, sentence splitting, negation scope and matching, shared
+  by every table;
+- `dimensions`: money, objections, life events, timing, family and tone;
+- `intent`: the conversation's intent, and the order it is decided in;
+- `summary`: the summary, facts and open questions built from the rest.
+
+Each module joins the tables it matches into compiled patterns once, at import.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from stream_app.domain.extraction.conversation import Conversation
+from stream_app.domain.extraction.keywords import opt_out_in
+from stream_app.domain.extraction.model import (
+    Extraction,
+    FinancialSignals,
+    Intent,
+    Level,
+    Sentiment,
+)
+from stream_app.domain.extraction.rules import dimensions, intent, summary, text
+
+PROVIDER: Final = "rules"
+
+
+class RulesExtractor:
+    """Deterministic, offline `Extractor`; also the fallback when an LLM fails."""
+
+    name = PROVIDER
+
+    async def extract(self, conversation: Conversation) -> Extraction:
+        return self.extract_sync(conversation)
+
+    def extract_sync(self, conversation: Conversation) -> Extraction:
+        try:
+            return _extract(conversation)
+        except Exception as exc:  # the Extractor contract: a result, never a raise
+            return Extraction.failed(PROVIDER, f"rules extractor error: {type(exc).__name__}")
+
+
+def _extract(conversation: Conversation) -> Extraction:
+    turns = conversation.turns
+    family_idx = [i for i, t in enumerate(turns) if t.role == "family"]
+    opt_out = opt_out_in(conversation)
+    if not family_idx:
+        return Extraction(
+            provider=PROVIDER,
+            intent=Intent.NO_RESPONSE,
+            summary=summary.summarise(conversation, Intent.NO_RESPONSE, Sentiment.NEUTRAL, None),
+        )
+    # Sentences are split from the family's turns alone, then renumbered with the
+    # turn's index in the whole conversation, so they can be set against the agent's.
+    family_sentences = tuple(
+        text.Sentence(s.text, family_idx[s.turn])
+        for s in text.sentences([turns[i] for i in family_idx])
+    )
+    found = dimensions.read_sentences(family_sentences, family_idx[-1], opt_out)
+    decided = intent.decide(conversation, found)
+    tone = dimensions.sentiment(found, decided)
+    objections = found.objections
+    if decided is Intent.DECLINING:
+        objections = tuple(o.model_copy(update={"severity": Level.HIGH}) for o in objections)
+    return Extraction(
+        provider=PROVIDER,
+        summary=summary.summarise(conversation, decided, tone, found),
+        facts=summary.facts(found),
+        intent=decided,
+        sentiment=tone,
+        open_questions=summary.open_questions(turns, family_sentences),
+        financial=FinancialSignals(
+            concern_level=found.financial, mentions=found.financial_mentions
+        ),
+        scheduling=found.scheduling,
+        family=found.family,
+        objections=objections,
+        additional_signals=found.signals,
+        opt_out=opt_out,
+    )
+
+
+__all__ = ["PROVIDER", "RulesExtractor"]

@@ -1,0 +1,242 @@
+"""The per-dimension readings: money, objections, life events, timing, family, tone.
+
+Each function reads the family's sentences for one dimension of an `Extraction`
+and knows nothing of the others, except where one reading is evidence for
+another: lost income raises the financial concern, a money blocker or a refusal
+turns a competitor mention into an objection, and the decided intent weighs on
+the tone. `read_sentences` runs them once per conversation into a `Read`, which
+intent, sentiment and the summary then share instead of matching again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from stream_app.domain.extraction.model import (
+    AdditionalSignal,
+    FamilyContext,
+    Intent,
+    Level,
+    Objection,
+    SchedulingSignals,
+    Sentiment,
+)
+from stream_app.domain.extraction.rules import phrases_concerns as concerns
+from stream_app.domain.extraction.rules import phrases_context as context
+from stream_app.domain.extraction.rules.phrases_concerns import ObjectionTopic, SignalRule
+from stream_app.domain.extraction.rules.phrases_intent import DECLINE
+from stream_app.domain.extraction.rules.text import Sentence, detail, hits, negated, rx, unique
+
+_FIN_NO_CONCERN: Final = rx(*concerns.FIN_NO_CONCERN)
+_FIN_HIGH: Final = rx(*concerns.FIN_HIGH)
+_FIN_MODERATE_BLOCKER: Final = rx(*concerns.FIN_MODERATE_BLOCKER)
+_FIN_MODERATE: Final = rx(*concerns.FIN_MODERATE)
+_FIN_LOW: Final = rx(*concerns.FIN_LOW)
+_OBJECTIONS: Final[tuple[tuple[ObjectionTopic, re.Pattern[str]], ...]] = tuple(
+    (topic, rx(*topic.phrases)) for topic in concerns.OBJECTIONS
+)
+_COMPETITOR: Final = rx(*concerns.COMPETITOR)
+_DECLINE: Final = rx(*DECLINE)
+_SIGNALS: Final[tuple[tuple[SignalRule, re.Pattern[str]], ...]] = tuple(
+    (rule, rx(*rule.phrases)) for rule in concerns.SIGNALS
+)
+_TIME: Final = rx(*context.TIME)
+_RELATIVE: Final = rx(*context.RELATIVE)
+_BOOKABLE: Final = rx(*context.BOOKABLE)
+_CONSTRAINT_CUE: Final = rx(*context.CONSTRAINT_CUE)
+_SIBLING: Final = rx(*context.SIBLING)
+_DECISION_MAKER: Final = rx(*context.DECISION_MAKER)
+_WHO: Final = re.compile(context.WHO, re.IGNORECASE)
+_FAMILY_NOTE: Final = rx(*context.FAMILY_NOTE)
+_POSITIVE: Final = rx(*context.POSITIVE)
+_NEGATIVE: Final = rx(*context.NEGATIVE)
+_SOFTENER: Final = rx(*context.SOFTENER)
+
+# "Maya is 7", "Leo, 9", "Sam's 5", "Ava (6)": a capitalised name and an age, so
+# case-sensitive; not a time, a duration or a price ("Monday, 5 pm", "Soccer is 30
+# minutes", "Tuition is 90 a month").
+_NAMED_AGE: Final = re.compile(
+    r"\b([A-Z][a-z]+)(?:\s+is|,|'s|\s+\()\s*(?:only\s+|just\s+)?(\d{1,2})\b(?!\s*(?:am|pm|:|minutes?|a\s+month))"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """Everything found in one conversation, before it is shaped into an Extraction."""
+
+    sentences: tuple[Sentence, ...]
+    last_turn: int
+    financial: Level
+    financial_mentions: tuple[str, ...]
+    blockers: tuple[Sentence, ...]
+    objections: tuple[Objection, ...]
+    objection_turns: frozenset[int]
+    signals: tuple[AdditionalSignal, ...]
+    scheduling: SchedulingSignals
+    family: FamilyContext
+    opt_out: bool
+
+
+def read_sentences(sentences: tuple[Sentence, ...], last_turn: int, opt_out: bool) -> Read:
+    """Every dimension of the family's sentences; `last_turn` is the family's last turn."""
+    signals = _signals(sentences)
+    financial, mentions, blockers = _financial(sentences, signals)
+    objections, objection_turns = _objections(sentences, blockers)
+    return Read(
+        sentences=sentences,
+        last_turn=last_turn,
+        financial=financial,
+        financial_mentions=mentions,
+        blockers=blockers,
+        objections=objections,
+        objection_turns=objection_turns,
+        signals=signals,
+        scheduling=_scheduling(sentences),
+        family=_family(sentences),
+        opt_out=opt_out,
+    )
+
+
+def _financial(
+    sentences: Sequence[Sentence], signals: Sequence[AdditionalSignal]
+) -> tuple[Level, tuple[str, ...], tuple[Sentence, ...]]:
+    """The concern level, the sentences that carry it, and the blockers among them.
+
+    "Blockers" are worries stated as a reason it won't work; they make the intent
+    objecting. Asking for aid is a worry, not a blocker.
+    """
+    level = Level.NONE
+    mentions: list[str] = []
+    for s in sentences:
+        if _FIN_NO_CONCERN.search(s.text):
+            continue
+        found = (
+            Level.HIGH
+            if hits(_FIN_HIGH, [s], negatable=False)
+            else Level.MODERATE
+            if hits(_FIN_MODERATE_BLOCKER, [s]) or hits(_FIN_MODERATE, [s])
+            else Level.LOW
+            if hits(_FIN_LOW, [s], negatable=False)
+            else Level.NONE
+        )
+        if found is not Level.NONE:
+            mentions.append(detail(s))
+            level = max(level, found, key=lambda lv: lv.rank)
+    if any(sig.signal == "job_loss" for sig in signals):
+        # Lost income is the strongest money signal there is, whatever words carry it.
+        level = Level.HIGH
+    blockers = tuple(
+        s
+        for s in sentences
+        if not _FIN_NO_CONCERN.search(s.text)
+        and (hits(_FIN_HIGH, [s], negatable=False) or hits(_FIN_MODERATE_BLOCKER, [s]))
+    )
+    return level, unique(mentions), blockers
+
+
+def _objections(
+    sentences: Sequence[Sentence], blockers: Sequence[Sentence]
+) -> tuple[tuple[Objection, ...], frozenset[int]]:
+    """The objections raised, by topic, and the turns that raised them (blockers included)."""
+    found: list[Objection] = []
+    turns: set[int] = set()
+    for topic, pattern in _OBJECTIONS:
+        topic_hits = hits(pattern, sentences)
+        if topic_hits:
+            found.append(
+                Objection(topic=topic.topic, detail=detail(topic_hits[0]), severity=topic.severity)
+            )
+            turns.update(h.turn for h in topic_hits)
+    competitor = hits(_COMPETITOR, sentences)
+    pushback = bool(blockers) or bool(hits(_DECLINE, sentences))
+    if competitor and pushback:
+        found.append(
+            Objection(topic="competitor", detail=detail(competitor[0]), severity=Level.MODERATE)
+        )
+        turns.update(h.turn for h in competitor)
+    turns.update(b.turn for b in blockers)
+    return tuple(found), frozenset(turns)
+
+
+def _signals(sentences: Sequence[Sentence]) -> tuple[AdditionalSignal, ...]:
+    """Life events worth acting on, plus any competitor on the table."""
+    found = [
+        AdditionalSignal(
+            signal=rule.signal,
+            detail=detail(rule_hits[0]),
+            urgency=rule.urgency,
+            suggested_action=rule.suggested_action,
+        )
+        for rule, pattern in _SIGNALS
+        if (rule_hits := hits(pattern, sentences))
+    ]
+    competitor = hits(_COMPETITOR, sentences)
+    if competitor:
+        found.append(
+            AdditionalSignal(
+                signal="competitor_offer",
+                detail=detail(competitor[0]),
+                urgency=Level.MODERATE,
+                suggested_action="objection_address",
+            )
+        )
+    return tuple(found)
+
+
+def _scheduling(sentences: Sequence[Sentence]) -> SchedulingSignals:
+    """Timed sentences, split into constraints and preferred times."""
+    constraints: list[str] = []
+    preferred: list[str] = []
+    for s in sentences:
+        timed = hits(_TIME, [s]) or (_RELATIVE.search(s.text) and _BOOKABLE.search(s.text))
+        if not timed:
+            continue
+        (constraints if _CONSTRAINT_CUE.search(s.text) else preferred).append(detail(s))
+    return SchedulingSignals(constraints=unique(constraints), preferred_times=unique(preferred))
+
+
+def _family(sentences: Sequence[Sentence]) -> FamilyContext:
+    """Siblings (by name and age where given), who else decides, and household notes."""
+    siblings: list[str] = []
+    makers: list[str] = []
+    notes: list[str] = []
+    for s in sentences:
+        if _SIBLING.search(s.text):
+            named = [f"{name} ({age})" for name, age in _NAMED_AGE.findall(s.text)]
+            siblings.extend(named or [detail(s)])
+        for m in _DECISION_MAKER.finditer(s.text):
+            makers.extend(w.lower() for w in _WHO.findall(m.group(0))[-1:])
+        if _FAMILY_NOTE.search(s.text):
+            notes.append(detail(s))
+    return FamilyContext(
+        siblings=unique(siblings), decision_makers=unique(makers), notes=unique(notes)
+    )
+
+
+def sentiment(read: Read, intent: Intent) -> Sentiment:
+    """The family's tone: positive and negative words counted, then the intent applied."""
+    positive = negative = 0
+    for s in read.sentences:
+        for m in _POSITIVE.finditer(s.text):
+            if negated(s.text, m.start()):
+                negative += 1
+            else:
+                positive += 1
+        negative += sum(1 for m in _NEGATIVE.finditer(s.text) if not negated(s.text, m.start()))
+    if any("!" in s.text for s in read.sentences) and negative == 0:
+        positive += 1
+    if intent is Intent.DECLINING:
+        # A polite refusal is still a refusal: warmth only softens it to neutral.
+        positive = 0
+        if not any(_SOFTENER.search(s.text) for s in read.sentences):
+            negative += 1
+    if read.opt_out:
+        negative += 1
+    if positive > negative:
+        return Sentiment.POSITIVE
+    if negative > positive:
+        return Sentiment.NEGATIVE
+    return Sentiment.NEUTRAL

@@ -1,0 +1,311 @@
+"""Phrase tables for what stands in the family's way: money, objections, life events.
+
+Plain data, so the wording can be reviewed and extended without reading the
+matching code. Each entry is a regular-expression source; `dimensions` joins a
+table into one case-insensitive pattern at import and decides whether a negator
+just before a match ("not too expensive") cancels it. Tables are written against
+normalised text: texting shorthand is already spelled out and apostrophes
+straightened, so "cant afford" arrives as "can't afford".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from stream_app.domain.extraction.model import Level
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectionTopic:
+    """Phrases that raise one objection topic, and how much that topic weighs."""
+
+    topic: str
+    phrases: tuple[str, ...]
+    severity: Level
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRule:
+    """Phrases that reveal one life event, how urgent it is and what to do about it."""
+
+    signal: str
+    phrases: tuple[str, ...]
+    urgency: Level
+    suggested_action: str
+
+
+# ---------------------------------------------------------------------------
+# Financial concern, strongest first. "Blockers" (HIGH and MODERATE_BLOCKER) are
+# worries stated as a reason it won't work; they make the intent objecting.
+# Asking for aid (MODERATE) is a worry, not a blocker. A sentence that says money
+# is not a problem (NO_CONCERN) counts at no level at all.
+
+FIN_NO_CONCERN: Final[tuple[str, ...]] = (
+    r"\b(?:cost|price|money|budget|tuition)(?:'s|\s+is|\s+isn't|\s+is\s+not)?\s+(?:not\s+)?(?:an?\s+)?"
+    r"(?:issue|problem|concern)\b",
+    r"\bnot\s+(?:too|that|very|so)\s+(?:expensive|pricey|bad)\b",
+    r"\bcheaper\s+than\s+(?:i|we)\s+thought\b",
+    r"\b(?:that's|that\s+is|it's|very|pretty)\s+(?:reasonable|affordable)\b",
+    r"\bnot\s+worried\s+about\s+(?:the\s+)?(?:cost|price|money)\b",
+)
+FIN_HIGH: Final[tuple[str, ...]] = (
+    r"\b(?:can't|cant|cannot|can\s+not)\s+afford\b",
+    r"\b(?:don't|dont|do\s+not)\s+think\s+we\s+can\s+afford\b",
+    r"\bno\s+way\s+(?:we|i)\s+(?:can|could)\s+(?:pay|afford)\b",
+    r"\b(?:way|totally|completely)\s+out\s+of\s+(?:our|my)\s+(?:budget|price\s+range)\b",
+    r"\bstruggling\s+(?:financially|with\s+money|to\s+pay)\b",
+)
+FIN_MODERATE_BLOCKER: Final[tuple[str, ...]] = (
+    r"\bmore\s+than\s+(?:we|i)\s+(?:budgeted|expected|planned|can\s+spend|wanted\s+to\s+spend)\b",
+    r"\bover\s+(?:our|my|the)\s+budget\b",
+    r"\btoo\s+much\s+money\b",
+    r"(?:\$\s?\d[\d,.]*|\bprice\b|\bcost\b|\bfees?\b|\btuition\b)[^.?!]{0,40}\b"
+    r"(?:insane|crazy|ridiculous|outrageous|too\s+much|a\s+lot|steep|too\s+high)\b",
+    r"\b(?:anything|something)\s+cheaper\b",
+    r"\btoo\s+(?:expensive|pricey|much\s+money)\b",
+    r"\b(?:expensive|pricey|steep|overpriced)\b",
+    r"\bout\s+of\s+(?:our|my)\s+(?:budget|price\s+range)\b",
+    r"\b(?:pay|paying)\s+double\b",
+    r"\bwhy\s+would\s+(?:i|we)\s+pay\b",
+    r"\bdifference\s+in\s+price\b",
+    r"\ba\s+lot\s+(?:of\s+money\s+)?for\s+us\b",
+)
+FIN_MODERATE: Final[tuple[str, ...]] = (
+    r"\bcareful\s+with\s+(?:money|spending)\b",
+    r"\bmoney(?:'s|\s+is)\s+(?:really\s+|very\s+|pretty\s+|a\s+bit\s+)?tight\b",
+    r"\b(?:tight|limited)\s+budget\b",
+    r"\bbudget\s+is\s+tight\b",
+    r"\bon\s+a\s+budget\b",
+    r"\bscholarships?\b",
+    r"\bfinancial\s+(?:aid|assistance|help)\b",
+    r"\bsliding\s+scale\b",
+    r"\bhelp\s+(?:paying|with\s+(?:the\s+)?(?:cost|tuition|fees?))\b",
+    r"\b(?:if|whether)\s+we\s+can\s+afford\b",
+    r"\btalk\s+\w+\s+(?:\w+\s+)?about\s+the\s+budget\b",
+)
+FIN_LOW: Final[tuple[str, ...]] = (
+    r"\bhow\s+much\b",
+    r"\bcost(?:s)?\b",
+    r"\bpric(?:e|es|ing)\b",
+    r"\btuition\b",
+    r"\bfees?\b",
+    r"\bdiscounts?\b",
+    r"\bpayment\s+plans?\b",
+    r"\bper\s+(?:month|session|class|week)\b",
+    r"\bpay(?:ing)?\s+for\b",
+    r"\brefundable\b",
+)
+
+# ---------------------------------------------------------------------------
+# Objections, by topic. Price is not a topic: it is the financial dimension.
+
+OBJECTIONS: Final[tuple[ObjectionTopic, ...]] = (
+    ObjectionTopic(
+        "distance",
+        (
+            r"\btoo\s+far\b",
+            r"\b\d+\s*(?:-\s*)?minute\s+drive\b",
+            r"\bdrive\s+is\b",
+            r"\blong\s+drive\b",
+            r"\b(?:a|such\s+a)\s+trek\b",
+            r"\bcommute\b",
+            r"\bno\s+car\b",
+            r"\btransportation\b",
+            r"\bfar\s+(?:away|from)\b",
+            r"\bthat\s+far\b",
+        ),
+        Level.MODERATE,
+    ),
+    ObjectionTopic(
+        "schedule",
+        (
+            r"\btoo\s+(?:late|early)\b(?!\s+to\s+(?:join|sign|enroll|register|start|apply))",
+            r"\bconflicts?\s+with\b",
+            r"\bclash(?:es)?\s+with\b",
+            r"\btoo\s+busy\b",
+            r"\bschedule\s+is\s+(?:crazy|packed|full)\b",
+            r"\b(?:doesn't|does\s+not|won't)\s+fit\s+(?:our|his|her|my)\s+schedule\b",
+            r"\bcan't\s+make\s+(?:it|that|the)\b",
+            r"\b(?:he|she|they)\s+(?:has|have)\s+(?:baseball|soccer|football|swim\w*|dance|practice|lessons|hockey|tutoring)\b",
+            r"\balready\s+(?:do|does|have|has)\s+\w+\s+on\b",
+            r"\bsame\s+(?:afternoon|day|time|night|evening)\b",
+            r"\bworried\s+about\s+the\s+(?:\w+\s+)?(?:practices|times?|schedule|days?)\b",
+        ),
+        Level.MODERATE,
+    ),
+    ObjectionTopic(
+        "child_reluctant",
+        (
+            r"\b(?:doesn't|does\s+not|don't|won't)\s+want\s+to\s+(?:go|do|come|try|join|continue)\b",
+            r"\b(?:hated|hates)\s+it\b",
+            r"\b(?:didn't|did\s+not)\s+like\s+it\b",
+            r"\b(?:really\s+|very\s+|so\s+)?shy\b",
+            r"\bscared\b",
+            r"\brefuses?\b",
+            r"\bwon't\s+go\b",
+            r"\bgot\s+upset\b",
+            r"\bcried\b",
+            r"\bmean\s+to\s+(?:her|him|them)\b",
+            r"\bbull(?:y|ied|ying)\b",
+            r"\b(?:don't|doesn't|won't)\s+(?:think\s+)?(?:\w+\s+){0,2}want\s+to\s+go\s+back\b",
+        ),
+        Level.MODERATE,
+    ),
+    ObjectionTopic(
+        "program_fit",
+        (
+            r"\b(?:not|isn't|n't)\b[\w\s']{0,24}\b(?:right|good)\s+fit\b",
+            r"\btoo\s+(?:young|old|advanced|basic|fast|slow|easy|hard)\b",
+            r"\b(?:not\s+sure|don't\s+know\s+if)\s+(?:he's|she's|they're|he\s+is|she\s+is)\s+ready\b",
+            r"\bwould\s+bore\b",
+            r"\bmuch\s+(?:younger|older)\b",
+            r"\bsomething\s+(?:slower|faster|more\s+advanced)\b",
+        ),
+        Level.LOW,
+    ),
+    ObjectionTopic(
+        "commitment",
+        (
+            r"\b(?:don't|do\s+not)\s+want\s+to\s+commit\b",
+            r"\b(?:year|twelve\s+month|12\s+month|annual)\s+(?:contract|commitment)\b",
+            r"\bcontract\s+is\s+a\s+lot\b",
+            r"\bmonth\s+to\s+month\b",
+            r"\btoo\s+(?:much\s+of\s+a\s+)?commitment\b",
+        ),
+        Level.MODERATE,
+    ),
+    ObjectionTopic(
+        "service_quality",
+        (
+            r"\bfrustrat\w*\b",
+            r"\bnot\s+impressed\b",
+            r"\bnobody\s+was\s+there\b",
+            r"\bno\s+one\s+(?:was\s+there|called|showed)\b",
+            r"\bdisorganized\b",
+            r"\brude\b",
+        ),
+        Level.MODERATE,
+    ),
+)
+# A competitor mention is always a signal that another offer is on the table; it
+# is also an objection when the family pushes back (a money blocker or a refusal).
+COMPETITOR: Final[tuple[str, ...]] = (
+    r"\bymca\b",
+    r"\bboys\s*(?:&|and)\s*girls\s+club\b",
+    r"\boffer\s+from\b",
+    r"\balso\s+looking\s+at\b",
+    r"\b(?:signed|enrolled|registered)\s+(?:\w+\s+)?(?:up\s+)?(?:at|with)\b",
+    r"\banother\s+(?:academy|club|program|studio|gym|school|place|camp|team)\b",
+    r"\bsomewhere\s+else\b",
+    r"\belsewhere\b",
+)
+
+# ---------------------------------------------------------------------------
+# Additional signals: life events worth acting on, each with its urgency and the
+# action that answers it.
+
+SIGNALS: Final[tuple[SignalRule, ...]] = (
+    SignalRule(
+        "job_loss",
+        (
+            r"\blost\s+(?:my|his|her|our)\s+(?:job|income)\b",
+            r"\blaid\s+off\b",
+            r"\bgot\s+fired\b",
+            r"\bunemployed\b",
+            r"\bout\s+of\s+work\b",
+            r"\bbetween\s+jobs\b",
+            r"\bhours\s+(?:just\s+)?(?:got\s+)?cut\b",
+            r"\bpay\s+cut\b",
+        ),
+        Level.HIGH,
+        "scholarship_outreach",
+    ),
+    SignalRule(
+        "family_change",
+        (
+            r"\bdivorc\w*\b",
+            r"\bseparat(?:ed|ion)\b",
+            r"\bpassed\s+away\b",
+            r"\bdeath\s+in\s+the\s+family\b",
+            r"\bnew\s+baby\b",
+            r"\bfuneral\b",
+        ),
+        Level.MODERATE,
+        "family_engage",
+    ),
+    SignalRule(
+        "special_needs",
+        (
+            r"\bautis\w*\b",
+            r"\badhd\b",
+            r"\biep\b",
+            r"\b504\s+plan\b",
+            r"\bspecial\s+needs\b",
+            r"\bsensory\b",
+            r"\bspeech\s+delay\b",
+            r"\bdevelopmental\s+delay\b",
+            r"\blearning\s+disabilit\w*\b",
+            r"\bdyslexi\w*\b",
+            r"\bdown\s+syndrome\b",
+            r"\bon\s+the\s+spectrum\b",
+            r"\b(?:speech|occupational)\s+therapy\b",
+        ),
+        Level.MODERATE,
+        "info_send",
+    ),
+    SignalRule(
+        "health",
+        (
+            r"\basthma\b",
+            r"\bsurgery\b",
+            r"\bbroke\s+(?:his|her|my|their)\b",
+            r"\bbroken\s+(?:arm|leg|wrist|ankle)\b",
+            r"\binjur\w*\b",
+            r"\bcast\s+comes\s+off\b",
+            r"\bcrutches\b",
+            r"\bconcussion\b",
+            r"\ballerg\w*\b",
+            r"\bhospital\w*\b",
+            r"\binhaler\b",
+            r"\bseizures?\b",
+            r"\bdiabet\w*\b",
+        ),
+        Level.MODERATE,
+        "gentle_nudge",
+    ),
+    SignalRule(
+        "relocation",
+        (
+            r"\bmoving\s+(?:to|away|out|across|house)\b",
+            r"\bin\s+the\s+middle\s+of\s+(?:a\s+)?mov(?:e|ing)\b",
+            r"\b(?:we're|we\s+are)\s+moving\b",
+            r"\bjust\s+moved\b",
+            r"\bmoved\s+here\b",
+            r"\brelocat\w*\b",
+            r"\bnew\s+to\s+the\s+area\b",
+        ),
+        Level.MODERATE,
+        "info_send",
+    ),
+    SignalRule(
+        "referral_source",
+        (
+            r"\bmy\s+(?:friend|neighbou?r|coworker|co-worker|cousin|sister|brother|colleague|nephew|niece"
+            r"|aunt|uncle|sister-in-law|brother-in-law)(?:'s)?\b"
+            r"[\w\s']{0,40}\b(?:said|told|recommended|go|goes|went|did|does|rave|love)",
+            r"\b(?:pediatrician|doctor|therapist|teacher|counsel?lor|friend|neighbou?r)\s+"
+            r"(?:suggested|recommended|told\s+us)\b",
+            r"\bsaw\s+(?:your|the)\s+(?:booth|sign|banner|ad|post|video)\b",
+            r"\bheard\s+(?:about|of)\s+(?:you|it|the)\b",
+            r"\brecommended\s+(?:by|to\s+us)\b",
+            r"\b(?:saw|found)\s+(?:you|your|it|an\s+ad|the\s+ad|a\s+post)\b",
+            r"\bon\s+(?:facebook|instagram|tiktok|nextdoor|google)\b",
+            r"\bflyer\b",
+            r"\bword\s+of\s+mouth\b",
+            r"\breferred\b",
+        ),
+        Level.LOW,
+        "warm_follow_up",
+    ),
+)

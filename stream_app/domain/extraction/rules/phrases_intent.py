@@ -1,0 +1,146 @@
+"""Phrase tables that decide the conversation's intent.
+
+Plain data, read the same way as `phrases_concerns`: regular-expression sources
+over normalised text, joined into one case-insensitive pattern per table where
+`intent` matches them. Most are matched on the family's sentences; the AGENT_ASKS_*
+tables are matched on the agent's turn before a family reply, so a bare "no" or a
+list of days can be read as the answer to the question the agent asked.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from stream_app.domain.extraction.rules.phrases_context import RELATIVE_WHO
+
+DECLINE: Final[tuple[str, ...]] = (
+    r"\b(?:not|no\s+longer|not\s+really)\s+interested\b",
+    r"\bno\s+thank(?:s|\s+you)\b",
+    r"\bnot\s+for\s+us\b",
+    r"\b(?:we'll|we\s+will|we're\s+going\s+to|we\s+are\s+going\s+to|gonna)\s+(?:probably\s+)?pass\b",
+    r"\bdecided\s+(?:not\s+to|against)\b",
+    r"\bnot\s+(?:going\s+to|gonna)\s+(?:go\s+ahead|do\s+it|sign|enroll|continue|come\s+back|return)\b",
+    r"\bwon't\s+be\s+(?:able\s+to\s+)?(?:do|doing|join|joining|continu\w*|com\w*|attend\w*)\b",
+    r"\b(?:we're|we\s+are)\s+all\s+set\b(?!\s+for)",
+    r"\balready\s+(?:signed|enrolled|registered)\s+(?:\w+\s+)?(?:up\s+)?(?:at|with|elsewhere|somewhere)\b",
+    r"\bfound\s+(?:another|a\s+different)\b",
+    r"\bnever\s*mind\b",
+    r"\b(?:we|we've|i've|i)\s+(?:already\s+)?(?:signed|enrolled|registered)\s+(?:\w+\s+)?(?:up\s+)?"
+    r"(?:at|with)\b",
+    r"\b(?:he's|she's|they're|we're)\s+(?:\w+\s+)?done\s+with\b",
+    r"\b(?:probably\s+)?a\s+no\s+(?:for|from)\b",
+    r"\bit's\s+a\s+no\b",
+)
+SCHEDULE_REQUEST: Final[tuple[str, ...]] = (
+    r"\b(?:can|could|may)\s+(?:we|i)\s+(?:please\s+)?(?:look\s+at\s+)?(?:book|schedule|set\s+up|come\s+(?:in|by|for)"
+    r"|do\s+(?:the|a|an)\s+(?:trial|assessment|tour|visit|class|evaluation)|start|sign|register|enroll)",
+    r"\bbook\s+(?:a|an|the|us|him|her|them|me)\b",
+    r"\bschedule\s+(?:a|an|the)\b",
+    r"\bset\s+up\s+(?:a|an|the)\s+(?:trial|tour|visit|time|class|assessment)\b",
+    r"\b(?:like|love|want)\s+to\s+(?:schedule|book|set\s+up|come\s+in|visit|sign|enroll|register)\b",
+    r"\bsign(?:\s+(?:him|her|them|us|me))?\s+up\b",
+    r"\bhow\s+(?:do|can)\s+(?:i|we)\s+(?:register|sign|enroll|book)\b",
+    r"\bready\s+to\s+start\b",
+    r"\bwhen\s+can\s+(?:she|he|they|we)\s+start\b",
+    r"\b(?:he|she|they|we)\s+can\s+start\b",
+    r"\bput\s+(?:her|him|them|us|me)\s+down\b",
+    r"\bcount\s+us\s+in\b",
+    r"\bwe'll\s+be\s+there\b",
+    r"\blet's\s+do\b",
+    r"\bget\s+(?:him|her|them)\s+(?:in|into)\b",
+    r"\b(?:can|could)\s+(?:we|i|he|she|they)\s+come\s+(?:watch|see|try|visit|observe)\b",
+    r"\block\s+(?:it|that|this|us|him|her|them)\s+in\b",
+    r"\bsee\s+(?:you|ya)\s+(?:then|there|on|at|next|tomorrow|soon|saturday|sunday|monday|tuesday|"
+    r"wednesday|thursday|friday)\b",
+    r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)days?|\d{1,2}(?::\d{2})?\s*(?:am|pm)?)\s+"
+    r"(?:works|would\s+work|would\s+be\s+(?:great|perfect|good|fine|best)|is\s+(?:perfect|good|fine|great))\b",
+)
+UNCLEAR: Final[tuple[str, ...]] = (
+    r"\bwrong\s+number\b",
+    r"\bwho\s+is\s+this\b",
+    r"\bwho's\s+this\b",
+    r"\b(?:didn't|didnt|never)\s+(?:sign\s+up|ask)\b",
+    r"\bdon't\s+have\s+any\s+kids\b",
+    r"\bcall\s+(?:me\s+)?back\s+later\b",
+    r"\b(?:we're|i'm)\s+(?:driving|at\s+work|in\s+a\s+meeting)\b",
+    r"\bbad\s+time\b",
+    r"\bnot\s+a\s+good\s+time\b",
+)
+LONG_DEFERRAL: Final[tuple[str, ...]] = (
+    r"\breach\s+out\s+(?:in|later|next|after)\b",
+    r"\bin\s+a\s+(?:couple|few)\s+(?:of\s+)?(?:months|weeks)\b",
+    r"\bcheck\s+back\b",
+    r"\bafter\s+the\s+holidays\b",
+    r"\bnext\s+(?:month|season|year|semester|term)\b",
+)
+CONSIDER: Final[tuple[str, ...]] = (
+    r"\bnot\s+sure\b",
+    r"\bthink\s+about\s+it\b",
+    r"\blet\s+me\s+think\b",
+    r"\ba\s+lot\s+to\s+think\s+about\b",
+    r"\bget\s+back\s+to\s+you\b",
+    r"\b(?:haven't|have\s+not)\s+decided\b",
+    r"\bstill\s+deciding\b",
+    r"\bwe'll\s+see\b",
+    r"\bmaybe\b",
+    r"\bcompare\b",
+    r"\bon\s+hold\b",
+    r"\bnot\s+thinking\s+about\b",
+    r"\bcan\s+we\s+talk\s+(?:after|later|next|in)\b",
+    r"\blook\s+at\s+it\s+again\b",
+    r"\bthink\s+(?:on|over)\s+it\b",
+    r"\bhave\s+to\s+think\b",
+    r"\blet\s+me\s+see\b",
+    r"\bi'll\s+(?:let\s+you\s+know|call\s+you|get\s+back|text\s+you)\b",
+    r"\bkeep\s+me\s+posted\b",
+    r"\bwaiting\s+to\s+see\b",
+    r"\bthinking\s+about\s+it\b",
+)
+DEFER_TO_DECISION_MAKER: Final[tuple[str, ...]] = (
+    r"\b(?:talk|speak|check|discuss|run\s+it\s+by|ask)\s+(?:it\s+over\s+|this\s+over\s+)?"
+    rf"(?:with\s+|to\s+)?my\s+{RELATIVE_WHO}\b",
+    r"\b(?:let\s+me|i'll|i\s+will|i\s+need\s+to|i\s+have\s+to)\s+(?:see|check|ask|talk|figure\s+out)\b"
+    rf"[\w\s']{{0,30}}\bmy\s+{RELATIVE_WHO}\b",
+)
+INTERESTED: Final[tuple[str, ...]] = (
+    r"\b(?:interested|intrested|intersted|interseted|interisted)\b",
+    r"\bexcited\b",
+    r"\b(?:would|'d)\s+love\b",
+    r"\bcan't\s+wait\b",
+    r"\b(?:we're|we\s+are)\s+in\s*(?:[.!,]|$)",
+    r"\b(?:asking|asks|begging|wants)\s+(?:\w+\s+){0,3}(?:go|come)\s+(?:back|again)\b",
+    r"\bdefinitely\s+want\b",
+    r"\bsounds\s+(?:great|good|nice|fun|amazing|awesome|perfect)\b",
+    r"\blove[sd]?\s+(?:it|that|this)\b",
+)
+INFO_REQUEST: Final[tuple[str, ...]] = (
+    r"\b(?:pls|please)\s+send\b",
+    r"\bsend\s+(?:me|it|us|over|the|pls|please)\b",
+    r"\bemail\s+me\b",
+    r"\b(?:i'd|i\s+would|i)\s+(?:like|need|love|want)\s+to\s+know\b",
+    r"\bfind\s+out\b",
+    r"\bcan\s+you\s+(?:tell|send|email|text)\b",
+    r"^(?:how\s+much|what's|what|when|where|which|is\s+there|are\s+there|do\s+you|does)\b",
+    r"\b(?:when|what|where|how|which)\s+(?:does|do|is|are|time|times|days?|much|long|old|should|will)\b",
+)
+RESOLVED: Final[tuple[str, ...]] = (
+    r"\bthat\s+(?:might|could|would|should)\s+(?:be\s+better|work|help)\b",
+    r"\bthat\s+works\b",
+    r"\bthat\s+helps\b",
+    r"\bsounds\s+better\b",
+)
+REDIRECT: Final[tuple[str, ...]] = (
+    r"\bcall\s+(?:her|him|them|me)\s+(?:instead|later|back|tomorrow)\b",
+)
+AGENT_ASKS_INTEREST: Final[tuple[str, ...]] = (
+    r"\binterest(?:ed)?\b",
+    r"\bwould\s+(?:you|he|she|they)\s+like\b",
+    r"\bwant\s+(?:me\s+)?to\b",
+)
+BARE_NO: Final = r"^(?:no|nope|nah|not\s+really|not\s+anymore|not\s+at\s+the\s+moment)\b"
+"""A family reply that opens with a refusal ("no", "nope", "not really")."""
+AGENT_ASKS_WHEN: Final[tuple[str, ...]] = (
+    r"\b(?:what|which)\s+(?:days?|times?)\b",
+    r"\bwhen\s+(?:works|would|is\s+good)\b",
+    r"\bdoes\s+that\s+work\b",
+)
