@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     kafka_ssl_cafile: Path | None = None
     # Group timings. Kafka's usual values by default; the embedded Tansu broker holds
     # a JoinGroup for half the session timeout, so `stream-app dev` lowers them
-    # (notes/RUNTIME.md) to get a worker ready in seconds rather than 30 s.
+    # (docs/runtime-notes.md, "Tansu, the embedded broker") to get a worker ready in
+    # seconds rather than 30 s.
     session_timeout_s: float = Field(default=30.0, gt=0)
     heartbeat_interval_s: float = Field(default=3.0, gt=0)
     rebalance_timeout_s: float = Field(default=60.0, gt=0)
@@ -112,7 +113,7 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(default=5.0, gt=0, le=3600)
     remembered_event_ids: int = Field(default=256, ge=16, le=100_000)
 
-    # --- Risk segment and urgency (seeds 001, 002) -------------------------------
+    # --- Risk segment and urgency (docs/architecture.md, "Decisions") -----------
     risk_critical_days: float = Field(default=14.0, gt=0, description="No engagement this long.")
     risk_moderate_days: float = Field(default=7.0, gt=0)
     risk_attendance_critical: float = Field(default=0.5, ge=0, le=1)

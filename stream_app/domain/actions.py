@@ -1,4 +1,4 @@
-"""The 18 semantic actions and the filter that keeps exploration sensible (DESIGN 5).
+"""The 18 semantic actions and the filter that keeps exploration sensible.
 
 An action says what to do and why, not only which channel to use; the brief
 builder turns it into tactics. The filter first applies the per-status table and
@@ -6,7 +6,7 @@ then the signal conditions, and reports why every other action was left out so a
 decision can be audited. Hard overrides (closed leads get `stop`) run before all of
 it and no learning can change them.
 
-High-cost actions (seed 004's `approval_required` playbooks): a human approves
+High-cost actions (`requires_approval` on the decision): a human approves
 
 - `scholarship_outreach`: it commits the academy's money (financial aid);
 - `win_back_offer`: it carries an incentive to return, also money;
@@ -136,7 +136,7 @@ STATUS_ACTIONS: dict[Status, frozenset[Action]] = {
         {_A.WARM_FOLLOW_UP, _A.INFO_SEND, _A.GENTLE_NUDGE, _A.CHANNEL_SWITCH, _A.WAIT, _A.STOP}
     ),
     Status.CONTACTED: _EARLY_FUNNEL,
-    # DESIGN 5: as contacted, plus social proof once they are interested.
+    # As contacted, plus social proof once they are interested.
     Status.INTERESTED: _EARLY_FUNNEL | {_A.SOCIAL_PROOF},
     Status.TRIAL: frozenset(
         {
@@ -187,7 +187,7 @@ STATUS_ACTIONS: dict[Status, frozenset[Action]] = {
     Status.DECLINED: frozenset({_A.STOP}),
     Status.OPTED_OUT: frozenset({_A.STOP}),
 }
-"""Which actions each status may take (DESIGN 5 table); closed leads may only stop."""
+"""Which actions each status may take; closed leads may only stop."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
-"""Context buckets: the second half of the RL state (`status:bucket`, DESIGN 5).
+"""Context buckets: the second half of the RL state (`status:bucket`).
 
 A bucket is the single most decision-relevant situation of a lead, chosen first
-match wins in the DESIGN order. The order puts "can we even reach them" and "are
+match wins in the order of `Bucket`. The order puts "can we even reach them" and "are
 they upset" before opportunities, and opportunities before concerns, because those
 are what change the right next step most. What the bucket loses (a lead with a
 financial concern *and* objections) the action brief gets back: briefs draw on
@@ -46,7 +46,7 @@ DEFAULT_BUCKETS = BucketParams()
 
 
 def bucket(ctx: LeadContext, params: BucketParams = DEFAULT_BUCKETS) -> Bucket:
-    """The first matching bucket, in DESIGN order."""
+    """The first matching bucket, in the order of `Bucket`."""
     if ctx.last_contact_outcome in UNREACHED_OUTCOMES:
         return Bucket.UNREACHED
     intent = ctx.last_intent

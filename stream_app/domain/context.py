@@ -6,10 +6,10 @@ table and must round-trip JSON; the pure `with_*` functions return new values wi
 
 Every list is capped (`ContextLimits`) and deduplicated, keeping the most recent
 items, so the state per lead and the cost per event stay bounded however long the
-history grows (DESIGN 7). Signals accumulate across extractions; the latest
-successful extraction sets the current financial concern level (DESIGN 5).
+history grows. Signals accumulate across extractions; the latest successful
+extraction sets the current financial concern level.
 
-Choices the seed leaves open:
+Choices made here:
 
 - An unreached attempt is any contact that did not reach the family: no answer,
   voicemail, busy or failed.

@@ -1,4 +1,8 @@
-"""The context pack an operator or a voice agent reads before a call (seed 003, Deep Dive 1)."""
+"""The context pack an operator or a voice agent reads before a call.
+
+Assembled on demand from the lead's state (docs/architecture.md, "Context pack");
+when assembly fails, `minimal_pack` still gives the name and phone.
+"""
 
 from __future__ import annotations
 

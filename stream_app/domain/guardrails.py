@@ -1,4 +1,4 @@
-"""The contact policy: what may reach a family, on which channel, and when (DESIGN 5).
+"""The contact policy: what may reach a family, on which channel, and when.
 
 Selection ranks what the learner would like to do; this module decides what the
 academy may do. It runs after selection and before publishing, on the allowed
@@ -6,7 +6,7 @@ actions best-first, and keeps the first one that passes every rule. Everything i
 measured in event time (`now` is the decision's `decided_at`), so a replay sees
 exactly what live traffic saw.
 
-Rules and their seed defaults (every one a `ContactPolicy` field):
+Rules and their defaults (every one a `ContactPolicy` field):
 
 - consent: an opted-out channel carries nothing. An action with a fixed channel
   may move to another channel its catalog entry lists (`info_send` by email when

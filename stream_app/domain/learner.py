@@ -2,8 +2,9 @@
 
 A transition updates exactly one (state, action) entry, so the ids of the
 transitions already applied are remembered *on that entry*: the dedup marker and
-the value it guards change together in one table write (notes/RUNTIME.md: a
-separate dedup table let a crash produce a duplicate).
+the value it guards change together in one table write (a separate dedup table
+let a crash produce a duplicate: docs/runtime-notes.md, "Faust behaviour the code
+relies on").
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""Lead statuses, the events that move them, and the reward for each move (DESIGN section 3).
+"""Lead statuses, the events that move them, and the reward for each move.
 
 Every transition is a pure function of the current status and one fact, so the lead
 agent can apply events in partition order and a replay reproduces the same statuses.
 Intents and milestones only ever move a lead *forward*: a late "sounds interesting"
 from an enrolled family must not drag it back to `interested`.
 
-Decisions documented here (the seed and DESIGN leave them open):
+Decisions documented here (choices the lifecycle table alone does not settle):
 
 - `declining` and `withdrawn` close any lead except an opted-out one: opting out is
   the stronger, compliance-bearing state and is never downgraded.
@@ -14,7 +14,7 @@ Decisions documented here (the seed and DESIGN leave them open):
   does not undo an enrollment; without that memory, or if it was itself closed, it
   reopens to `contacted`: the family has demonstrably been in touch, but we do not
   presume interest. Per-channel consent is the guardrails' business, not a status.
-- A milestone is a fact from the CRM, so it also reopens a closed lead (DESIGN 5),
+- A milestone is a fact from the CRM, so it also reopens a closed lead,
   but still never moves a lead backwards: `trial_booked` for an active family changes
   nothing, while `enrolled` re-enrols an inactive one.
 - A `cancelled` session (the academy's doing) neither counts as a miss nor breaks a
@@ -112,7 +112,7 @@ _ENGAGED_INTENTS = frozenset({Intent.INTERESTED, Intent.SCHEDULING, Intent.REQUE
 
 @dataclass(frozen=True, slots=True)
 class LifecycleParams:
-    """Thresholds of the attendance and time rules (DESIGN 3), overridable from Settings."""
+    """Thresholds of the attendance and time rules, overridable from Settings."""
 
     misses_to_at_risk: int = 2
     inactive_after: timedelta = timedelta(days=14)
@@ -123,7 +123,7 @@ DEFAULT_LIFECYCLE = LifecycleParams()
 
 @dataclass(frozen=True, slots=True)
 class Rewards:
-    """The seed reward table; a jump along a path earns the sum of the steps it skips."""
+    """The reward table; a jump along a path earns the sum of the steps it skips."""
 
     new_to_contacted: float = 0.1
     contacted_to_interested: float = 0.4

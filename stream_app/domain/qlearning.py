@@ -8,7 +8,7 @@ after a million updates as on a fresh one, never copies the ~2,000 entries, and 
 old table stays valid: a worker can keep serving from a snapshot while the learner
 moves on. Selection reads one row, which is exactly what UCB needs.
 
-UCB (DESIGN 5): score = Q(s,a) + C * sqrt(ln(N_s + 1) / (n_sa + 1)), N_s the visits of
+UCB: score = Q(s,a) + C * sqrt(ln(N_s + 1) / (n_sa + 1)), N_s the visits of
 the allowed actions in s. With no visits the bonus is zero everywhere, so the priors
 decide day one; every visit then raises the bonus of the actions not taken. Ties go
 to the earlier action in the catalog, so the same table and state always give the

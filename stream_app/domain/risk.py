@@ -1,26 +1,25 @@
 """Risk segment, churn urgency and the approval gate attached to every decision.
 
-Risk segment (seed 001): three dimensions, each graded Critical / Moderate / On Track;
+Risk segment: three dimensions, each graded Critical / Moderate / On Track;
 the composite is Critical if any dimension is Critical, else Moderate if any is
 Moderate, else On Track.
 
 - Engagement: days since the family last engaged (a completed contact or an attended
   session; the lead's first appearance if it never engaged). Critical > 14 days,
-  Moderate > 7 days (the seed's table; its prose says 7/3, the table is the
-  contract and both are parameters).
+  Moderate > 7 days (both are parameters).
 - Progress: for enrolled families the attendance rate (attended / recorded
   sessions), Critical < 50 %, Moderate < 70 %. Status carries progress too: an
   inactive family is Critical, an at_risk one at least Moderate.
 - Barriers: known barriers (an objection of moderate+ severity, a payment concern, a
   financial concern of moderate+, or an additional signal of high urgency) are
-  Critical, as in the seed ("any reported barrier triggers Critical"); minor ones (a
+  Critical (any reported barrier triggers Critical); minor ones (a
   low-severity objection, a low financial concern, a moderate-urgency signal) are
   Moderate.
 
 Closed leads (declined, opted out) are On Track: they must never land on an
 outreach worklist, and "Critical" would put them at its top.
 
-Urgency (seed 002, time-to-churn as 7d / 30d / 90d / none): how soon the lead is
+Urgency (time-to-churn as 7d / 30d / 90d / none): how soon the lead is
 lost if nothing is done.
 
 - declined, opted_out: none, already gone.
@@ -34,7 +33,7 @@ lost if nothing is done.
   when 7 days or fewer remain, 30d when 30 or fewer, else 90d; a negative trend or
   `unreached_urgent` (3) unreached attempts in a row make it 7d.
 
-Approval (seeds 002 and 004): premium and platinum families and high-cost actions
+Approval: premium and platinum families and high-cost actions
 (see actions.CATALOG) need a human; `wait` never does, since there is nothing to
 carry out.
 """

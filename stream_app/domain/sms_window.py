@@ -2,7 +2,7 @@
 
 A quick back-and-forth of texts ("ok", "sounds good!", "what time?") is one
 conversation, and one extraction over the whole thread reads it better and costs
-less than one per message (seed 003, Deep Dive 3; DESIGN section 6). So messages
+less than one per message (docs/architecture.md, "SMS thread batching"). So messages
 wait here until the thread settles (`quiet` since the last one), has waited long
 enough (`max_age` since the first one), grows long (`max_messages`), or a family
 message carries an urgent keyword, which cannot wait.
@@ -36,8 +36,8 @@ MAX_BUFFERED = 50
 """Hard cap on buffered messages, far above any sensible `max_messages`.
 
 `WindowParams` refuses a `max_messages` above it, so `on_message` always flushes
-first; the cap makes the bound part of the stored schema as well (DESIGN section 7:
-state per lead is bounded).
+first; the cap makes the bound part of the stored schema as well (state per lead
+is bounded: docs/architecture.md, "Reliability contract").
 """
 
 RECENT_FLUSHED_IDS = 64
@@ -71,7 +71,7 @@ _KEYWORD_TRIGGERS: dict[UrgentFamily, FlushTrigger] = {
 
 @dataclass(frozen=True, slots=True)
 class WindowParams:
-    """Flush thresholds (seed 003): 5 min quiet, 15 min oldest, 6 messages."""
+    """Flush thresholds; the defaults: 5 min quiet, 15 min oldest, 6 messages."""
 
     quiet: timedelta = timedelta(minutes=5)
     max_age: timedelta = timedelta(minutes=15)

@@ -1,4 +1,4 @@
-"""Batch training (DESIGN 5, `learning_mode=batch`): epochs of experience replay, then checks.
+"""Batch training (`learning_mode=batch`): epochs of experience replay, then checks.
 
 The online Q-learner applies each transition once, in log order. Batch training
 starts from the table workers serve now and replays the transitions read since the

@@ -3,7 +3,8 @@
 Upstream `Recovery.on_recovery_completed` resumes the stream partitions *before*
 seeking them to the committed offsets. Records fetched in that window are
 dropped, and the consumer's gap logic then commits past them: input is lost
-(measured: 5–18 of 400 events in 6 of 7 kill/restart runs; notes/RUNTIME.md).
+(measured: 5–18 of 400 events in 6 of 7 kill/restart runs; docs/runtime-notes.md,
+"Fixes to faust-streaming", has every measurement).
 Same class as https://github.com/faust-streaming/faust/issues/216 and #217
 (fixed upstream only for apps without tables) and #596 (open).
 

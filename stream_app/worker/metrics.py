@@ -81,9 +81,9 @@ _EXTRACTION_BUCKETS = (
     1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0,
 )  # fmt: skip
 
-# Rewards per step: the seed table ranges from -1.0 (declined/opted_out) to +1.0,
-# a funnel jump sums the steps it skips (new -> enrolled = +2.2), and an operator
-# rejection adds -0.2. -0.02 is the "nothing changed" step.
+# Rewards per step: the reward table (`domain/lifecycle.py`) ranges from -1.0
+# (declined/opted_out) to +1.0, a funnel jump sums the steps it skips (new -> enrolled
+# = +2.2), and an operator rejection adds -0.2. -0.02 is the "nothing changed" step.
 _REWARD_BUCKETS = (
     -1.2, -1.0, -0.7, -0.5, -0.2, -0.02,
     0.0, 0.1, 0.3, 0.5, 0.7, 1.0, 1.5, 2.5,

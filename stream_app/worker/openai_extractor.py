@@ -1,7 +1,7 @@
 """Extraction by any OpenAI-compatible chat-completions endpoint.
 
-One call per conversation asks for all ten dimensions as JSON (seed 003 "LLM
-Usage"); the answer is validated against the same `Extraction` model the rest of
+One call per conversation asks for all ten dimensions as JSON (docs/architecture.md,
+"Extraction"); the answer is validated against the same `Extraction` model the rest of
 the system uses, so a model that drifts from the schema is retried and then
 recorded as a failure rather than leaking malformed data into lead state.
 

@@ -1,11 +1,11 @@
 """Every worker's read-only copy of the Q-table, built from the `q-updates` topic.
 
 A plain consumer assigned to all partitions (no group): every worker sees every
-update, which a Faust GlobalTable does not reliably do with several workers
-(notes/RUNTIME.md, faust #283/#212). Serving reads `table` and never waits on
-learning; only start-up waits, once, until the copy has caught up with the
-topic's end, so a worker that starts late decides from the same table as the
-others instead of from the bare priors.
+update, which a Faust GlobalTable does not reliably do with several workers (faust
+#283/#212; docs/runtime-notes.md, "Faust behaviour the code relies on"). Serving
+reads `table` and never waits on learning; only start-up waits, once, until the
+copy has caught up with the topic's end, so a worker that starts late decides from
+the same table as the others instead of from the bare priors.
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from stream_app.kafka.embedded import EmbeddedBroker, free_port
 
-# Tansu-friendly group timings (notes/RUNTIME.md): ready in seconds, not 30 s.
+# Tansu-friendly group timings (docs/runtime-notes.md, "Tansu, the embedded broker"):
+# ready in seconds, not 30 s.
 FAST_GROUP_ENV = {
     "STREAM_APP_SESSION_TIMEOUT_S": "6",
     "STREAM_APP_HEARTBEAT_INTERVAL_S": "1",

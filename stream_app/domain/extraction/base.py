@@ -4,7 +4,7 @@ Providers are swapped by configuration (rules offline, an LLM in production), so
 the agent depends on this protocol only. The contract that matters is the failure
 one: `extract` never raises. A provider that cannot produce a result returns
 `Extraction.failed(...)`, the lead agent records it and still decides from what it
-already knows (DESIGN section 4), and a bad provider can never stall a partition.
+already knows, and a bad provider can never stall a partition.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Transcripts arrive as speaker-labelled text and SMS threads as directed messages;
 both become a `Conversation` so that every rule can ask the one question that
 matters for extraction: which words are the family's? Signals come only from the
-family; the agent's lines are context (DESIGN section 4).
+family; the agent's lines are context (an agent offering scholarships is not a
+financial concern).
 """
 
 from __future__ import annotations

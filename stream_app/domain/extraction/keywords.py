@@ -2,8 +2,8 @@
 
 Two callers depend on it: the lead agent, which must honour an opt-out the moment
 it arrives on any channel, and the SMS thread buffer, which flushes at once on an
-urgent keyword (seed 003, Deep Dive 3). Both need an answer in microseconds with no
-network, so this is regular expressions only.
+urgent keyword (docs/architecture.md, "SMS thread batching"). Both need an answer in
+microseconds with no network, so this is regular expressions only.
 
 The two scans trade errors differently. A missed opt-out is a compliance failure
 and a false one silences a family that wanted to hear from us, so opt-out phrases
@@ -111,7 +111,7 @@ def opt_out_in(conversation: Conversation) -> bool:
 
 
 def urgent_keyword_family(text: str) -> UrgentFamily | None:
-    """The seed's urgent-keyword family, opt-out first because it acts immediately."""
+    """The urgent-keyword family a text belongs to, opt-out first: it acts immediately."""
     if is_opt_out(text):
         return "opt_out"
     for family, pattern in _URGENT:

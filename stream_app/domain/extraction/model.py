@@ -1,4 +1,4 @@
-"""The structured result of reading one conversation (DESIGN section 4).
+"""The structured result of reading one conversation (docs/architecture.md, "Extraction").
 
 Pydantic models, frozen, because the same shape travels on the `extractions`
 topic, is validated from LLM JSON output, and is folded into lead state.

@@ -1,4 +1,4 @@
-"""The action catalog, the status table and the signal conditions of DESIGN section 5."""
+"""The action catalog, the status table and the signal conditions, row by row."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bucket encoding: the DESIGN order, first match wins."""
+"""Bucket encoding: the order of `Bucket`, first match wins."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The contact policy of DESIGN section 5, rule by rule against the seed defaults."""
+"""The contact policy, rule by rule against its defaults."""
 
 from __future__ import annotations
 

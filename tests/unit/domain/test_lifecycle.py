@@ -1,4 +1,4 @@
-"""The lifecycle and reward tables of DESIGN section 3, row by row."""
+"""The lifecycle and reward tables, row by row."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ DAY = timedelta(days=1)
 @pytest.mark.parametrize(
     "before, after, expected",
     [
-        # the seed table, one row each
+        # the reward table, one row each
         (S.NEW, S.CONTACTED, 0.1),
         (S.CONTACTED, S.INTERESTED, 0.4),
         (S.INTERESTED, S.TRIAL, 0.7),

@@ -1,4 +1,4 @@
-"""Risk segment (seed 001), urgency (seed 002) and the approval gate (seeds 002, 004)."""
+"""Risk segment, urgency and the approval gate, rule by rule."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The SMS thread buffer, trigger by trigger against seed 003 Deep Dive 3."""
+"""The SMS thread buffer, trigger by trigger (docs/architecture.md, "SMS thread batching")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The fast keyword scan, table by table against seed 003 Deep Dive 3."""
+"""The fast keyword scan, table by table against the urgent-keyword and opt-out lists."""
 
 from __future__ import annotations
 
