@@ -1,3 +1,3 @@
-from stream_app.cli.commands import main
+from stream_app.cli.app import main
 
 main()

@@ -1,0 +1,121 @@
+"""Commands that run the system: a worker, the all-in-one dev setup, the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stream_app.cli import render
+from stream_app.cli.settings import load_settings
+
+
+def worker() -> None:
+    """Run one worker against STREAM_APP_BROKER (scale out by starting more)."""
+    from stream_app.kafka.admin import apply_topics
+    from stream_app.worker.run import run_worker
+
+    settings = load_settings()
+    render.topics(asyncio.run(apply_topics(settings)))
+    run_worker(settings)
+
+
+def dev(
+    partitions: Annotated[int, typer.Option(help="Partitions per lead-keyed topic.")] = 4,
+    web_port: Annotated[int, typer.Option(help="Web server port (/metrics, /leads/...).")] = 6066,
+    simulate: Annotated[
+        int, typer.Option(help="Also run this many simulated families against the worker.")
+    ] = 0,
+) -> None:
+    """Start an embedded broker, create the topics and run a worker, all in one process."""
+    from stream_app.kafka.admin import apply_topics
+    from stream_app.kafka.embedded import BrokerError, start_broker
+    from stream_app.sim.process import start_simulator
+    from stream_app.worker.run import run_worker
+
+    data_dir = Path(".stream-app")
+    data_dir.mkdir(exist_ok=True)
+    try:
+        broker = start_broker(log_path=data_dir / "broker.log")
+    except BrokerError as exc:
+        render.broker_failed(exc)
+        raise typer.Exit(1) from None
+    try:
+        settings = load_settings(
+            broker=broker.url,
+            partitions=partitions,
+            web_port=web_port,
+            data_dir=data_dir,
+            session_timeout_s=6.0,
+            heartbeat_interval_s=1.0,
+            rebalance_timeout_s=6.0,
+        )
+        render.topics(asyncio.run(apply_topics(settings)))
+        render.dev_banner(broker, settings)
+        simulator = start_simulator(settings, simulate) if simulate else None
+        try:
+            run_worker(settings)
+        finally:
+            if simulator is not None and simulator.poll() is None:
+                simulator.terminate()
+    finally:
+        broker.stop()
+
+
+def simulate(
+    leads: Annotated[
+        int | None, typer.Option(help="Simulated families (default 20; 400 per run with --report).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Run seed: the same seed makes the same families.")] = 1,
+    max_steps: Annotated[int, typer.Option(help="Decisions answered per family at most.")] = 25,
+    report: Annotated[
+        bool, typer.Option("--report", help="Compare policies in process instead (no broker).")
+    ] = False,
+    replicates: Annotated[int, typer.Option(help="--report: populations per policy.")] = 5,
+    batch: Annotated[int, typer.Option(help="--report: families per learning-curve point.")] = 50,
+    plot: Annotated[Path, typer.Option(help="--report: where to write the PNG.")] = Path(
+        "simulation-report.png"
+    ),
+    timeout_s: Annotated[float, typer.Option(help="Give up on the live run after this.")] = 600.0,
+    ready_url: Annotated[
+        str | None, typer.Option(help="Wait until this URL answers 200 (a worker's /readyz).")
+    ] = None,
+) -> None:
+    """Simulated families that react to the published next-best-actions (or --report)."""
+    if report:
+        _simulation_report(seed, leads or 400, replicates, batch, max_steps, plot)
+        return
+    families = leads or 20
+    import uuid
+
+    from stream_app.sim.client import simulate as simulate_live
+    from stream_app.sim.client import wait_ready
+
+    settings = load_settings()
+    if ready_url:
+        asyncio.run(wait_ready(ready_url, timeout_s))
+    out = render.stdout()
+    run_tag = uuid.uuid4().hex[:8]
+    stats = asyncio.run(simulate_live(settings, families, seed, run_tag, max_steps, timeout_s, out))
+    render.live_simulation(out, stats, families)
+    if len(stats.finished) < families:
+        raise typer.Exit(1)
+
+
+def _simulation_report(
+    seed: int, leads: int, replicates: int, batch: int, max_steps: int, plot: Path
+) -> None:
+    from stream_app.sim.report import MatplotlibMissing, evaluate
+    from stream_app.sim.report import plot as plot_report
+
+    out = render.stdout()
+    with render.simulating(out, leads, replicates):
+        result = evaluate(seed, leads, replicates, batch, max_steps)
+    render.policies(out, result)
+    try:
+        render.learning_curves(out, plot_report(result, plot))
+    except MatplotlibMissing:
+        render.matplotlib_missing()
+        raise typer.Exit(1) from None

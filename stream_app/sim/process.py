@@ -1,0 +1,20 @@
+"""The live simulation in a process of its own, beside a worker that owns this one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from stream_app.config.settings import Settings
+
+
+def start_simulator(settings: Settings, families: int) -> subprocess.Popen[bytes]:
+    """`stream-app simulate` in its own process: faust.Worker owns this one's event loop.
+
+    It waits for the worker's /readyz itself, so it can start before the worker.
+    """
+    env = {**os.environ, "STREAM_APP_BROKER": settings.broker}
+    ready = f"http://127.0.0.1:{settings.web_port}/readyz"
+    command = [sys.executable, "-m", "stream_app", "simulate", "--leads", str(families)]
+    return subprocess.Popen([*command, "--ready-url", ready], env=env)
