@@ -8,8 +8,13 @@ from typing import Any
 import orjson
 import pytest
 
+from stream_app.config.params import learner_params
+from stream_app.config.settings import Settings
+from stream_app.domain.actions import STATUS_ACTIONS, Action
+from stream_app.domain.lifecycle import CLOSED, Status
+from stream_app.domain.qlearning import seeded_priors
 from tests.integration.conftest import Events
-from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, decide
+from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, decide, until
 
 NEUTRAL_CALL = (
     "Agent: Hi, this is Dana from Bright Minds Academy, is this Sarah?\n"
@@ -22,6 +27,11 @@ INTERESTED_CALL = (
     "Parent: Yes! Jake has been talking about it all week, we're really interested.\n"
     "Parent: He loves building things. What days are the classes?\n"
     "Agent: Tuesdays and Thursdays after school."
+)
+SCHEDULING_CALL = (
+    "Agent: Hi Sarah, following up about the robotics program for Jake.\n"
+    "Parent: Yes, we'd love to book Jake in for a trial class. Can we do Saturday morning?\n"
+    "Agent: Saturday at ten works."
 )
 
 
@@ -140,10 +150,75 @@ async def test_http_ingest_validates_like_the_topic_path(
     assert status == 413
 
 
-async def test_metrics_and_q_table_are_served(worker: WorkerProcess) -> None:
-    status, q_table = worker.get("/q-table")
-    assert status == 200
-    assert q_table["states"]["interested:scheduling_intent"]["scheduling_push"]["q"] > 0
+async def test_the_served_q_table_moves_by_the_td_update_of_a_transition(
+    upstream: Upstream, watcher: TopicWatcher, worker: WorkerProcess, events: Events
+) -> None:
+    """A family asking to book is pushed to schedule; the booked trial that follows is
+    learned: the q-update is exactly one TD step from the seeded prior (or from the
+    previous visits' value, if other tests visited the entry first), and /q-table
+    serves the new value, not the prior it started from."""
+    state, action = "interested:scheduling_intent", Action.SCHEDULING_PUSH
+    prior = seeded_priors().entry(state, action)
+    params = learner_params(Settings())
+
+    await decide(upstream, watcher, "leads", events.created())
+    asked = await decide(
+        upstream, watcher, "interactions", events.interaction(transcript=SCHEDULING_CALL)
+    )
+    assert (asked["rl_state"], asked["action"]) == (state, action.value)
+    await decide(upstream, watcher, "leads", events.milestone("trial_booked"))
+    [transition] = await watcher.wait_for(
+        "lead-transitions", lambda t: t["decision_id"] == asked["decision_id"]
+    )
+    assert (transition["state_before"], transition["action"]) == (state, action.value)
+    assert transition["reward"] == pytest.approx(0.7)  # interested -> trial booked
+    [update] = await watcher.wait_for(
+        "q-updates", lambda u: u["transition_id"] == transition["transition_id"]
+    )
+
+    # Every visit of the entry so far (one partition per key, so none can be missing):
+    # the first started from the prior, each later one from the value before it.
+    history = await watcher.wait_for(
+        "q-updates",
+        lambda u: (u["state"], u["action"]) == (state, action.value),
+        count=update["visits"],
+    )
+    by_visit = {u["visits"]: u for u in history}  # a redelivery republishes a visit
+    assert sorted(by_visit) == list(range(1, max(by_visit) + 1))
+    assert by_visit[1]["q_before"] == pytest.approx(prior.q)
+    for visit in range(2, update["visits"] + 1):
+        assert by_visit[visit]["q_before"] == pytest.approx(by_visit[visit - 1]["q_after"])
+
+    def served() -> dict[str, Any]:
+        status, q_table = worker.get("/q-table")
+        assert status == 200
+        states: dict[str, dict[str, Any]] = q_table["states"]
+        return states
+
+    await until(
+        "/q-table to serve the update",
+        lambda: served()[state][action.value]["visits"] >= update["visits"],
+    )
+    table = served()
+    # Nothing has left the next state since, so its row is what the learner saw.
+    next_status = Status(transition["state_after"].split(":")[0])
+    assert next_status is Status.TRIAL and next_status not in CLOSED
+    next_row = table.get(transition["state_after"], {})
+    future = max(next_row.get(a.value, {"q": 0.0})["q"] for a in STATUS_ACTIONS[next_status])
+    q_before = update["q_before"]
+    target = transition["reward"] + params.gamma * future
+    assert update["q_after"] == pytest.approx(q_before + params.alpha * (target - q_before))
+    assert update["td_error"] == pytest.approx(target - q_before)
+    # A booked trial is worth more than the prior guessed, so learning raised the value.
+    assert update["q_after"] > q_before
+    assert table[state][action.value] == {
+        "q": pytest.approx(update["q_after"]),
+        "visits": update["visits"],
+    }
+    assert table[state][action.value]["q"] > prior.q
+
+
+async def test_metrics_are_served(worker: WorkerProcess) -> None:
     status, text = worker.get("/metrics")
     assert status == 200
     assert 'stream_app_events_in_total{topic="leads",type="lead.created"}' in text

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from stream_app.sim.engine import SIM_START, PolicyKind, RunConfig, run
+from stream_app.sim.hidden import TERMINAL
 from stream_app.sim.population import Family
 from stream_app.sim.report import score
 
@@ -24,11 +27,22 @@ def test_policies_face_the_same_families() -> None:
     assert a.traits == b.traits and a.concerns == b.concerns
 
 
-def test_every_family_ends_or_runs_out_of_steps() -> None:
-    result = run(PolicyKind.RANDOM, CONFIG)
-    assert len(result.leads) == CONFIG.leads
-    for lead in result.leads:
-        assert lead.stage in {"paid", "declined", "opted_out", "stopped"} or lead.decisions > 0
+@pytest.mark.parametrize("kind", list(PolicyKind))
+def test_every_family_ends_or_runs_out_of_steps(kind: PolicyKind) -> None:
+    """No journey is dropped half way: each reaches a terminal stage or the step cap.
+
+    The cap is low enough that both outcomes occur under every policy, so the test
+    cannot pass by every family ending early (or by none ever ending).
+    """
+    config = RunConfig(seed=5, leads=60, max_steps=8)
+    result = run(kind, config)
+    assert [lead.index for lead in result.leads] == list(range(config.leads))
+    terminal = {stage.value for stage in TERMINAL}
+    ended = [lead for lead in result.leads if lead.stage in terminal]
+    capped = [lead for lead in result.leads if lead.stage not in terminal]
+    stalled = [lead for lead in capped if lead.decisions < config.max_steps]
+    assert not stalled, f"journeys that stopped before the step cap: {stalled}"
+    assert ended and capped, (len(ended), len(capped))
     assert result.transitions > 0
 
 

@@ -6,15 +6,8 @@ import statistics
 from datetime import UTC, datetime, timedelta
 
 from stream_app.domain.actions import Action
-from stream_app.sim.population import (
-    RESPONSES,
-    Concern,
-    Decision,
-    Family,
-    Reaction,
-    Stage,
-    family_seed,
-)
+from stream_app.sim.hidden import RESPONSES, Concern, Stage
+from stream_app.sim.population import Decision, Family, Reaction, family_seed
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 _CHANNEL = {

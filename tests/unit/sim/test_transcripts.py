@@ -11,7 +11,7 @@ import pytest
 from stream_app.domain.extraction.conversation import parse_transcript
 from stream_app.domain.extraction.keywords import opt_out_in
 from stream_app.domain.extraction.rules import RulesExtractor
-from stream_app.sim import population
+from stream_app.sim import events
 from stream_app.sim.engine import PolicyKind, RunConfig, run
 from stream_app.sim.transcripts import Speakers, Topic, Transcript, transcript
 
@@ -75,7 +75,7 @@ def test_families_in_a_run_are_heard_as_meant(monkeypatch: pytest.MonkeyPatch) -
         captured.append(said)
         return said
 
-    monkeypatch.setattr(population, "transcript", spy)
+    monkeypatch.setattr(events, "transcript", spy)
     run(PolicyKind.PRIORS, RunConfig(seed=4, leads=40))
     meant = [t for t in captured if t.intended is not None]
     assert len(meant) > 50
