@@ -1,8 +1,11 @@
-"""Decisions per second of the pure decision core on one core.
+"""Decisions per second of the pure lead step on one core.
 
-One decision = hard override check, bucket encoding, action filter, UCB selection
-over a learned-looking Q-table, channel choice and the action brief: everything the
-lead agent runs per event, minus I/O. Contexts are varied (every status, bucket and
+One decision = `domain.lead.apply` on an event that decides at once (a lead
+update, an unanswered call, an attendance or a payment, in turn): dedup, the
+event's rules, bucket, action filter, holdout arm, UCB with exploration, the
+contact policy (consent, caps, voice budget), risk, urgency, approval, the brief
+and the credit transition: exactly what the lead agent runs per event, minus I/O
+and the state's (de)serialisation. States are varied (every status, bucket and
 signal mix) and built before timing starts, as the agent gets them from its table.
 
     .venv/bin/python bench/core_decisions.py [--decisions 200000] [--rounds 5] [--seed 7]
@@ -16,10 +19,8 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from stream_app.domain.actions import allowed_actions, channel_for, hard_override
-from stream_app.domain.briefs import LeadProfile, build_brief
-from stream_app.domain.buckets import bucket, rl_state
 from stream_app.domain.context import LeadContext
+from stream_app.domain.exploration import Exploration
 from stream_app.domain.extraction.model import (
     AdditionalSignal,
     Intent,
@@ -27,8 +28,11 @@ from stream_app.domain.extraction.model import (
     Objection,
     Sentiment,
 )
+from stream_app.domain.lead import LeadState, Params, Policy, Profile, apply
 from stream_app.domain.lifecycle import ContactChannel, ContactOutcome, Status
-from stream_app.domain.qlearning import QEntry, QTable, seeded_priors, select_action
+from stream_app.domain.messages import InputEvent
+from stream_app.domain.qlearning import QEntry, QTable, seeded_priors
+from stream_app.wire.models import INPUT_EVENT
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -85,14 +89,42 @@ def learned_table(rng: random.Random) -> QTable:
     return table
 
 
-def decide(q: QTable, status: Status, ctx: LeadContext, profile: LeadProfile) -> object:
-    override = hard_override(status)
-    b = bucket(ctx)
-    state = rl_state(status, b)
-    allowed, _filtered = allowed_actions(status, ctx, NOW)
-    action = override or select_action(q, state, allowed).action
-    channel = channel_for(action, ctx.last_contact_channel)
-    return build_brief(action, channel, profile, ctx, NOW)
+PROFILE = Profile(
+    parent_name="Sarah Mitchell",
+    child_name="Jake Mitchell",
+    campaign_goal="Summer basketball intensive",
+    phone="+15550100",
+    timezone="America/New_York",
+)
+EVENT_FIELDS: tuple[dict[str, object], ...] = (
+    {"type": "lead.updated", "owner": "coach-2"},
+    {
+        "type": "interaction.completed",
+        "interaction_id": "i1",
+        "channel": "voice",
+        "direction": "outbound",
+        "outcome": "no_answer",
+    },
+    {"type": "attendance.recorded", "session_id": "s1", "status": "attended"},
+    {"type": "payment.recorded", "payment_id": "p1", "status": "succeeded"},
+)
+
+
+def lead_state(i: int, status: Status, ctx: LeadContext) -> LeadState:
+    return LeadState(lead_id=f"L{i}", profile=PROFILE, status=status, context=ctx)
+
+
+def event_for(i: int, state: LeadState) -> InputEvent:
+    """An event of one of the kinds that decide at once, dated after the state."""
+    fields = EVENT_FIELDS[i % len(EVENT_FIELDS)]
+    return INPUT_EVENT.validate_python(
+        {
+            **fields,
+            "event_id": f"{state.lead_id}-e{i}",
+            "lead_id": state.lead_id,
+            "occurred_at": (NOW + timedelta(minutes=i % 600)).isoformat(),
+        }
+    )
 
 
 def main() -> None:
@@ -104,19 +136,21 @@ def main() -> None:
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
-    leads = [synthetic_context(rng) for _ in range(args.contexts)]
-    q = learned_table(rng)
-    profile = LeadProfile("Sarah Mitchell", "Jake Mitchell", "Summer basketball intensive")
-    for status, ctx in leads[:1000]:  # warm up caches and the interpreter
-        decide(q, status, ctx, profile)
+    states = [lead_state(i, *synthetic_context(rng)) for i in range(args.contexts)]
+    work = [(state, event_for(i, state)) for i, state in enumerate(states)]
+    policy = Policy(learned_table(rng), 1)
+    # Exploration and a holdout share on, as a production worker may run them.
+    params = Params(exploration=Exploration(epsilon=0.05), holdout_share=0.1)
+    for state, event in work[:1000]:  # warm up caches and the interpreter
+        apply(state, event, policy, params, NOW)
 
     n = args.decisions
     rates = []
     for _ in range(args.rounds):
         start = time.perf_counter()
         for i in range(n):
-            status, ctx = leads[i % len(leads)]
-            decide(q, status, ctx, profile)
+            state, event = work[i % len(work)]
+            apply(state, event, policy, params, NOW)
         elapsed = time.perf_counter() - start
         rates.append(n / elapsed)
         print(f"{n} decisions in {elapsed:.2f}s: {n / elapsed:,.0f} decisions/s")

@@ -1,8 +1,9 @@
 """Extraction requests per SMS on an SMS-heavy workload (issue 5 goal: <= 0.3).
 
 Families text in bursts: threads of 1-8 messages, 10-90 s apart, both directions,
-separated by hours. Runs the pure rule book with the live sweep's cadence (a tick
-every `--sweep` seconds of event time) and counts extraction requests.
+separated by hours. Runs the lead step with the live sweep's cadence (every `--sweep` seconds of
+event time the sweep ticks the leads its index says are due) and counts
+extraction requests.
 
     .venv/bin/python bench/sms_extraction_ratio.py [--leads 300] [--seed 7]
 """
@@ -14,7 +15,16 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from stream_app.domain.lead import LeadState, Params, Policy, handle_event, handle_tick
+from stream_app.domain.lead import (
+    Effects,
+    LeadRecord,
+    LeadState,
+    Params,
+    Policy,
+    Tick,
+    TimerIndex,
+    apply,
+)
 from stream_app.domain.qlearning import seeded_priors
 from stream_app.wire.models import INPUT_EVENT
 
@@ -61,28 +71,33 @@ def main() -> None:
     parser.add_argument("--sweep", type=float, default=5.0, help="seconds between sweeps")
     args = parser.parse_args()
     params, policy = Params(), Policy(seeded_priors())
-    states: dict[str, LeadState | None] = {}
+    states: dict[str, LeadState] = {}
+    index = TimerIndex(params)
     messages = requests = 0
+
+    def step(record: LeadRecord, clock: datetime) -> Effects:
+        state, effects = apply(states.get(record.lead_id), record, policy, params, clock)
+        if state is not None:
+            states[record.lead_id] = state
+            index.update(state)
+        return effects
+
+    def sweep_at(now: datetime, wall_now: datetime) -> int:
+        requested = 0
+        while (due := index.pop_next(now, wall_now)) is not None:
+            requested += len(step(Tick(due[1], now), wall_now).extraction_requests)
+        return requested
+
     clock = START
     sweep = timedelta(seconds=args.sweep)
     for raw in workload(random.Random(args.seed), args.leads):
         event = INPUT_EVENT.validate_python(raw)
         while clock + sweep <= event.occurred_at:  # the sweeps that ran since the last event
             clock += sweep
-            for lead_id, state in states.items():
-                states[lead_id], effects = handle_tick(state, clock, clock, policy, params)
-                requests += len(effects.extraction_requests)
+            requests += sweep_at(clock, clock)
         messages += event.type.startswith("sms.")
-        state, effects = handle_event(
-            states.get(event.lead_id), event, policy, params, event.occurred_at
-        )
-        states[event.lead_id] = state
-        requests += len(effects.extraction_requests)
-    for lead_id, state in states.items():
-        states[lead_id], effects = handle_tick(
-            state, clock + timedelta(days=1), clock, policy, params
-        )
-        requests += len(effects.extraction_requests)
+        requests += len(step(event, event.occurred_at).extraction_requests)
+    requests += sweep_at(clock + timedelta(days=1), clock)
     print(f"{messages} SMS, {requests} extraction requests: {requests / messages:.3f} per message")
 
 

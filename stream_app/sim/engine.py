@@ -1,8 +1,9 @@
 """Run simulated journeys through the pure domain, in process: no broker, no clock.
 
-The engine plays the worker's part with the same functions the lead agent and the
-Q-learner call (`handle_event`, `handle_extraction`, `learn`), reading transcripts
-with the rules extractor synchronously. All families' journeys interleave in event
+The engine plays the worker's part through `offline.pipeline.InProcess`: the lead
+step the lead agent runs (with each lead's partition's voice budget and the
+holdout policy), time rules ticked by event time, the Q-learner's update, and
+the rules extractor answering synchronously. All families' journeys interleave in event
 time, as they would on the topics, so the learning policy keeps learning while
 other journeys are in flight. Because nothing waits on a network or a clock, a
 population's weeks of journeys take seconds, and the same seed gives the same run.
@@ -19,23 +20,15 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from stream_app.domain.extraction.rules import RulesExtractor
-from stream_app.domain.lead import (
-    Effects,
-    LeadState,
-    Params,
-    Policy,
-    handle_event,
-    handle_extraction,
-)
+from stream_app.domain.lead import Params
 from stream_app.domain.learner import LearnerParams
 from stream_app.domain.messages import InputEvent, NextBestAction
-from stream_app.offline.replay import Learner, extract_now
+from stream_app.kafka.partitioner import partition_for
+from stream_app.offline.pipeline import InProcess, Learner
 from stream_app.sim.population import Decision, Family, family_seed
 
 SIM_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -55,6 +48,8 @@ class RunConfig:
     max_steps: int = 25
     arrival_gap: timedelta = timedelta(minutes=30)
     """Event time between two families' arrivals: a population joins over days."""
+    partitions: int = 4
+    """Input partitions the leads are spread over, as a producer would (murmur2)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +83,14 @@ def run(
     learner_params: LearnerParams | None = None,
 ) -> RunResult:
     """Every family's journey under one policy, interleaved in event time."""
-    params = params or Params()
-    learner = Learner(learner_params or LearnerParams())
+    learner = Learner(learner_params or LearnerParams(), enabled=kind is PolicyKind.LEARNING)
     chooser = random.Random(family_seed(config.seed, -1)) if kind is PolicyKind.RANDOM else None
-    extractor = RulesExtractor()
+    pipeline = InProcess(params or Params(), learner, rng=chooser)
     families = [
         Family.create(config.seed, i, lead_id(config.seed, i), SIM_START + i * config.arrival_gap)
         for i in range(config.leads)
     ]
-    states: dict[str, LeadState] = {}
+    by_lead = {f.lead_id: f.index for f in families}
     rewards = [0.0] * config.leads
     decisions = [0] * config.leads
     transitions = 0
@@ -108,20 +102,17 @@ def run(
     while queue:
         _, index, events, deciding_id = heapq.heappop(queue)
         family = families[index]
-        policy = Policy(learner.table, learner.version, chooser)
         answer: NextBestAction | None = None
         for event in events:
-            for effects in _apply(states, event, policy, params, extractor):
+            partition = partition_for(event.lead_id, config.partitions)
+            for effects in pipeline.feed(event, partition, event.occurred_at):
                 for transition in effects.transitions:
-                    rewards[index] += transition.reward
+                    rewards[by_lead[transition.lead_id]] += transition.reward
                     transitions += 1
-                    if kind is PolicyKind.LEARNING:
-                        learner.apply(transition)
                 for nba in effects.decisions:
-                    decisions[index] += 1
+                    decisions[by_lead[nba.lead_id]] += 1
                     if nba.trigger_event_id == deciding_id:
                         answer = nba
-                policy = Policy(learner.table, learner.version, chooser)
         if answer is None or family.steps >= config.max_steps:
             continue
         reaction = family.react(Decision.of(answer))
@@ -135,26 +126,6 @@ def run(
         for f in families
     )
     return RunResult(kind, config.seed, leads, sum(decisions), transitions)
-
-
-def _apply(
-    states: dict[str, LeadState],
-    event: InputEvent,
-    policy: Policy,
-    params: Params,
-    extractor: RulesExtractor,
-) -> Iterator[Effects]:
-    """What the lead agent and the extractor agent together do with one event."""
-    state, effects = handle_event(
-        states.get(event.lead_id), event, policy, params, event.occurred_at
-    )
-    states[event.lead_id] = state
-    yield effects
-    for request in effects.extraction_requests:
-        result = extract_now(request, extractor)
-        state, decided = handle_extraction(states[event.lead_id], result, policy, params)
-        states[event.lead_id] = state
-        yield decided
 
 
 __all__ = ["SIM_START", "LeadResult", "PolicyKind", "RunConfig", "RunResult", "lead_id", "run"]

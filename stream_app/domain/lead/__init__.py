@@ -13,7 +13,7 @@ from stream_app.domain.lead.extraction import (
     overdue_extractions,
 )
 from stream_app.domain.lead.ids import decision_id, rule_trigger_id, stable_id
-from stream_app.domain.lead.policy import FROZEN_PRIORS, Arm, Params, Policy, arm
+from stream_app.domain.lead.policy import FROZEN_PRIORS, Arm, Chooser, Params, Policy, arm
 from stream_app.domain.lead.state import LeadState, Profile
 from stream_app.domain.lead.step import LeadRecord, Tick, apply
 from stream_app.domain.lead.timers import (
@@ -27,6 +27,7 @@ from stream_app.domain.lead.timers import (
 __all__ = [
     "FROZEN_PRIORS",
     "Arm",
+    "Chooser",
     "Effects",
     "LeadRecord",
     "LeadState",
