@@ -18,11 +18,11 @@ from stream_app.domain.extraction.model import Extraction
 from stream_app.domain.lifecycle import (
     AttendanceOutcome,
     ConsentChannel,
+    ContactChannel,
     ContactOutcome,
     Milestone,
     PaymentOutcome,
 )
-from stream_app.domain.lifecycle import ContactChannel as Channel
 from stream_app.domain.risk import ValueTier
 
 
@@ -91,7 +91,7 @@ class LeadConsent(_Event):
 class InteractionCompleted(_Event):
     type: Literal["interaction.completed"]
     interaction_id: Annotated[str, Field(min_length=1, max_length=128)]
-    channel: Channel
+    channel: ContactChannel
     direction: Direction
     outcome: ContactOutcome
     transcript: LongText | None = None
@@ -215,7 +215,7 @@ class ExtractionRequest(Message):
     extraction_id: str
     lead_id: LeadId
     requested_at: datetime
-    channel: Channel
+    channel: ContactChannel
     transcript: LongText
     source_event_ids: tuple[str, ...]
 

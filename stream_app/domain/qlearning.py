@@ -82,7 +82,7 @@ class QEntry(NamedTuple):
 
     The small values of this module are NamedTuples rather than frozen dataclasses:
     equally immutable, and several times cheaper to build, which matters on the
-    decision path (one Candidate per allowed action per decision).
+    decision path (one Scored per allowed action per decision).
     """
 
     q: float = 0.0
@@ -148,7 +148,7 @@ class QTable(Mapping[tuple[str, Action], QEntry]):
         return new
 
 
-class QUpdate(NamedTuple):
+class TDStep(NamedTuple):
     """What one TD step did, for the `q-updates` topic and the audit trail."""
 
     q_before: float
@@ -175,7 +175,7 @@ def td_update(
     next_allowed_actions: Iterable[Action] | None = None,
     alpha: float = 0.1,
     gamma: float = 0.9,
-) -> tuple[QTable, QUpdate]:
+) -> tuple[QTable, TDStep]:
     """One Q-learning step: Q(s,a) += alpha * (r + gamma * max_a' Q(s',a') - Q(s,a)).
 
     Pass `next_state=None` when the step ended the episode (the lead declined or
@@ -192,11 +192,13 @@ def td_update(
     updated = QEntry(current.q + alpha * td_error, current.visits + 1)
     return (
         q_table.with_entry(state, action, updated),
-        QUpdate(current.q, updated.q, updated.visits, td_error),
+        TDStep(current.q, updated.q, updated.visits, td_error),
     )
 
 
-class Candidate(NamedTuple):
+class Scored(NamedTuple):
+    """One allowed action as UCB saw it: its Q, visits and score."""
+
     action: Action
     q: float
     visits: int
@@ -207,7 +209,7 @@ class Selection(NamedTuple):
     action: Action
     q_value: float
     score: float
-    candidates: list[Candidate]
+    candidates: list[Scored]
 
 
 def select_action(
@@ -227,8 +229,8 @@ def select_action(
         raise ValueError(f"no allowed action for state {state!r}")
     bonus = c * math.sqrt(math.log(sum(map(_visits, entries)) + 1))
     sqrt, new = math.sqrt, tuple.__new__
-    candidates: list[Candidate] = [
-        new(Candidate, (a, q, v, q + bonus / sqrt(v + 1)))
+    candidates: list[Scored] = [
+        new(Scored, (a, q, v, q + bonus / sqrt(v + 1)))
         for a, (q, v) in zip(actions, entries, strict=True)
     ]
     best = max(candidates, key=_score)
@@ -244,7 +246,7 @@ _visits = operator.itemgetter(1)
 _score = operator.itemgetter(3)
 
 
-def _catalog_position(candidate: Candidate) -> int:
+def _catalog_position(candidate: Scored) -> int:
     return CATALOG_INDEX[candidate[0]]
 
 
