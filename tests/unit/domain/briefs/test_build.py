@@ -1,14 +1,14 @@
-"""Action briefs: names, price safety, directives from every signal, timing."""
+"""build_brief: names, price safety, directives from every signal, serialisation."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-from stream_app.domain.actions import CATALOG, Action, Channel
-from stream_app.domain.briefs import BriefParams, LeadProfile, build_brief
+from stream_app.domain.actions import Action, Channel
+from stream_app.domain.briefs import LeadProfile, build_brief
 from stream_app.domain.context import LeadContext
 from stream_app.domain.extraction.model import AdditionalSignal, Level, Objection, Sentiment
 from stream_app.domain.lifecycle import ContactOutcome
@@ -113,40 +113,6 @@ def test_a_referral_is_acknowledged_in_the_draft() -> None:
     ctx = LeadContext(signals=(AdditionalSignal(signal="referral_source"),))
     draft = build_brief(A.INFO_SEND, Channel.EMAIL, PROFILE, ctx, NOW).message_draft
     assert draft is not None and "heard about us" in draft
-
-
-@pytest.mark.parametrize(
-    "action, delay, words",
-    [
-        (A.SCHEDULING_PUSH, timedelta(hours=2), "in 2 hours"),
-        (A.GENTLE_NUDGE, timedelta(days=2), "in 2 days"),
-        (A.WAIT, timedelta(days=3), "in 3 days"),
-        (A.INFO_SEND, timedelta(hours=1), "in 1 hour"),
-        (A.STOP, timedelta(0), "now"),
-    ],
-)
-def test_scheduled_for_is_an_action_specific_delay_from_now(
-    action: Action, delay: timedelta, words: str
-) -> None:
-    brief = build_brief(action, CATALOG[action].channels[0], PROFILE, LeadContext(), NOW)
-    assert brief.scheduled_for == NOW + delay
-    assert brief.timing_rationale.endswith(words)
-
-
-def test_delays_are_parameters() -> None:
-    params = BriefParams(delays={A.SCHEDULING_PUSH: timedelta(minutes=30)})
-    brief = build_brief(A.SCHEDULING_PUSH, Channel.VOICE, PROFILE, LeadContext(), NOW, params)
-    assert brief.scheduled_for == NOW + timedelta(minutes=30)
-    assert brief.timing_rationale.endswith("in 30 minutes")
-
-
-def test_first_session_reminder_is_timed_from_the_session() -> None:
-    first = NOW + timedelta(days=4)
-    brief = build_brief(
-        A.FIRST_SESSION_REMINDER, Channel.SMS, PROFILE, LeadContext(first_session_at=first), NOW
-    )
-    assert brief.scheduled_for == first - timedelta(days=1)
-    assert "first session" in brief.timing_rationale
 
 
 def test_briefs_are_deterministic_and_serialisable() -> None:
