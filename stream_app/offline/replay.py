@@ -18,7 +18,7 @@ import orjson
 from stream_app.domain.lead import Params
 from stream_app.domain.messages import NextBestAction
 from stream_app.offline.export import LoggedEvent
-from stream_app.offline.pipeline import InProcess, Learner, extract_now
+from stream_app.offline.pipeline import InProcess, Learner
 from stream_app.wire.codec import InvalidEvent, decode_event
 
 
@@ -67,4 +67,4 @@ class Replay:
             self.summary.ticks = self._pipeline.ticks
 
 
-__all__ = ["Learner", "Replay", "Summary", "extract_now"]
+__all__ = ["Replay", "Summary"]

@@ -8,7 +8,8 @@ from typing import TextIO
 from stream_app.config.params import lead_params, learner_params
 from stream_app.config.settings import LearningMode, Settings
 from stream_app.offline.export import read_log
-from stream_app.offline.replay import Learner, Replay
+from stream_app.offline.pipeline import Learner
+from stream_app.offline.replay import Replay
 
 
 def replay_for(settings: Settings) -> Replay:

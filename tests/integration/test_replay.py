@@ -34,7 +34,8 @@ from stream_app.config.params import lead_params, learner_params
 from stream_app.config.settings import Settings
 from stream_app.kafka.embedded import EmbeddedBroker
 from stream_app.offline.export import export, read_log
-from stream_app.offline.replay import Learner, Replay
+from stream_app.offline.pipeline import Learner
+from stream_app.offline.replay import Replay
 from tests.integration.conftest import Events
 from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, until
 

@@ -11,7 +11,8 @@ import pytest
 from stream_app.domain.lead import Params
 from stream_app.domain.learner import LearnerParams
 from stream_app.offline.export import LoggedEvent, Record, read_log, to_lines
-from stream_app.offline.replay import Learner, Replay
+from stream_app.offline.pipeline import Learner
+from stream_app.offline.replay import Replay
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
