@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STREAM_APP_", frozen=True, extra="ignore")
 
     # --- Kafka and Faust -------------------------------------------------------
+    env: Literal["dev", "prod"] = Field(
+        default="prod",
+        description=(
+            "`dev` allows replication factor 1 (one broker: the embedded one, compose); "
+            "`prod` refuses to start a worker with it."
+        ),
+    )
     broker: str = Field(
         default="kafka://127.0.0.1:9092",
         description="Bootstrap servers, `kafka://host:port[;host:port]`.",
@@ -45,6 +52,12 @@ class Settings(BaseSettings):
     )
     partitions: int = Field(default=4, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1, le=10)
+    min_insync_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        le=10,
+        description="Of created topics; unset: 2 when the replication factor is 3 or more, else 1.",
+    )
     store: str = Field(default="memory://", description="`memory://` or `rocksdb://`.")
     data_dir: Path = Field(default=Path(".stream-app"), description="Tables and snapshots.")
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -52,6 +65,10 @@ class Settings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: Path | None = None
+    kafka_idempotence: bool = Field(
+        default=True,
+        description="Idempotent producers (acks=all always); off for the embedded broker.",
+    )
     # Group timings. Kafka's usual values by default; the embedded Tansu broker holds
     # a JoinGroup for half the session timeout, so `stream-app dev` lowers them
     # (docs/runtime-notes.md, "Tansu, the embedded broker") to get a worker ready in
@@ -145,6 +162,45 @@ class Settings(BaseSettings):
         if value.split("://")[0] not in {"memory", "rocksdb"}:
             raise ValueError("must be memory:// or rocksdb://")
         return value
+
+    @model_validator(mode="after")
+    def _kafka_consistent(self) -> Self:
+        """Credentials that would be ignored, or a SASL protocol without any, is a typo."""
+        sasl = self.kafka_security_protocol.startswith("SASL")
+        given = [
+            f"STREAM_APP_KAFKA_SASL_{name.upper()}"
+            for name, value in (
+                ("username", self.kafka_sasl_username),
+                ("password", self.kafka_sasl_password),
+            )
+            if value is not None
+        ]
+        if given and not sasl:
+            raise ValueError(
+                f"{' and '.join(given)} set but STREAM_APP_KAFKA_SECURITY_PROTOCOL is "
+                f"{self.kafka_security_protocol}: the credentials would not be used; "
+                "set SASL_SSL (or SASL_PLAINTEXT), or remove them"
+            )
+        if sasl and len(given) < 2:
+            raise ValueError(
+                f"STREAM_APP_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "STREAM_APP_KAFKA_SASL_USERNAME and STREAM_APP_KAFKA_SASL_PASSWORD"
+            )
+        if self.min_insync_replicas is not None and (
+            self.min_insync_replicas > self.replication_factor
+        ):
+            raise ValueError(
+                f"STREAM_APP_MIN_INSYNC_REPLICAS={self.min_insync_replicas} is above "
+                f"STREAM_APP_REPLICATION_FACTOR={self.replication_factor}: no write could succeed"
+            )
+        return self
+
+    @property
+    def insync_replicas(self) -> int:
+        """`min.insync.replicas` of created topics: the setting, else 2 from RF 3 up, else 1."""
+        if self.min_insync_replicas is not None:
+            return self.min_insync_replicas
+        return 2 if self.replication_factor >= 3 else 1
 
     @property
     def bootstrap_servers(self) -> str:
