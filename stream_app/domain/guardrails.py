@@ -17,9 +17,9 @@ Rules and their defaults (every one a `ContactPolicy` field):
 - cooldown: 24 h between two outreach decisions for one lead.
 - weekly caps per channel over a rolling 7 days: voice 3, SMS 4, email 3.
 - global voice rate limit: 50 voice interventions per hour (see below).
-- quiet hours 21:00-08:00 in the lead's time zone (UTC when it has none or an
-  invalid IANA name): they never block; they move `scheduled_for` to the next
-  allowed local time. `scheduled_for` is always expressed in that zone.
+- quiet hours 21:00-08:00 in the lead's time zone never block: `scheduling`
+  moves `scheduled_for` to the next allowed local time (the hours are a
+  `ContactPolicy` field like every other rule here).
 
 `wait` and `stop` are not outreach: no rule applies to them, so a hard-override
 `stop` passes untouched. A guardrail never turns a decision into `stop`, though:
@@ -54,10 +54,8 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -201,65 +199,17 @@ def take_voice(budget: VoiceBudget | None, at: datetime, per_partition: int) -> 
     return VoiceBudget(hour_start=budget.hour_start, used=budget.used + 1)
 
 
-@lru_cache(maxsize=1024)
-def lead_zone(name: str | None, default: str = "UTC") -> tzinfo:
-    """The lead's IANA zone, else `default`, else UTC; bad names never raise.
-
-    Cached, because a failed lookup goes to the file system every time.
-    """
-    for candidate in (name, default):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError, OSError):
-                continue
-    return UTC
-
-
-def _quiet(local: time, policy: ContactPolicy) -> bool:
-    start, end = policy.quiet_start, policy.quiet_end
-    if start <= end:
-        return start <= local < end
-    return local >= start or local < end
-
-
-def in_quiet_hours(at: datetime, zone: tzinfo, policy: ContactPolicy = DEFAULT_POLICY) -> bool:
-    """Whether `at` falls in the quiet hours of the local clock in `zone`."""
-    return _quiet(at.astimezone(zone).time(), policy)
-
-
-def outside_quiet_hours(
-    at: datetime, zone: tzinfo, policy: ContactPolicy = DEFAULT_POLICY
-) -> datetime:
-    """`at`, or the end of the quiet hours it falls in, in `zone`'s local time.
-
-    The end is a local wall time (08:00 stays 08:00 across a DST change); a wall
-    time that a DST gap skips is moved past the gap.
-    """
-    local = at.astimezone(zone)
-    if not _quiet(local.time(), policy):
-        return local
-    end = datetime.combine(local.date(), policy.quiet_end, tzinfo=zone)
-    if end <= local:
-        end = datetime.combine(local.date() + timedelta(days=1), policy.quiet_end, tzinfo=zone)
-    return end.astimezone(UTC).astimezone(zone)
-
-
 @dataclass(frozen=True, slots=True)
 class PolicyResult:
     """The decision as it may be published, and the state to store after it.
 
-    `scheduled_for` is the earliest time the contact may happen: `now` or the end
-    of the quiet hours, in the lead's zone (for `wait`/`stop`, `now` in that zone).
-    A brief that times its action later passes its own time through
-    `outside_quiet_hours`. `blocked` holds the actions held back before the pick,
-    best-first. `history` already records the chosen outreach and `voice_budget`
-    already counts it: store both.
+    When it may happen is `scheduling`'s business. `blocked` holds the actions held
+    back before the pick, best-first. `history` already records the chosen outreach
+    and `voice_budget` already counts it: store both.
     """
 
     action: Action
     channel: Channel
-    scheduled_for: datetime
     override: str | None
     blocked: dict[Action, Block]
     voice_budget: VoiceBudget | None
@@ -334,7 +284,6 @@ def apply_policy(
     *,
     opted_out_channels: Collection[str],
     history: ContactHistory,
-    timezone: str | None,
     now: datetime,
     voice_budget: VoiceBudget | None,
     policy: ContactPolicy = DEFAULT_POLICY,
@@ -351,13 +300,12 @@ def apply_policy(
         raise ValueError("now must be timezone-aware")
     if not ranked:
         raise ValueError("nothing to choose from")
-    zone = lead_zone(timezone, policy.default_timezone)
     gate = _Gate(opted_out_channels, history, now, voice_budget, policy)
     blocked: dict[Action, Block] = {}
     for position, (action, channel) in enumerate(ranked):
         if not is_outreach(action):
             if position == 0:
-                return _unchanged(action, channel, None, zone, gate, blocked)
+                return _unchanged(action, channel, None, gate, blocked)
             if action == Action.WAIT:
                 break
             continue  # a guardrail never turns a decision into `stop`
@@ -368,21 +316,19 @@ def apply_policy(
         return PolicyResult(
             action=action,
             channel=checked.channel,
-            scheduled_for=outside_quiet_hours(now, zone, policy),
             override=None,
             blocked=blocked,
             voice_budget=checked.voice_budget,
             history=record_outreach(history, now, checked.channel, action, policy.history_size),
         )
     override = f"guardrail:{blocked[ranked[0][0]]}"
-    return _unchanged(Action.WAIT, Channel.NONE, override, zone, gate, blocked)
+    return _unchanged(Action.WAIT, Channel.NONE, override, gate, blocked)
 
 
 def _unchanged(
     action: Action,
     channel: Channel,
     override: str | None,
-    zone: tzinfo,
     gate: _Gate,
     blocked: dict[Action, Block],
 ) -> PolicyResult:
@@ -390,7 +336,6 @@ def _unchanged(
     return PolicyResult(
         action=action,
         channel=channel,
-        scheduled_for=gate.now.astimezone(zone),
         override=override,
         blocked=blocked,
         voice_budget=gate.voice_budget,
@@ -408,10 +353,7 @@ __all__ = [
     "PolicyResult",
     "VoiceBudget",
     "apply_policy",
-    "in_quiet_hours",
     "is_outreach",
-    "lead_zone",
-    "outside_quiet_hours",
     "record_outreach",
     "record_rejection",
     "take_voice",

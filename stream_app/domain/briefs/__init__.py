@@ -6,9 +6,10 @@ message draft for written channels.
 
 - `templates`: each action's texts, as data;
 - `directives`: the table of rules that turns the lead's signals into directives;
-- `timing`: when the action is due (`scheduled_for`) and the rationale;
 - `build`: `build_brief`, which puts them together;
-- `model`: the brief, the profile it addresses and the builder's knobs.
+- `model`: the brief, its schedule and the builder's knobs.
+
+When the contact may happen is `stream_app.domain.scheduling`'s to say.
 """
 
 from stream_app.domain.briefs.build import build_brief
@@ -18,9 +19,8 @@ from stream_app.domain.briefs.model import (
     ActionBrief,
     BriefParams,
     Directive,
-    LeadProfile,
+    Schedule,
 )
-from stream_app.domain.briefs.timing import timing
 
 __all__ = [
     "DEFAULT_BRIEFS",
@@ -28,7 +28,6 @@ __all__ = [
     "ActionBrief",
     "BriefParams",
     "Directive",
-    "LeadProfile",
+    "Schedule",
     "build_brief",
-    "timing",
 ]

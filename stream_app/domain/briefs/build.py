@@ -11,7 +11,6 @@ Templates are built once at import; a brief costs a few small allocations.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from functools import lru_cache
 
 from stream_app.domain.actions import Action, Channel
@@ -21,12 +20,12 @@ from stream_app.domain.briefs.model import (
     ActionBrief,
     BriefParams,
     Directive,
-    LeadProfile,
+    Schedule,
     make_directive,
 )
 from stream_app.domain.briefs.templates import SILENT, TEMPLATES, Template
-from stream_app.domain.briefs.timing import timing
 from stream_app.domain.context import LeadContext
+from stream_app.domain.profile import Profile
 
 _WRITTEN = frozenset({Channel.SMS, Channel.EMAIL})
 
@@ -40,12 +39,13 @@ _PRICE = re.compile(
 def build_brief(
     action: Action,
     channel: Channel,
-    profile: LeadProfile,
+    profile: Profile,
     ctx: LeadContext,
-    now: datetime,
+    schedule: Schedule,
     params: BriefParams = DEFAULT_BRIEFS,
 ) -> ActionBrief:
-    """The brief for one decision: template plus a directive for every active signal."""
+    """The brief for one decision: template plus a directive for every active signal,
+    timed by `schedule` (see `stream_app.domain.scheduling`)."""
     t = TEMPLATES[action]
     parent = _first(profile.parent_name, "there")
     child = _first(profile.child_name, "your child")
@@ -66,15 +66,14 @@ def build_brief(
         prepare += (f"Latest summary: {ctx.summary}",)
     prepare += ctx.facts[-params.facts :]
 
-    scheduled_for, why = timing(action, t.why, ctx, now, params)
     return ActionBrief(
         content_directives=directives,
         overall_tone=tone,
         info_to_prepare=prepare,
         things_to_avoid=avoid,
-        timing_rationale=why,
+        timing_rationale=schedule.rationale,
         message_draft=_draft(t, channel, parent, child, ctx, money, extra_draft),
-        scheduled_for=scheduled_for,
+        scheduled_for=schedule.at,
     )
 
 

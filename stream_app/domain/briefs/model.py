@@ -36,12 +36,11 @@ class ActionBrief(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class LeadProfile:
-    """The names a brief addresses; from the lead record."""
+class Schedule:
+    """When the brief's contact may happen (`scheduled_for`) and the reason for it."""
 
-    parent_name: str = ""
-    child_name: str | None = None
-    campaign_goal: str | None = None
+    at: datetime
+    rationale: str
 
 
 _H, _D = timedelta(hours=1), timedelta(days=1)

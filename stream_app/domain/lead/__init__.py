@@ -14,7 +14,7 @@ from stream_app.domain.lead.extraction import (
 )
 from stream_app.domain.lead.ids import decision_id, rule_trigger_id, stable_id
 from stream_app.domain.lead.policy import FROZEN_PRIORS, Arm, Chooser, Params, Policy, arm
-from stream_app.domain.lead.state import LeadState, Profile
+from stream_app.domain.lead.state import LeadState
 from stream_app.domain.lead.step import LeadRecord, Tick, apply
 from stream_app.domain.lead.timers import (
     StreamClock,
@@ -23,6 +23,7 @@ from stream_app.domain.lead.timers import (
     next_deadline,
     next_due,
 )
+from stream_app.domain.profile import Profile
 
 __all__ = [
     "FROZEN_PRIORS",

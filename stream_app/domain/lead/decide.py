@@ -6,16 +6,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from stream_app.domain.actions import Action, allowed_actions, channel_for, hard_override
-from stream_app.domain.briefs import ActionBrief, LeadProfile, build_brief
+from stream_app.domain.briefs import build_brief
 from stream_app.domain.buckets import bucket, rl_state
 from stream_app.domain.exploration import draw_for, explore
-from stream_app.domain.guardrails import (
-    PolicyResult,
-    apply_policy,
-    is_outreach,
-    lead_zone,
-    outside_quiet_hours,
-)
+from stream_app.domain.guardrails import apply_policy, is_outreach
 from stream_app.domain.lead.credit import closing_transition, step_transition
 from stream_app.domain.lead.effects import Effects
 from stream_app.domain.lead.ids import decision_id, stable_id
@@ -24,6 +18,7 @@ from stream_app.domain.lead.state import DecisionRecord, LeadState
 from stream_app.domain.messages import Candidate, NextBestAction, Reminder
 from stream_app.domain.qlearning import Selection, select_action
 from stream_app.domain.risk import requires_approval, risk_segment, urgency
+from stream_app.domain.scheduling import schedule
 
 
 def decide(
@@ -54,13 +49,12 @@ def decide(
     ranked, pick, propensity = _ranked(selection, allowed, did, policy, params)
     last_channel = ctx.last_contact_channel.value if ctx.last_contact_channel else None
     prefer_email = not lead.profile.phone and bool(lead.profile.email)
-    # The cooldown spaces contacts out; it moves `scheduled_for` (see `_brief`)
+    # The cooldown spaces contacts out: it moves `scheduled_for` (`scheduling`)
     # instead of blocking, or every decision made right after a call would be a wait.
     checked = apply_policy(
         [(action, channel_for(action, last_channel, prefer_email)) for action in ranked],
         opted_out_channels=lead.opted_out_channels,
         history=lead.contact_history,
-        timezone=lead.profile.timezone,
         now=decided_at,
         voice_budget=policy.voice_budget,
         policy=replace(params.contact, cooldown=timedelta(0)),
@@ -72,7 +66,16 @@ def decide(
     chosen = next((c for c in selection.candidates if c.action == action), None)
     for blocked, code in checked.blocked.items():
         filtered[blocked] = f"guardrail:{code.value}"
-    brief = _brief(lead, checked, decided_at, params)
+    when = schedule(
+        action,
+        ctx,
+        decided_at,
+        lead.contact_history,
+        lead.profile.timezone,
+        params.contact,
+        params.briefs,
+    )
+    brief = build_brief(action, checked.channel, lead.profile, ctx, when, params.briefs)
     nba = NextBestAction(
         decision_id=did,
         lead_id=lead.lead_id,
@@ -125,28 +128,6 @@ def _ranked(
         return [a for a in ranked if a == pick], pick, 1 / len(allowed)
     pick, propensity = explore(ranked, params.exploration, draw_for(did))
     return sorted(ranked, key=lambda a: a != pick), pick, propensity
-
-
-def _brief(
-    lead: LeadState, checked: PolicyResult, decided_at: datetime, params: Params
-) -> ActionBrief:
-    """The brief for the checked action, timed after the cooldown and outside quiet hours."""
-    profile = LeadProfile(
-        parent_name=lead.profile.parent_name,
-        child_name=lead.profile.child_name,
-        campaign_goal=lead.profile.campaign_goal,
-    )
-    brief = build_brief(
-        checked.action, checked.channel, profile, lead.context, decided_at, params.briefs
-    )
-    zone = lead_zone(lead.profile.timezone, params.contact.default_timezone)
-    scheduled = brief.scheduled_for
-    contacts = lead.contact_history.contacts
-    if is_outreach(checked.action) and contacts:
-        scheduled = max(scheduled, contacts[-1].decided_at + params.contact.cooldown)
-    return brief.model_copy(
-        update={"scheduled_for": outside_quiet_hours(scheduled, zone, params.contact)}
-    )
 
 
 def _remembered(lead: LeadState, nba: NextBestAction, action: Action, params: Params) -> LeadState:

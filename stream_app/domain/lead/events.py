@@ -18,7 +18,7 @@ from stream_app.domain.lead.decide import decide
 from stream_app.domain.lead.effects import Effects
 from stream_app.domain.lead.extraction import flushed, request_extraction
 from stream_app.domain.lead.policy import Params, Policy
-from stream_app.domain.lead.state import InteractionNote, LeadState, Profile, moved_to
+from stream_app.domain.lead.state import InteractionNote, LeadState, moved_to
 from stream_app.domain.lifecycle import (
     AttendanceOutcome,
     ConsentChannel,
@@ -46,6 +46,7 @@ from stream_app.domain.messages import (
     SmsReceived,
     SmsSent,
 )
+from stream_app.domain.profile import Profile
 from stream_app.domain.sms_window import BufferedMessage, on_message, on_tick
 
 PassiveEvent = (

@@ -11,24 +11,12 @@ from stream_app.domain.context import LeadContext, with_status
 from stream_app.domain.guardrails import ContactHistory
 from stream_app.domain.lifecycle import Status
 from stream_app.domain.messages import NextBestAction, Reminder
+from stream_app.domain.profile import Profile
 from stream_app.domain.sms_window import ThreadBuffer
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Profile(_Frozen):
-    parent_name: str = ""
-    phone: str | None = None
-    email: str | None = None
-    child_name: str | None = None
-    child_age: int | None = None
-    campaign_goal: str | None = None
-    segment: str | None = None
-    value_tier: str | None = None
-    owner: str | None = None
-    timezone: str | None = None
 
 
 class DecisionRecord(_Frozen):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,10 +19,7 @@ from stream_app.domain.guardrails import (
     PolicyResult,
     VoiceBudget,
     apply_policy,
-    in_quiet_hours,
     is_outreach,
-    lead_zone,
-    outside_quiet_hours,
     record_outreach,
     record_rejection,
     take_voice,
@@ -54,7 +51,6 @@ def decide(
     *,
     opted_out: tuple[str, ...] = (),
     history: ContactHistory | None = None,
-    timezone: str | None = None,
     now: datetime = NOON,
     voice_budget: VoiceBudget | None = None,
     policy: ContactPolicy = DEFAULT_POLICY,
@@ -64,7 +60,6 @@ def decide(
         ranked,
         opted_out_channels=opted_out,
         history=history or ContactHistory(),
-        timezone=timezone,
         now=now,
         voice_budget=voice_budget,
         policy=policy,
@@ -109,119 +104,8 @@ def test_wait_and_stop_are_not_outreach(action: Action, outreach: bool) -> None:
     assert is_outreach(action) is outreach
 
 
-# --- quiet hours ------------------------------------------------------------------
-
-
 def _at(zone: str, year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone))
-
-
-@pytest.mark.parametrize(
-    "zone, decided_at, scheduled_local",
-    [
-        # UTC: 21:00 inclusive, 08:00 exclusive
-        ("UTC", _at("UTC", 2026, 3, 2, 22, 30), _at("UTC", 2026, 3, 3, 8, 0)),
-        ("UTC", _at("UTC", 2026, 3, 2, 21, 0), _at("UTC", 2026, 3, 3, 8, 0)),
-        ("UTC", _at("UTC", 2026, 3, 3, 7, 59), _at("UTC", 2026, 3, 3, 8, 0)),
-        ("UTC", _at("UTC", 2026, 3, 3, 8, 0), _at("UTC", 2026, 3, 3, 8, 0)),
-        ("UTC", _at("UTC", 2026, 3, 2, 20, 59), _at("UTC", 2026, 3, 2, 20, 59)),
-        # the lead's clock, not the event's offset
-        ("America/New_York", _at("UTC", 2026, 3, 2, 3, 30), _at("America/New_York", 2026, 3, 2, 8)),
-        ("America/New_York", _at("UTC", 2026, 3, 2, 23, 0), _at("UTC", 2026, 3, 2, 23, 0)),
-        ("Asia/Tokyo", _at("UTC", 2026, 3, 2, 13, 30), _at("Asia/Tokyo", 2026, 3, 3, 8, 0)),
-        ("Asia/Kolkata", _at("UTC", 2026, 3, 2, 0, 0), _at("Asia/Kolkata", 2026, 3, 2, 8, 0)),
-        ("Australia/Sydney", _at("UTC", 2026, 3, 2, 11, 0), _at("Australia/Sydney", 2026, 3, 3, 8)),
-        # DST: 08:00 stays 08:00 local across the change
-        # New York springs forward 2026-03-08 02:00 EST -> 03:00 EDT (08:00 EDT = 12:00 UTC)
-        (
-            "America/New_York",
-            _at("America/New_York", 2026, 3, 7, 22, 30),
-            _at("UTC", 2026, 3, 8, 12, 0),
-        ),
-        # ... and falls back 2026-11-01 02:00 EDT -> 01:00 EST (08:00 EST = 13:00 UTC)
-        (
-            "America/New_York",
-            _at("America/New_York", 2026, 10, 31, 22, 30),
-            _at("UTC", 2026, 11, 1, 13, 0),
-        ),
-        # 01:30 EST, the second pass through the repeated hour
-        ("America/New_York", _at("UTC", 2026, 11, 1, 6, 30), _at("UTC", 2026, 11, 1, 13, 0)),
-        # London springs forward 2026-03-29 01:00 GMT -> 02:00 BST (08:00 BST = 07:00 UTC)
-        ("Europe/London", _at("UTC", 2026, 3, 29, 0, 30), _at("UTC", 2026, 3, 29, 7, 0)),
-    ],
-)
-def test_quiet_hours_move_scheduled_for_to_the_next_local_morning(
-    zone: str, decided_at: datetime, scheduled_local: datetime
-) -> None:
-    result = decide([NUDGE], timezone=zone, now=decided_at)
-    assert result.action == A.GENTLE_NUDGE
-    assert result.override is None
-    assert result.scheduled_for == scheduled_local
-    assert result.scheduled_for.tzinfo == ZoneInfo(zone)
-    assert not in_quiet_hours(result.scheduled_for, ZoneInfo(zone))
-
-
-@pytest.mark.parametrize(
-    "policy, at, expected",
-    [
-        # a quiet window that does not wrap midnight
-        (ContactPolicy(quiet_start=time(12), quiet_end=time(13)), NOON, NOON + timedelta(hours=1)),
-        (
-            ContactPolicy(quiet_start=time(12), quiet_end=time(13)),
-            NOON - timedelta(minutes=1),
-            None,
-        ),
-        # equal ends: no quiet hours at all
-        (ContactPolicy(quiet_start=time(8), quiet_end=time(8)), NOON.replace(hour=2), None),
-        # an end the spring-forward gap skips (02:30 on 2026-03-08 in New York): 03:30 EDT
-        (
-            ContactPolicy(quiet_start=time(22), quiet_end=time(2, 30)),
-            _at("America/New_York", 2026, 3, 8, 1, 30),
-            _at("UTC", 2026, 3, 8, 7, 30),
-        ),
-    ],
-)
-def test_outside_quiet_hours_with_other_windows(
-    policy: ContactPolicy, at: datetime, expected: datetime | None
-) -> None:
-    zone = NY if at.tzinfo == NY else ZoneInfo("UTC")
-    assert outside_quiet_hours(at, zone, policy) == (expected or at)
-
-
-def test_wait_and_stop_are_never_moved_by_quiet_hours() -> None:
-    late = NOON.replace(hour=23)
-    for ranked in ([WAIT], [STOP]):
-        assert decide(ranked, now=late).scheduled_for == late
-
-
-@pytest.mark.parametrize(
-    "name", [None, "", "Not/AZone", "America", "../etc/passwd", "Europe/Berlin ", "utc", "x" * 300]
-)
-def test_missing_or_invalid_time_zone_falls_back_to_utc(name: str | None) -> None:
-    assert lead_zone(name) == ZoneInfo("UTC")
-    result = decide([NUDGE], timezone=name, now=NOON.replace(hour=22, minute=30))
-    assert result.scheduled_for == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
-    assert result.scheduled_for.utcoffset() == timedelta(0)
-
-
-@pytest.mark.parametrize(
-    "name, default, expected",
-    [
-        ("Asia/Tokyo", "Europe/Paris", ZoneInfo("Asia/Tokyo")),
-        ("Nowhere", "Europe/Paris", ZoneInfo("Europe/Paris")),
-        ("Nowhere", "Nowhere/Else", UTC),
-    ],
-)
-def test_lead_zone_prefers_the_lead_then_the_policy_default(
-    name: str, default: str, expected: tzinfo
-) -> None:
-    assert lead_zone(name, default) == expected
-
-
-def test_policy_default_zone_applies_to_leads_without_one() -> None:
-    policy = ContactPolicy(default_timezone="Asia/Tokyo")
-    result = decide([NUDGE], policy=policy, now=NOON)  # 21:00 in Tokyo
-    assert result.scheduled_for == _at("Asia/Tokyo", 2026, 3, 3, 8, 0)
 
 
 # --- consent ----------------------------------------------------------------------

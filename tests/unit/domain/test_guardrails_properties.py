@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from stream_app.domain.actions import CATALOG, Action, Channel
+from stream_app.domain.context import LeadContext
 from stream_app.domain.guardrails import (
     Block,
     ContactHistory,
@@ -16,12 +17,11 @@ from stream_app.domain.guardrails import (
     PolicyResult,
     VoiceBudget,
     apply_policy,
-    in_quiet_hours,
-    lead_zone,
-    outside_quiet_hours,
+    is_outreach,
     record_outreach,
     record_rejection,
 )
+from stream_app.domain.scheduling import in_quiet_hours, lead_zone, schedule
 
 CONCRETE = (Channel.VOICE, Channel.SMS, Channel.EMAIL)
 ZONES = (
@@ -82,7 +82,6 @@ class Case:
             self.ranked,
             opted_out_channels=self.opted_out,
             history=self.history,
-            timezone=self.timezone,
             now=self.now,
             voice_budget=self.voice_budget,
             policy=self.policy,
@@ -120,14 +119,16 @@ def test_result_is_one_of_the_ranked_or_wait(case: Case) -> None:
 
 
 @given(cases())
-def test_scheduled_for_is_never_early_nor_in_quiet_hours(case: Case) -> None:
+def test_the_checked_action_is_never_scheduled_early_nor_in_quiet_hours(case: Case) -> None:
     result = case.decide()
-    assert result.scheduled_for >= case.now
-    if result.channel in CONCRETE:
-        assert not in_quiet_hours(result.scheduled_for, lead_zone(case.timezone))
-        assert result.scheduled_for - case.now <= timedelta(hours=12)
-    else:
-        assert result.scheduled_for == case.now
+    when = schedule(
+        result.action, LeadContext(), case.now, case.history, case.timezone, case.policy
+    )
+    assert when.at >= case.now
+    assert not in_quiet_hours(when.at, lead_zone(case.timezone), case.policy)
+    contacts = case.history.contacts
+    if is_outreach(result.action) and contacts:
+        assert when.at >= contacts[-1].decided_at + case.policy.cooldown
 
 
 @given(cases())
@@ -138,13 +139,3 @@ def test_never_an_opted_out_channel_nor_an_overspent_budget(case: Case) -> None:
         assert result.channel == Channel.VOICE
         assert result.voice_budget is not None
         assert result.voice_budget.used <= case.policy.voice_per_partition
-
-
-@given(instants, st.timezones())
-def test_outside_quiet_hours_is_the_earliest_allowed_time(at: datetime, zone: tzinfo) -> None:
-    shifted = outside_quiet_hours(at, zone)
-    assert shifted >= at
-    assert not in_quiet_hours(shifted, zone)
-    assert outside_quiet_hours(shifted, zone) == shifted
-    if not in_quiet_hours(at, zone):
-        assert shifted == at
