@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict
-
 from stream_app.domain.extraction.model import (
     AdditionalSignal,
     Extraction,
@@ -37,6 +35,7 @@ from stream_app.domain.extraction.model import (
     Objection,
     Sentiment,
 )
+from stream_app.domain.frozen import Frozen
 from stream_app.domain.lifecycle import (
     CLOSED,
     AttendanceOutcome,
@@ -68,10 +67,8 @@ class ContextLimits:
 DEFAULT_LIMITS = ContextLimits()
 
 
-class LeadContext(BaseModel):
+class LeadContext(Frozen):
     """The accumulated, bounded signals of one lead."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     # From extractions
     financial_concern: Level = Level.NONE

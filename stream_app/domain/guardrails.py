@@ -57,9 +57,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
 from stream_app.domain.actions import CATALOG, Action, Channel
+from stream_app.domain.frozen import Frozen
 
 
 class Block(StrEnum):
@@ -124,11 +125,7 @@ class ContactPolicy:
 DEFAULT_POLICY = ContactPolicy()
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Contact(_Frozen):
+class Contact(Frozen):
     """One outreach decision, as cooldown and caps count it."""
 
     decided_at: AwareDatetime
@@ -136,14 +133,14 @@ class Contact(_Frozen):
     action: Action
 
 
-class ContactHistory(_Frozen):
+class ContactHistory(Frozen):
     """What the guardrails remember of one lead, stored in its state record."""
 
     contacts: tuple[Contact, ...] = ()
     rejections: Mapping[Action, int] = Field(default_factory=dict)
 
 
-class VoiceBudget(_Frozen):
+class VoiceBudget(Frozen):
     """Voice decisions one partition made in the clock hour starting at `hour_start`."""
 
     hour_start: AwareDatetime

@@ -6,12 +6,10 @@ wire fields (with their size limits) are in `messages`.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from stream_app.domain.frozen import Frozen
 
 
-class Profile(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class Profile(Frozen):
     parent_name: str = ""
     phone: str | None = None
     email: str | None = None

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
 from stream_app.domain.extraction.conversation import (
     AGENT_SPEAKER,
@@ -30,6 +30,7 @@ from stream_app.domain.extraction.conversation import (
     sms_thread,
 )
 from stream_app.domain.extraction.keywords import UrgentFamily, urgent_keyword_family
+from stream_app.domain.frozen import Frozen
 from stream_app.domain.messages import SmsReceived, SmsSent
 
 MAX_BUFFERED = 50
@@ -84,10 +85,8 @@ class WindowParams:
             raise ValueError(f"max_messages must be between 1 and {MAX_BUFFERED}")
 
 
-class BufferedMessage(BaseModel):
+class BufferedMessage(Frozen):
     """One SMS as the thread needs it: who sent it, what it said, when."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     message_id: Annotated[str, Field(min_length=1, max_length=128)]
     event_id: Annotated[str, Field(min_length=1, max_length=128)]
@@ -107,15 +106,13 @@ class BufferedMessage(BaseModel):
         )
 
 
-class ThreadBuffer(BaseModel):
+class ThreadBuffer(Frozen):
     """The unflushed messages of one lead's SMS thread, in arrival order.
 
     Arrival order is the lead's partition order, the order every other rule sees.
     `flushed_ids` remembers recently flushed messages so a redelivery after its
     thread was flushed is not extracted twice.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     messages: Annotated[tuple[BufferedMessage, ...], Field(max_length=MAX_BUFFERED)] = ()
     flushed_ids: Annotated[tuple[str, ...], Field(max_length=RECENT_FLUSHED_IDS)] = ()

@@ -8,24 +8,19 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 
-from pydantic import BaseModel, ConfigDict
-
 from stream_app.domain.actions import Action
 from stream_app.domain.extraction.model import Level
+from stream_app.domain.frozen import Frozen
 
 
-class Directive(BaseModel):
+class Directive(Frozen):
     """One talking point and the signal it answers."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     directive: str
     signal: str
 
 
-class ActionBrief(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class ActionBrief(Frozen):
     content_directives: tuple[Directive, ...]
     overall_tone: str
     info_to_prepare: tuple[str, ...]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from stream_app.domain.frozen import Frozen
 
 
 class Intent(StrEnum):
@@ -50,40 +52,36 @@ class ExtractionStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class FinancialSignals(_Frozen):
+class FinancialSignals(Frozen):
     concern_level: Level = Level.NONE
     mentions: tuple[str, ...] = ()
 
 
-class SchedulingSignals(_Frozen):
+class SchedulingSignals(Frozen):
     constraints: tuple[str, ...] = ()
     preferred_times: tuple[str, ...] = ()
 
 
-class FamilyContext(_Frozen):
+class FamilyContext(Frozen):
     siblings: tuple[str, ...] = ()
     decision_makers: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
 
-class Objection(_Frozen):
+class Objection(Frozen):
     topic: str = Field(min_length=1, max_length=64)
     detail: str = Field(default="", max_length=500)
     severity: Level = Level.LOW
 
 
-class AdditionalSignal(_Frozen):
+class AdditionalSignal(Frozen):
     signal: str = Field(min_length=1, max_length=64)
     detail: str = Field(default="", max_length=500)
     urgency: Level = Level.LOW
     suggested_action: str | None = None
 
 
-class Extraction(_Frozen):
+class Extraction(Frozen):
     """All ten dimensions of one extraction, plus how it was produced."""
 
     status: ExtractionStatus = ExtractionStatus.OK

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
-
 from stream_app.domain.actions import Action
 from stream_app.domain.context import LeadContext, with_status
+from stream_app.domain.frozen import Frozen
 from stream_app.domain.guardrails import ContactHistory
 from stream_app.domain.lifecycle import Status
 from stream_app.domain.messages import NextBestAction, Reminder
@@ -15,11 +14,7 @@ from stream_app.domain.profile import Profile
 from stream_app.domain.sms_window import ThreadBuffer
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class DecisionRecord(_Frozen):
+class DecisionRecord(Frozen):
     """What the learner needs of a past decision to credit it later."""
 
     decision_id: str
@@ -31,7 +26,7 @@ class DecisionRecord(_Frozen):
     outcomes: tuple[str, ...] = ()
 
 
-class PendingExtraction(_Frozen):
+class PendingExtraction(Frozen):
     """Work handed to the extractor; the lead owns it until the result or the deadline."""
 
     extraction_id: str
@@ -41,7 +36,7 @@ class PendingExtraction(_Frozen):
     credit_decision_id: str | None = None
 
 
-class InteractionNote(_Frozen):
+class InteractionNote(Frozen):
     event_id: str
     occurred_at: datetime
     channel: str
@@ -50,7 +45,7 @@ class InteractionNote(_Frozen):
     excerpt: str = ""
 
 
-class LeadState(_Frozen):
+class LeadState(Frozen):
     """Everything the worker remembers about one lead, written back as one value.
 
     The remembered event ids live in the same value as the state they guard, so
