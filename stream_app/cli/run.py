@@ -10,6 +10,7 @@ import typer
 
 from stream_app.cli import render
 from stream_app.cli.settings import load_settings
+from stream_app.cli.topics import refuse_unreplicated
 
 
 def worker() -> None:
@@ -18,6 +19,7 @@ def worker() -> None:
     from stream_app.worker.run import run_worker
 
     settings = load_settings()
+    refuse_unreplicated(settings)
     render.topics(asyncio.run(apply_topics(settings)))
     run_worker(settings)
 
@@ -51,6 +53,9 @@ def dev(
             session_timeout_s=6.0,
             heartbeat_interval_s=1.0,
             rebalance_timeout_s=6.0,
+            # One embedded broker: one copy of each topic, and no InitProducerId.
+            env="dev",
+            kafka_idempotence=False,
         )
         render.topics(asyncio.run(apply_topics(settings)))
         render.dev_banner(broker, settings)

@@ -5,14 +5,41 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import BrokerResponseError
 
 from stream_app.config.settings import Settings
-from stream_app.kafka.options import client_options
+from stream_app.kafka.options import client_options, producer_options
 from stream_app.wire.catalog import load_catalog
 from stream_app.wire.codec import InvalidEvent, decode_event
 from stream_app.wire.models import INPUT_TYPES
+
+
+async def start_producer(settings: Settings, **options: Any) -> AIOKafkaProducer:
+    """A started producer with `producer_options` (acks=all, idempotence per Settings).
+
+    An idempotent producer asks the broker for a producer id first; a broker that
+    refuses (the embedded one answers InitProducerId with an unknown error) ends the
+    command with what to set, instead of aiokafka's bare error.
+    """
+    producer = AIOKafkaProducer(**producer_options(settings), **options)
+    try:
+        await producer.start()
+    except BrokerResponseError as exc:
+        await producer.stop()
+        if not settings.kafka_idempotence:
+            raise
+        raise SystemExit(
+            f"the broker refused an idempotent producer ({type(exc).__name__}): the embedded "
+            "broker cannot do it, set STREAM_APP_KAFKA_IDEMPOTENCE=false; a Kafka cluster "
+            "older than 2.8 also needs the IdempotentWrite ACL for this principal"
+        ) from None
+    except BaseException:
+        await producer.stop()
+        raise
+    return producer
 
 
 @dataclass
@@ -30,8 +57,7 @@ async def send_lines(settings: Settings, topic: str, lines: Iterable[str]) -> Se
     if topic not in INPUT_TYPES:
         raise SystemExit(f"{topic!r} is not an input topic; use one of {sorted(INPUT_TYPES)}")
     report = SendReport()
-    producer = AIOKafkaProducer(**client_options(settings), linger_ms=5)
-    await producer.start()
+    producer = await start_producer(settings, linger_ms=5)
     try:
         for line_no, line in enumerate(lines, start=1):
             if not line.strip():

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from stream_app.config.settings import Settings
@@ -41,7 +40,7 @@ from stream_app.domain.learner import LearnerParams
 from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QEntry, QTable, seeded_priors
 from stream_app.domain.training import Validation, steps_of, train, validate
-from stream_app.kafka.options import client_options
+from stream_app.kafka.clients import start_producer
 from stream_app.offline.export import read_to_end
 from stream_app.wire.codec import encode
 from stream_app.wire.models import QUpdate, entry_key
@@ -292,8 +291,7 @@ async def publish(settings: Settings, snapshot: Snapshot, active: Active) -> Non
     A promotion is not a TD step, so `td_error` is 0 and `transition_id` names the
     snapshot (`snapshot:<version>`).
     """
-    producer = AIOKafkaProducer(**client_options(settings), linger_ms=5)
-    await producer.start()
+    producer = await start_producer(settings, linger_ms=5)
     try:
         topic = settings.topic("q-updates")
         sent = []

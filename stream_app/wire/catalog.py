@@ -33,8 +33,16 @@ class TopicSpec(BaseModel):
         """Fixed partitions win; lead-keyed topics share the app's count."""
         return self.partitions or default
 
-    def config(self) -> dict[str, str]:
-        return {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+    def config(self, min_insync_replicas: int | None = None) -> dict[str, str]:
+        """The broker configs this topic is created with and verified against.
+
+        `min.insync.replicas` depends on the cluster, not the topic, so it comes from
+        Settings (`Settings.insync_replicas`); without it the broker's default applies.
+        """
+        config = {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+        if min_insync_replicas is not None:
+            config["min.insync.replicas"] = str(min_insync_replicas)
+        return config
 
 
 class Catalog(BaseModel):

@@ -13,6 +13,7 @@ from stream_app.config.params import lead_params, learner_params
 from stream_app.config.settings import ExtractorName, Settings
 from stream_app.domain.extraction.base import Extractor
 from stream_app.domain.extraction.rules import RulesExtractor
+from stream_app.kafka.options import ACKS_ALL, unreplicated
 from stream_app.wire.models import INPUT_TYPES
 from stream_app.worker import metrics
 from stream_app.worker.agents import extractor as extractor_agent
@@ -32,13 +33,26 @@ PROCESS_STARTED = time.monotonic()
 
 
 def faust_options(settings: Settings) -> dict[str, Any]:
-    """Faust settings derived from ours; nothing here reads the environment."""
+    """Faust settings derived from ours; nothing here reads the environment.
+
+    Faust declares the topics it uses at start (changelogs too) with
+    `topic_replication_factor`, so outside `STREAM_APP_ENV=dev` a replication factor
+    of 1 is refused here, before anything is created. Faust has no setting for an
+    idempotent producer outside `exactly_once` (which the embedded broker cannot
+    run); its producer gets `acks=all`.
+    """
+    refusal = unreplicated(settings)
+    if refusal:
+        raise ValueError(refusal)
     options: dict[str, Any] = {
         "broker": settings.broker,
         "store": settings.store,
         "datadir": str(settings.data_dir),
         "topic_partitions": settings.partitions,
         "topic_replication_factor": settings.replication_factor,
+        # Nothing runs `on_leader=True`: no leader-election topic to create.
+        "topic_disable_leader": True,
+        "producer_acks": ACKS_ALL,
         "broker_session_timeout": settings.session_timeout_s,
         "broker_heartbeat_interval": settings.heartbeat_interval_s,
         "broker_rebalance_timeout": settings.rebalance_timeout_s,

@@ -14,7 +14,7 @@ import pytest
 
 from stream_app.kafka.embedded import EmbeddedBroker, start_broker
 from stream_app.wire.catalog import load_catalog
-from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
+from tests.integration.harness import EMBEDDED_BROKER_ENV, TopicWatcher, Upstream, WorkerProcess
 
 OUTPUT_TOPICS = [
     "next-best-actions",
@@ -25,6 +25,16 @@ OUTPUT_TOPICS = [
     "extractions",
     "reminders",
 ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def embedded_broker_env() -> Iterator[None]:
+    """Every Settings and every `stream-app` process of the session talks to the embedded
+    broker: dev (replication factor 1) and no idempotent producers (harness.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in EMBEDDED_BROKER_ENV.items():
+            patch.setenv(name, value)
+        yield
 
 
 @pytest.fixture(scope="session")

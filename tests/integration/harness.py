@@ -34,6 +34,11 @@ FAST_GROUP_ENV = {
     "STREAM_APP_SMS_MAX_AGE_S": "8",
 }
 
+# The embedded broker is one broker (replication factor 1 is only allowed in dev) and
+# rejects the InitProducerId an idempotent producer needs. conftest.py also puts these
+# in os.environ for the session, so every command a test runs inherits them.
+EMBEDDED_BROKER_ENV = {"STREAM_APP_ENV": "dev", "STREAM_APP_KAFKA_IDEMPOTENCE": "false"}
+
 
 @dataclass
 class WorkerProcess:
@@ -54,6 +59,7 @@ class WorkerProcess:
     def start(self) -> None:
         env = {
             **os.environ,
+            **EMBEDDED_BROKER_ENV,
             **FAST_GROUP_ENV,
             "STREAM_APP_BROKER": self.broker.url,
             "STREAM_APP_WEB_PORT": str(self.web_port),

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from stream_app.config.settings import Settings
+from stream_app.kafka.options import unreplicated
 from stream_app.worker.metrics import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,12 +58,27 @@ def _environment(service: Mapping[str, Any]) -> dict[str, str | None]:
     return {str(k): None if v is None else str(v) for k, v in env.items()}
 
 
-_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+_INTERPOLATION = re.compile(
+    r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
+)
+
+# What a person fills a required secret with (`${VAR:?message}`, a Secret's
+# placeholder) when a test builds the Settings a container would see: valid for every
+# secret setting (an HTTP token needs 16+ printable characters without spaces).
+STAND_IN_SECRET = "stand-in-secret-0123456789abcdef"
 
 
-def _interpolate(value: str) -> str:
-    """Compose's `${VAR:-default}` with an empty environment: the default."""
-    return _INTERPOLATION.sub(lambda m: m.group("default") or "", value)
+def _interpolate(value: str, required: str = "") -> str:
+    """Compose's `${VAR:-default}` with an empty environment: the default; a required
+    `${VAR:?message}` (compose refuses to start without it) becomes `required`."""
+
+    def one(match: re.Match[str]) -> str:
+        if (match.group("op") or "").endswith("?"):
+            return required
+        return match.group("arg") or ""
+
+    return _INTERPOLATION.sub(one, value)
 
 
 def _unknown_settings(names: set[str] | Mapping[str, object]) -> set[str]:
@@ -77,7 +93,7 @@ def _settings_from(env: Mapping[str, str | None], monkeypatch: pytest.MonkeyPatc
             m.delenv(name, raising=False)
         for name, value in env.items():
             if name.startswith(ENV_PREFIX) and value is not None:
-                m.setenv(name, _interpolate(value))
+                m.setenv(name, _interpolate(value, required=STAND_IN_SECRET))
         return Settings()
 
 
@@ -150,6 +166,38 @@ def _pod_specs() -> Iterator[dict[str, Any]]:
     for kind in ("StatefulSet", "Deployment", "Job", "DaemonSet"):
         for doc in _k8s(kind):
             yield doc["spec"]["template"]["spec"]
+
+
+_K8S_REFERENCE = re.compile(r"\$\((\w+)\)")
+
+
+def _k8s_pod_env(container: Mapping[str, Any], pod_name: str) -> dict[str, str | None]:
+    """The environment one pod of `container` sees, as the kubelet builds it: the
+    ConfigMap, the Secret (each placeholder filled with a stand-in), then `env` in
+    order, `$(VAR)` expanded and a `metadata.name` fieldRef set to `pod_name`."""
+    (config,) = _k8s("ConfigMap")
+    (secret,) = _k8s("Secret")
+    env: dict[str, str | None] = dict(config["data"])
+    env |= {k: STAND_IN_SECRET for k in {**secret.get("stringData", {}), **secret.get("data", {})}}
+    for var in container.get("env", []):
+        if "value" in var:
+            env[var["name"]] = _K8S_REFERENCE.sub(lambda m: str(env[m.group(1)]), var["value"])
+        elif var.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name":
+            env[var["name"]] = pod_name
+    return env
+
+
+def _k8s_worker() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The StatefulSet and its one container."""
+    (sts,) = _k8s("StatefulSet")
+    (container,) = sts["spec"]["template"]["spec"]["containers"]
+    return sts, container
+
+
+def _k8s_settings(monkeypatch: pytest.MonkeyPatch, replica: int = 0) -> Settings:
+    sts, container = _k8s_worker()
+    name = f"{sts['metadata']['name']}-{replica}"
+    return _settings_from(_k8s_pod_env(container, name), monkeypatch)
 
 
 def _worker_defaults(monkeypatch: pytest.MonkeyPatch) -> Settings:
@@ -327,7 +375,9 @@ def test_app_services_use_real_settings(monkeypatch: pytest.MonkeyPatch) -> None
     for name, service in app_services.items():
         env = _environment(service)
         assert not _unknown_settings(env), f"{name}: unknown settings"
-        _settings_from(env, monkeypatch)  # values validate too
+        settings = _settings_from(env, monkeypatch)  # values validate too
+        # One Kafka node: replication factor 1, which only dev allows.
+        assert unreplicated(settings) is None, f"{name} would refuse to start"
 
 
 def test_worker_runs_rocksdb_on_a_volume(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -356,6 +406,56 @@ def test_compose_holds_no_credentials() -> None:
                 assert PLACEHOLDER.match(_interpolate(value)), f"{name}.{key}: not a placeholder"
 
 
+def _host_ip(port: object) -> str | None:
+    """The host address a published port binds (None: every interface)."""
+    if isinstance(port, dict):
+        return port.get("host_ip")
+    parts = str(port).split("/")[0].rsplit(":", 2)
+    return parts[0] if len(parts) == 3 else None
+
+
+def test_host_ip_reads_every_port_form() -> None:
+    assert _host_ip("127.0.0.1:6066:6066") == "127.0.0.1"
+    assert _host_ip("6066:6066") is None
+    assert _host_ip("6066") is None
+    assert _host_ip("127.0.0.1:9094:9094/tcp") == "127.0.0.1"
+    assert _host_ip({"target": 80, "published": 8080, "host_ip": "127.0.0.1"}) == "127.0.0.1"
+
+
+def test_every_published_port_is_bound_to_loopback() -> None:
+    for name, service in _services().items():
+        for port in service.get("ports", []):
+            assert _host_ip(port) == "127.0.0.1", f"{name}: {port} is reachable from the LAN"
+
+
+_DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-")
+
+
+def test_no_secret_has_a_default_and_the_required_ones_are_required() -> None:
+    """A secret comes from the environment or compose refuses to start, never a default."""
+    required = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*):\?[^}]+\}$")
+    for name, service in _services().items():
+        for key, value in _environment(service).items():
+            if re.search(r"PASSWORD|SECRET|TOKEN|API_KEY", key) and value is not None:
+                assert not _DEFAULTED.search(value), f"{name}.{key} has a default: {value}"
+                assert required.match(value), f"{name}.{key} must be ${{VAR:?message}}"
+    grafana = _environment(_services()["grafana"])["GF_SECURITY_ADMIN_PASSWORD"] or ""
+    assert required.match(grafana) and "change-me" not in grafana
+    token = _environment(_services()["worker"])["STREAM_APP_HTTP_TOKEN"] or ""
+    match = required.match(token)
+    assert match and match.group("name") == "STREAM_APP_HTTP_TOKEN"
+
+
+def test_interpolation_of_required_and_defaulted_variables() -> None:
+    assert _interpolate("${A:-x}") == "x"
+    assert _interpolate("${A-x}") == "x"
+    assert _interpolate("${A}") == ""
+    assert _interpolate("${A:?set A}") == ""
+    assert _interpolate("${A:?set A}", required="v") == "v"
+    assert _DEFAULTED.search("${GRAFANA_ADMIN_PASSWORD:-change-me}")
+    assert not _DEFAULTED.search("${GRAFANA_ADMIN_PASSWORD:?set it}")
+
+
 # --- Prometheus ----------------------------------------------------------------------
 
 
@@ -365,6 +465,12 @@ def _mount_target(service: str, source: str) -> str:
         if Path(host) == Path(source):
             return target
     raise AssertionError(f"{source} is not mounted into {service}")
+
+
+def test_prometheus_lifecycle_api_is_off() -> None:
+    """`--web.enable-lifecycle` lets anyone who reaches :9090 shut Prometheus down."""
+    command = _services()["prometheus"].get("command") or []
+    assert not any("enable-lifecycle" in str(arg) for arg in command)
 
 
 def test_prometheus_scrapes_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -526,7 +632,7 @@ def test_k8s_env_names_are_settings_fields(monkeypatch: pytest.MonkeyPatch) -> N
             names |= {e["name"] for e in container.get("env", [])}
     assert not _unknown_settings(names)
     assert all(n.startswith(ENV_PREFIX) for n in config["data"])
-    settings = _settings_from(config["data"], monkeypatch)
+    settings = _k8s_settings(monkeypatch)
     assert settings.store.startswith("rocksdb://")
 
 
@@ -548,12 +654,71 @@ def test_k8s_pods_read_the_config_and_secret_that_exist() -> None:
             secret_refs = [r["secretRef"] for r in refs if "secretRef" in r]
             assert config_refs == [config["metadata"]["name"]]
             assert [r["name"] for r in secret_refs] == [secret["metadata"]["name"]]
-            assert all(r.get("optional") is True for r in secret_refs)
+
+
+def test_k8s_secret_with_the_token_is_required() -> None:
+    """An optional Secret lets a pod start without its HTTP token and SASL credentials."""
+    (secret,) = _k8s("Secret")
+    assert "STREAM_APP_HTTP_TOKEN" in secret["stringData"]
+    for pod in _pod_specs():
+        for container in pod["containers"] + pod.get("initContainers", []):
+            for ref in container.get("envFrom", []):
+                if "secretRef" in ref:
+                    assert "optional" not in ref["secretRef"], container["name"]
+            for var in container.get("env", []):
+                key = var.get("valueFrom", {}).get("secretKeyRef")
+                assert key is None or "optional" not in key, var["name"]
+
+
+def test_k8s_each_pod_advertises_its_own_url_through_the_headless_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sts, container = _k8s_worker()
+    services = {s["metadata"]["name"]: s for s in _k8s("Service")}
+    headless = services[sts["spec"]["serviceName"]]
+    assert headless["spec"]["clusterIP"] == "None"
+    settings = _k8s_settings(monkeypatch)
+    names = [var["name"] for var in container["env"]]
+    # The kubelet expands $(POD_NAME) only from variables listed before it.
+    assert names.index("POD_NAME") < names.index("STREAM_APP_ADVERTISED_URL")
+    (pod_name,) = [var for var in container["env"] if var["name"] == "POD_NAME"]
+    assert pod_name["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    (advertised,) = [v for v in container["env"] if v["name"] == "STREAM_APP_ADVERTISED_URL"]
+    service = headless["metadata"]["name"]
+    assert advertised["value"] == f"http://$(POD_NAME).{service}:{settings.web_port}"
+    urls = {_k8s_settings(monkeypatch, replica).advertised_url for replica in range(3)}
+    assert urls == {f"http://stream-app-{i}.{service}:{settings.web_port}" for i in range(3)}
+    assert settings.web_port in {p["port"] for p in headless["spec"]["ports"]}
+
+
+def test_k8s_security_protocol_matches_the_credentials_the_secret_carries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (config,) = _k8s("ConfigMap")
+    (secret,) = _k8s("Secret")
+    protocol = config["data"]["STREAM_APP_KAFKA_SECURITY_PROTOCOL"]
+    carried = {k for k in secret["stringData"] if k.startswith("STREAM_APP_KAFKA_SASL_")}
+    assert protocol == "SASL_SSL"  # credentials, and TLS so they never cross in clear
+    assert carried == {"STREAM_APP_KAFKA_SASL_USERNAME", "STREAM_APP_KAFKA_SASL_PASSWORD"}
+    settings = _k8s_settings(monkeypatch)
+    assert settings.kafka_security_protocol == "SASL_SSL"
+    assert settings.kafka_sasl_mechanism.startswith("SCRAM")
+    # Settings refuse either half without the other.
+    with pytest.raises(ValueError, match="STREAM_APP_KAFKA_SASL_USERNAME"):
+        _settings_from(config["data"], monkeypatch)
+
+
+def test_k8s_topics_are_durable(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _k8s_settings(monkeypatch)
+    assert settings.env == "prod"
+    assert settings.replication_factor >= 3
+    assert settings.insync_replicas == 2
+    assert settings.kafka_idempotence
+    assert unreplicated(settings) is None
 
 
 def test_k8s_statefulset_probes_volume_and_services(monkeypatch: pytest.MonkeyPatch) -> None:
-    (config,) = _k8s("ConfigMap")
-    settings = _settings_from(config["data"], monkeypatch)
+    settings = _k8s_settings(monkeypatch)
     (sts,) = _k8s("StatefulSet")
     pod = sts["spec"]["template"]
     (container,) = pod["spec"]["containers"]

@@ -48,3 +48,83 @@ def test_rejects_bad_values_with_the_field_named(field: str, value: object) -> N
 
 def test_topic_prefix_applies_to_physical_names() -> None:
     assert Settings(topic_prefix="t1.").topic("leads") == "t1.leads"
+
+
+# --- Kafka: environment, durability, SASL ----------------------------------------------
+
+
+def test_kafka_defaults_are_secure() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.env == "prod"
+    assert settings.kafka_idempotence is True
+    assert settings.min_insync_replicas is None
+
+
+@pytest.mark.parametrize(
+    "replication_factor, min_insync, effective",
+    [(1, None, 1), (2, None, 1), (3, None, 2), (5, None, 2), (3, 3, 3), (5, 1, 1)],
+)
+def test_min_insync_replicas_is_derived_unless_set(
+    replication_factor: int, min_insync: int | None, effective: int
+) -> None:
+    settings = Settings(replication_factor=replication_factor, min_insync_replicas=min_insync)
+    assert settings.insync_replicas == effective
+
+
+def test_min_insync_above_the_replication_factor_is_refused() -> None:
+    with pytest.raises(ValidationError, match="STREAM_APP_MIN_INSYNC_REPLICAS=3 is above"):
+        Settings(replication_factor=2, min_insync_replicas=3)
+
+
+def test_env_and_idempotence_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAM_APP_ENV", "dev")
+    monkeypatch.setenv("STREAM_APP_KAFKA_IDEMPOTENCE", "false")
+    settings = Settings()
+    assert (settings.env, settings.kafka_idempotence) == ("dev", False)
+    monkeypatch.setenv("STREAM_APP_ENV", "production")
+    with pytest.raises(ValidationError, match="env"):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        pytest.param(
+            {"kafka_sasl_username": "app", "kafka_sasl_password": "secret"},
+            "STREAM_APP_KAFKA_SASL_USERNAME and STREAM_APP_KAFKA_SASL_PASSWORD set but "
+            "STREAM_APP_KAFKA_SECURITY_PROTOCOL is PLAINTEXT",
+            id="credentials on PLAINTEXT",
+        ),
+        pytest.param(
+            {"kafka_security_protocol": "SSL", "kafka_sasl_password": "secret"},
+            "STREAM_APP_KAFKA_SASL_PASSWORD set but STREAM_APP_KAFKA_SECURITY_PROTOCOL is SSL",
+            id="a password on SSL",
+        ),
+        pytest.param(
+            {"kafka_security_protocol": "SASL_SSL"},
+            "STREAM_APP_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs STREAM_APP_KAFKA_SASL_USERNAME",
+            id="SASL without credentials",
+        ),
+        pytest.param(
+            {"kafka_security_protocol": "SASL_PLAINTEXT", "kafka_sasl_username": "app"},
+            "SASL_PLAINTEXT needs",
+            id="SASL with a username only",
+        ),
+    ],
+)
+def test_sasl_credentials_and_protocol_must_agree(values: dict[str, str], message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as raised:
+        Settings(_env_file=None, **values)  # type: ignore[arg-type, call-arg]
+    # The message names variables, never values (the CLI prints messages without input).
+    assert all("secret" not in error["msg"] for error in raised.value.errors())
+
+
+@pytest.mark.parametrize("protocol", ["SASL_SSL", "SASL_PLAINTEXT"])
+def test_sasl_with_both_credentials_is_accepted(protocol: str) -> None:
+    settings = Settings(
+        kafka_security_protocol=protocol,  # type: ignore[arg-type]
+        kafka_sasl_username="app",
+        kafka_sasl_password="secret",  # type: ignore[arg-type]
+    )
+    assert settings.kafka_sasl_password is not None
+    assert "secret" not in repr(settings)
