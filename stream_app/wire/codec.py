@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, get_args
 
 import orjson
 from pydantic import BaseModel, ValidationError
+from pydantic_core.core_schema import ErrorType
 
 from stream_app.domain.messages import ExtractionResult, InputEvent
 from stream_app.wire.models import INPUT_EVENT, INPUT_TYPES, DeadLetter, LeadTimer
@@ -22,11 +24,36 @@ class InvalidEvent(Exception):
         self.message = message
 
 
-def _validation_message(exc: ValidationError) -> str:
+# Error texts go to logs and to a dead letter's `error`: they name fields and error
+# types, never input values (the dead letter keeps the raw payload, by design).
+# Pydantic's message is kept where it only describes the schema ("String should have
+# at most 200 characters"); these builtin types quote the input, and a custom error
+# type may say anything, so those are reported by their type alone.
+_QUOTES_INPUT = frozenset({"union_tag_invalid", "value_error", "assertion_error"})
+_SCHEMA_ONLY = frozenset(get_args(ErrorType)) - _QUOTES_INPUT
+_PLAIN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def escaped(value: object, limit: int = 64) -> str:
+    """A value for a log line or an error text: quoted, control characters escaped,
+    at most `limit` characters, so an id with a newline cannot forge a log line."""
+    text = str(value)
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
+
+
+def _field(part: str | int) -> str:
+    """A location segment: a field name or an index (an extra key is shown escaped)."""
+    text = str(part)
+    return text if isinstance(part, int) or _PLAIN.fullmatch(text) else escaped(text, 32)
+
+
+def validation_summary(exc: ValidationError) -> str:
+    """Which fields failed and why, without the values that failed."""
     parts = []
-    for err in exc.errors(include_url=False, include_input=False)[:5]:
-        where = ".".join(str(p) for p in err["loc"]) or "(root)"
-        parts.append(f"{where}: {err['msg']}")
+    for err in exc.errors(include_url=False, include_input=False, include_context=False)[:5]:
+        where = ".".join(_field(p) for p in err["loc"]) or "(root)"
+        kind = err["type"]
+        parts.append(f"{where}: {err['msg'] if kind in _SCHEMA_ONLY else kind}")
     more = exc.error_count() - len(parts)
     return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 
@@ -53,17 +80,23 @@ def decode_event(topic: str, key: bytes | None, raw: bytes | None, max_bytes: in
         raise InvalidEvent("unknown_topic", f"{topic!r} is not an input topic")
     event_type = data.get("type")
     if event_type not in allowed:
-        raise InvalidEvent(
-            "unknown_type",
-            f"type {event_type!r} is not accepted on {topic!r}; expected one of {list(allowed)}",
-        )
+        # A string type is named (escaped): a misspelt type is the usual cause.
+        # Anything else is described by its kind only, never by its contents.
+        if isinstance(event_type, str):
+            got = f"type {escaped(event_type)} is not accepted"
+        elif event_type is None:
+            got = "type is missing"
+        else:
+            got = f"type is a {type(event_type).__name__}, not a string"
+        raise InvalidEvent("unknown_type", f"{got}; {topic!r} accepts {list(allowed)}")
     try:
         event = INPUT_EVENT.validate_python(data)
     except ValidationError as exc:
-        raise InvalidEvent("validation", _validation_message(exc)) from None
+        raise InvalidEvent("validation", validation_summary(exc)) from None
     if key is not None and (text_key := key.decode("utf-8", "replace")) != event.lead_id:
         raise InvalidEvent(
-            "key_mismatch", f"message key {text_key!r} differs from lead_id {event.lead_id!r}"
+            "key_mismatch",
+            f"message key {escaped(text_key)} differs from lead_id {escaped(event.lead_id)}",
         )
     return event
 
@@ -76,7 +109,7 @@ def decode_model(model: type[M], raw: bytes | None) -> M:
     try:
         return model.model_validate_json(raw or b"")
     except ValidationError as exc:
-        raise InvalidEvent("validation", _validation_message(exc)) from None
+        raise InvalidEvent("validation", validation_summary(exc)) from None
 
 
 LeadTopicRecord = InputEvent | ExtractionResult | LeadTimer

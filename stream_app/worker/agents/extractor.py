@@ -7,13 +7,12 @@ import time
 from datetime import UTC, datetime
 
 import faust
-from pydantic import ValidationError
 
 from stream_app.config.settings import Settings
 from stream_app.domain.extraction.base import Extractor
 from stream_app.domain.extraction.conversation import parse_transcript
 from stream_app.domain.messages import ExtractionRequest, ExtractionResult
-from stream_app.wire.codec import InvalidEvent, dead_letter, encode
+from stream_app.wire.codec import InvalidEvent, dead_letter, decode_model, encode, escaped
 from stream_app.worker import metrics
 from stream_app.worker.topics import Topics
 
@@ -30,9 +29,10 @@ def register(app: faust.App, settings: Settings, topics: Topics, extractor: Extr
         async for record in stream.events():
             message = record.message
             try:
-                request = ExtractionRequest.model_validate_json(message.value or b"")
-            except ValidationError as exc:
-                error = InvalidEvent("validation", str(exc)[:1000])
+                # The error names fields and error types; pydantic's own text would
+                # repeat the transcript in the dead letter's `error`.
+                request = decode_model(ExtractionRequest, message.value)
+            except InvalidEvent as error:
                 letter = dead_letter(
                     "extraction-requests",
                     message.partition,
@@ -40,6 +40,13 @@ def register(app: faust.App, settings: Settings, topics: Topics, extractor: Extr
                     message.value,
                     error,
                     datetime.now(UTC),
+                )
+                log.warning(
+                    "dead letter extraction-requests[%d]@%d %s: %s",
+                    message.partition,
+                    message.offset,
+                    error.error_type,
+                    error.message,
                 )
                 await topics.dead_letters.send(key=message.key, value=encode(letter))
                 continue
@@ -51,7 +58,13 @@ def register(app: faust.App, settings: Settings, topics: Topics, extractor: Extr
             metrics.EXTRACTIONS.labels(extractor.name, extraction.status.value).inc()
             if extraction.status.value == "failed":
                 metrics.EXTRACTION_FAILURES.labels(extractor.name).inc()
-                log.warning("extraction %s failed: %s", request.extraction_id, extraction.error)
+                # The provider's error is a short cause, no response body (escaped all
+                # the same: it is text from outside the process).
+                log.warning(
+                    "extraction %s failed: %s",
+                    escaped(request.extraction_id),
+                    escaped(extraction.error, 200),
+                )
             result = ExtractionResult(
                 extraction_id=request.extraction_id,
                 lead_id=request.lead_id,

@@ -16,7 +16,7 @@ from stream_app.domain.actions import Action
 from stream_app.domain.learner import Learned, LearnerParams, Step, learn, overlay
 from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QTable, seeded_priors
-from stream_app.wire.codec import encode
+from stream_app.wire.codec import encode, validation_summary
 from stream_app.wire.models import QUpdate, entry_key
 from stream_app.worker import metrics
 from stream_app.worker.topics import Topics
@@ -70,7 +70,12 @@ def register(
             try:
                 transition = LeadTransition.model_validate_json(message.value or b"")
             except ValidationError as exc:
-                log.error("unreadable transition at offset %d: %s", message.offset, exc)
+                # Fields and error types only: pydantic's text repeats the values.
+                log.error(
+                    "unreadable transition at offset %d: %s",
+                    message.offset,
+                    validation_summary(exc),
+                )
                 await manual.ack(record)
                 continue
             if working is None:
