@@ -85,6 +85,18 @@ class LeadConsent(_Event):
     granted: bool
 
 
+class LeadErased(_Event):
+    """Forget the lead: the family asked for erasure (or its data is past retention).
+
+    The lead step drops the lead's whole state and decides nothing. `reason` is for
+    the upstream audit trail only: it is never stored or logged here, and it stays on
+    the `leads` topic until retention, so it must not carry personal data.
+    """
+
+    type: Literal["lead.erased"]
+    reason: ShortText | None = None
+
+
 # --- interactions ---------------------------------------------------------------
 
 
@@ -149,7 +161,8 @@ class ActionOutcome(_Event):
 
 
 LeadEvent = Annotated[
-    LeadCreated | LeadUpdated | LeadMilestone | LeadConsent, Field(discriminator="type")
+    LeadCreated | LeadUpdated | LeadMilestone | LeadConsent | LeadErased,
+    Field(discriminator="type"),
 ]
 SmsEvent = Annotated[SmsReceived | SmsSent, Field(discriminator="type")]
 InputEvent = Annotated[
@@ -157,6 +170,7 @@ InputEvent = Annotated[
     | LeadUpdated
     | LeadMilestone
     | LeadConsent
+    | LeadErased
     | InteractionCompleted
     | SmsReceived
     | SmsSent

@@ -22,6 +22,7 @@ from stream_app.domain.messages import (
     InteractionCompleted,
     LeadConsent,
     LeadCreated,
+    LeadErased,
     LeadId,
     LeadMilestone,
     LeadTransition,
@@ -37,7 +38,7 @@ from stream_app.domain.messages import (
 # Which event types each input topic accepts: the catalog names the topic, this
 # names its types, so an event on the wrong topic is a clear dead letter.
 INPUT_TYPES: dict[str, tuple[str, ...]] = {
-    "leads": ("lead.created", "lead.updated", "lead.milestone", "lead.consent"),
+    "leads": ("lead.created", "lead.updated", "lead.milestone", "lead.consent", "lead.erased"),
     "interactions": ("interaction.completed",),
     "sms-messages": ("sms.received", "sms.sent"),
     "attendance": ("attendance.recorded",),
@@ -100,6 +101,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "lead.updated": LeadUpdated,
     "lead.milestone": LeadMilestone,
     "lead.consent": LeadConsent,
+    "lead.erased": LeadErased,
     "interaction.completed": InteractionCompleted,
     "sms.received": SmsReceived,
     "sms.sent": SmsSent,

@@ -36,6 +36,7 @@ __all__ = [
     "EXTRACTION_SECONDS",
     "GUARDRAIL_BLOCKS",
     "LEADS_BY_STATUS",
+    "LEAD_ERASURES",
     "PROCESSING_SECONDS",
     "Q_UPDATES",
     "Q_VERSION",
@@ -293,6 +294,19 @@ LEADS_BY_STATUS = Gauge(
 
 SRE/analyst: a status that only grows (`at_risk`) or a sudden drop of a status after
 a restart (state lost during recovery) are worth a look.
+"""
+
+LEAD_ERASURES = Counter(
+    "stream_app_lead_erasures_total",
+    "Leads erased by a lead.erased event: state deleted, a tombstone on the changelog.",
+    registry=REGISTRY,
+)
+"""Erasures applied (a redelivered erasure, or one for a lead without state, is not
+counted: there was nothing left to erase).
+
+SRE/DPO: should follow the erasure requests upstream sends; zero while requests are
+sent means they do not reach the `leads` topic (see dead letters for rejected ones).
+No label: neither the lead nor the free-text reason may become a label value.
 """
 
 DECAY_TRANSITIONS = Counter(

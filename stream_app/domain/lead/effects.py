@@ -42,6 +42,9 @@ class Effects:
     voice_budget: VoiceBudget | None = None
     guardrail_changes: list[str] = field(default_factory=list)
     outcomes: list[tuple[str, str]] = field(default_factory=list)
+    # The lead was erased: the shell deletes its stored state (a tombstone on the
+    # changelog) and forgets it in every index; the step returns no state with it.
+    erased: bool = False
 
     def __bool__(self) -> bool:
         return bool(
@@ -64,4 +67,5 @@ class Effects:
         self.voice_budget = other.voice_budget or self.voice_budget
         self.guardrail_changes += other.guardrail_changes
         self.outcomes += other.outcomes
+        self.erased = self.erased or other.erased
         return self

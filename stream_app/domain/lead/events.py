@@ -39,6 +39,7 @@ from stream_app.domain.messages import (
     InteractionCompleted,
     LeadConsent,
     LeadCreated,
+    LeadErased,
     LeadMilestone,
     LeadUpdated,
     OutcomeKind,
@@ -56,11 +57,14 @@ PassiveEvent = (
 
 def handle_event(
     state: LeadState | None, event: InputEvent, policy: Policy, params: Params, now: datetime
-) -> tuple[LeadState, Effects]:
+) -> tuple[LeadState | None, Effects]:
     """Apply one input event and decide, unless it needs an extraction first.
 
     A redelivered event (its id is remembered) changes nothing and emits nothing.
+    An erasure returns no state at all (see `erase`).
     """
+    if isinstance(event, LeadErased):
+        return erase(state)
     current = state or LeadState(lead_id=event.lead_id)
     if event.event_id in current.seen_event_ids:
         return current, Effects()
@@ -74,6 +78,22 @@ def handle_event(
         return _outcome(lead, event, params)
     lead = _apply_passive(lead, event, params)
     return decide(lead, event.event_id, event.occurred_at, None, policy, params)
+
+
+def erase(state: LeadState | None) -> tuple[None, Effects]:
+    """Forget the lead: no state comes back, nothing is decided, nothing is published.
+
+    Everything kept about a lead is its one state value (profile, context, buffered
+    SMS, pending extractions, reminder, decisions), so dropping it drops them all;
+    an extraction result or a timer still in flight for it then finds no state and
+    changes nothing. `erased` tells the shell to delete the stored value, and is set
+    only when there was one: an erasure redelivered after the value went (or for a
+    lead never seen) is a no-op.
+
+    No marker of the erased lead is kept, so a later event with the same lead id
+    starts a new lead from that event alone; none of the erased data comes back.
+    """
+    return None, Effects(erased=state is not None)
 
 
 def _apply_passive(lead: LeadState, event: PassiveEvent, params: Params) -> LeadState:

@@ -3,7 +3,8 @@
 The lead agent, offline replay, the simulator and the benchmarks all call
 `apply`, so a rule changed here changes every one of them alike. Input is
 at-least-once: a redelivered record changes nothing (event ids are remembered,
-results nobody waits for are ignored, rules that already fired are gone).
+results nobody waits for are ignored, rules that already fired are gone, an
+erased lead has nothing left to erase).
 """
 
 from __future__ import annotations
@@ -44,10 +45,16 @@ def apply(
     `clock` is processing (wall) time: it dates the deadline of work handed to
     the extractor and decides which deadlines have passed. Every business rule
     runs on event time (the event's `occurred_at`, or the tick's stream time).
-    None means the lead does not exist and nothing is to be written.
+    None means the lead does not exist and nothing is to be written; with
+    `effects.erased` it means the stored lead must be deleted (`events.erase`).
     """
     if isinstance(record, Tick):
         return handle_tick(state, record.now, clock, policy, params)
     if isinstance(record, ExtractionResult):
+        if state is None:
+            # Nobody waits for it: the lead was erased while its extraction ran (a
+            # result never precedes its request). Writing a blank lead here would
+            # bring an erased lead id back.
+            return None, Effects()
         return handle_extraction(state, record, policy, params)
     return handle_event(state, record, policy, params, clock)

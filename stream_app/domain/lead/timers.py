@@ -137,6 +137,10 @@ class TimerIndex:
         if len(self._by_due) + len(self._by_deadline) > 4 * len(self._dues) + 64:
             self._compact()
 
+    def forget(self, lead_id: str) -> None:
+        """Drop an erased lead: its heap entries are skipped as superseded, then compacted."""
+        self._dues.pop(lead_id, None)
+
     def _compact(self) -> None:
         """Drop superseded heap entries, so a lead updated often costs no memory."""
         self._by_due = [(d, k) for k, (d, _) in self._dues.items() if d is not None]

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import faust
+from pydantic import ValidationError
 
 from stream_app.config.settings import Settings
 from stream_app.domain.guardrails import VoiceBudget
@@ -34,7 +35,14 @@ from stream_app.domain.lead import (
 )
 from stream_app.domain.lifecycle import Status
 from stream_app.domain.messages import ExtractionResult
-from stream_app.wire.codec import InvalidEvent, dead_letter, decode_lead_record, encode
+from stream_app.wire.codec import (
+    InvalidEvent,
+    dead_letter,
+    decode_lead_record,
+    encode,
+    escaped,
+    validation_summary,
+)
 from stream_app.wire.models import LeadTimer
 from stream_app.worker import metrics
 from stream_app.worker.faust_fixes import FixedTableManager
@@ -49,6 +57,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class LeadStepError(RuntimeError):
+    """A lead's stored state (or a value the step built) does not validate.
+
+    Raised in place of pydantic's error, whose text repeats the invalid values (a
+    stored state holds names and phone numbers): Faust logs an agent's exception,
+    so it names the lead (escaped) and the failing fields only.
+    """
+
+
 @dataclass
 class LeadAgent:
     """The lead agent's state: tables, the Q-table view, and the sweep's memory.
@@ -57,7 +74,8 @@ class LeadAgent:
     sweep rebuilds it from the table after every recovery (a restart or a
     rebalance that brings partitions), so no pending rule of a lead this worker
     now owns is forgotten. `facts` holds each lead's status and buffered SMS
-    count behind the gauges.
+    count behind the gauges. An erased lead is deleted from the table (Faust
+    writes a tombstone to its changelog) and forgotten by both.
     """
 
     settings: Settings
@@ -99,11 +117,17 @@ class LeadAgent:
         except InvalidEvent as exc:
             await self.dead(message, topic, exc)
             return
-        state, effects = apply(
-            load_lead(self.leads, record.lead_id), record, policy, self.params, clock
-        )
+        try:
+            state, effects = apply(
+                load_lead(self.leads, record.lead_id), record, policy, self.params, clock
+            )
+        except ValidationError as exc:
+            lead = escaped(record.lead_id)
+            raise LeadStepError(f"lead {lead}: {validation_summary(exc)}") from None
         await self.publish(effects)
-        if state is not None:
+        if effects.erased:
+            self.forget(record.lead_id)
+        elif state is not None:
             self.leads[state.lead_id] = state.model_dump_json().encode()
             self.remember(state)
         if effects.voice_budget is not None and effects.voice_budget != policy.voice_budget:
@@ -138,8 +162,14 @@ class LeadAgent:
         letter = dead_letter(
             topic, message.partition, message.offset, message.value, exc, utcnow()
         )
+        # exc.message names fields and error types, never values (wire.codec).
         log.warning(
-            "dead letter %s[%d]@%d: %s", topic, message.partition, message.offset, exc.message
+            "dead letter %s[%d]@%d %s: %s",
+            topic,
+            message.partition,
+            message.offset,
+            exc.error_type,
+            exc.message,
         )
         metrics.DEAD_LETTERS.labels(topic, exc.error_type).inc()
         await self.topics.dead_letters.send(key=message.key, value=encode(letter))
@@ -147,6 +177,18 @@ class LeadAgent:
     def remember(self, state: LeadState) -> None:
         self.facts[state.lead_id] = (state.status, len(state.sms.messages))
         self.index.update(state)
+
+    def forget(self, lead_id: str) -> None:
+        """Erase a lead: delete its row (a tombstone on the changelog) and its index entries.
+
+        Only a present key is deleted: Faust sends the tombstone before it looks the
+        key up, so deleting a missing one would send a tombstone and then raise.
+        """
+        if lead_id in self.leads:
+            del self.leads[lead_id]
+        self.facts.pop(lead_id, None)
+        self.index.forget(lead_id)
+        metrics.LEAD_ERASURES.inc()
 
     def reindex(self) -> None:
         """Rebuild the sweep's memory from the table: the leads this worker owns now."""

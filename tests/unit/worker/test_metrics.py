@@ -33,6 +33,7 @@ CONTRACT: dict[str, tuple[str, tuple[str, ...]]] = {
     "stream_app_guardrail_blocks_total": ("counter", ("reason",)),
     "stream_app_action_outcomes_total": ("counter", ("action", "outcome")),
     "stream_app_leads_by_status": ("gauge", ("status",)),
+    "stream_app_lead_erasures_total": ("counter", ()),
     "stream_app_decay_transitions_total": ("counter", ()),
     "stream_app_reminders_total": ("counter", ()),
     "stream_app_worker_ready": ("gauge", ()),

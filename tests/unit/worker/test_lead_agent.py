@@ -1,0 +1,181 @@
+"""The lead agent's shell around the pure step: erasure and what reaches the logs.
+
+Fakes stand in for Faust's topics and tables (a dict has the table's mapping
+interface); the broker-level behaviour, the changelog tombstone included, is in
+tests/integration/test_erasure.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import orjson
+import pytest
+
+from stream_app.config.params import lead_params
+from stream_app.config.settings import Settings
+from stream_app.domain.qlearning import seeded_priors
+from stream_app.worker import metrics
+from stream_app.worker.agents.lead import LeadAgent, LeadStepError
+
+PII = ("Sarah Mitchell", "+15550100", "sarah@example.com", "Jake")
+
+
+class FakeTopic:
+    def __init__(self, name: str, sent: dict[str, list[tuple[bytes, bytes]]]) -> None:
+        self.name, self.sent = name, sent
+
+    async def send(self, key: bytes, value: bytes) -> Any:
+        self.sent[self.name].append((key, value))
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        acked.set_result(None)  # what the agent awaits as the broker's ack
+        return acked
+
+
+@dataclass
+class FakeTopics:
+    sent: dict[str, list[tuple[bytes, bytes]]] = field(default_factory=lambda: defaultdict(list))
+
+    def __getattr__(self, name: str) -> FakeTopic:
+        return FakeTopic(name, self.sent)
+
+
+@dataclass
+class FakeView:
+    table: Any = field(default_factory=seeded_priors)
+    q_version: int = 0
+
+
+@dataclass
+class Message:
+    value: bytes | None
+    key: bytes | None
+    topic: str = "leads"
+    partition: int = 0
+    offset: int = 0
+
+
+def agent() -> tuple[LeadAgent, dict[str, bytes], FakeTopics]:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    leads: dict[str, bytes] = {}
+    topics = FakeTopics()
+    lead_agent = LeadAgent(
+        settings, cast(Any, topics), leads, {}, cast(Any, FakeView()), lead_params(settings)
+    )
+    return lead_agent, leads, topics
+
+
+AT = datetime.now(UTC) - timedelta(minutes=5)
+
+
+def event(type_: str, n: int, lead_id: str = "L1", **fields: Any) -> Message:
+    body = {
+        "type": type_,
+        "event_id": f"{lead_id}-e{n}",
+        "lead_id": lead_id,
+        "occurred_at": (AT + timedelta(seconds=n)).isoformat(),
+        **fields,
+    }
+    topic = "sms-messages" if type_.startswith("sms.") else "leads"
+    return Message(orjson.dumps(body), lead_id.encode(), topic=topic, offset=n)
+
+
+def created(lead_id: str = "L1") -> Message:
+    return event(
+        "lead.created",
+        1,
+        lead_id,
+        parent_name="Sarah Mitchell",
+        child_name="Jake",
+        phone="+15550100",
+        email="sarah@example.com",
+    )
+
+
+def erasures() -> float:
+    return metrics.REGISTRY.get_sample_value("stream_app_lead_erasures_total") or 0.0
+
+
+async def test_erasure_deletes_the_row_and_forgets_the_lead_everywhere() -> None:
+    lead_agent, leads, topics = agent()
+    await lead_agent.handle(created(), "leads")
+    await lead_agent.handle(created("L2"), "leads")
+    sms = event("sms.received", 2, message_id="m2", body="Is there a trial class?")
+    await lead_agent.handle(sms, "sms-messages")
+    assert "L1" in leads and "L1" in lead_agent.index and "L1" in lead_agent.facts
+    sent_before = sum(len(v) for v in topics.sent.values())
+    before = erasures()
+
+    await lead_agent.handle(event("lead.erased", 3, reason="parent request"), "leads")
+
+    assert "L1" not in leads and "L2" in leads
+    assert "L1" not in lead_agent.index and "L1" not in lead_agent.facts
+    assert sum(len(v) for v in topics.sent.values()) == sent_before, "nothing is published"
+    assert erasures() == before + 1
+    lead_agent.report()
+    assert metrics.REGISTRY.get_sample_value("stream_app_sms_buffered_messages") == 0
+
+
+async def test_a_redelivered_erasure_deletes_and_counts_nothing() -> None:
+    lead_agent, leads, _ = agent()
+    await lead_agent.handle(created(), "leads")
+    erasure = event("lead.erased", 2)
+    await lead_agent.handle(erasure, "leads")
+    before = erasures()
+
+    await lead_agent.handle(erasure, "leads")  # a dict, like Faust's table, raises on a
+    # missing key: the agent deletes only a present one
+
+    assert "L1" not in leads
+    assert erasures() == before
+
+
+async def test_an_unreadable_stored_state_is_reported_without_its_values() -> None:
+    lead_agent, leads, _ = agent()
+    await lead_agent.handle(created(), "leads")
+    stored = orjson.loads(leads["L1"])
+    stored["profile"]["child_age"] = "Sarah Mitchell +15550100"  # no longer validates
+    leads["L1"] = orjson.dumps(stored)
+
+    with pytest.raises(LeadStepError) as caught:
+        await lead_agent.handle(event("lead.updated", 2, owner="crm"), "leads")
+
+    message = str(caught.value)
+    assert "'L1'" in message and "child_age" in message
+    assert not [value for value in PII if value in message]
+    assert caught.value.__suppress_context__, "pydantic's text must not ride along"
+
+
+async def test_dead_letter_log_lines_carry_no_values_and_cannot_be_forged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lead_agent, _, topics = agent()
+    bad = [
+        # invalid field values
+        event("lead.created", 1, parent_name="Sarah Mitchell", child_age="+15550100"),
+        # a key that tries to start a log line of its own
+        Message(created().value, b"L1\nCRITICAL forged line"),
+        # a type that is not a string
+        Message(orjson.dumps({"type": {"name": "Sarah Mitchell"}, "lead_id": "L1"}), b"L1"),
+        # extra fields that carry values
+        event("lead.created", 4, parent_name="Ana", notes="Jake's phone +15550100"),
+    ]
+    with caplog.at_level(logging.WARNING, logger="stream_app.worker.agents.lead"):
+        for message in bad:
+            await lead_agent.handle(message, "leads")
+
+    assert len(caplog.records) == len(bad)
+    for record in caplog.records:
+        line = record.getMessage()
+        assert "\n" not in line
+        assert not [value for value in PII if value in line], line
+    letters = [orjson.loads(value) for _, value in topics.sent["dead_letters"]]
+    assert len(letters) == len(bad)
+    for letter in letters:
+        assert not [value for value in PII if value in letter["error"]], letter["error"]
+    assert "Sarah Mitchell" in letters[0]["raw"], "the raw payload is kept, by design"
