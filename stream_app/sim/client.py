@@ -28,7 +28,7 @@ from rich.table import Table
 
 from stream_app.config.settings import Settings
 from stream_app.domain.messages import InputEvent, LeadTransition, NextBestAction
-from stream_app.kafka.options import client_options
+from stream_app.kafka.options import client_options, producer_options
 from stream_app.sim.engine import SIM_START
 from stream_app.sim.population import Decision, Family
 from stream_app.wire.models import INPUT_TYPES
@@ -109,7 +109,7 @@ class _Driver:
             TextColumn("families done"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
         )
         self._task = self.progress.add_task("simulate", total=len(families))
-        self.producer = AIOKafkaProducer(**client_options(settings), linger_ms=5)
+        self.producer = AIOKafkaProducer(**producer_options(settings), linger_ms=5)
 
     def view(self) -> Group:
         return Group(self.progress, self.stats.render())

@@ -14,7 +14,12 @@ def start_simulator(settings: Settings, families: int) -> subprocess.Popen[bytes
 
     It waits for the worker's /readyz itself, so it can start before the worker.
     """
-    env = {**os.environ, "STREAM_APP_BROKER": settings.broker}
+    env = {
+        **os.environ,
+        "STREAM_APP_BROKER": settings.broker,
+        "STREAM_APP_ENV": settings.env,
+        "STREAM_APP_KAFKA_IDEMPOTENCE": str(settings.kafka_idempotence).lower(),
+    }
     ready = f"http://127.0.0.1:{settings.web_port}/readyz"
     command = [sys.executable, "-m", "stream_app", "simulate", "--leads", str(families)]
     return subprocess.Popen([*command, "--ready-url", ready], env=env)
