@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,9 +12,6 @@ from stream_app.domain.actions import Action
 from stream_app.domain.exploration import Exploration
 from stream_app.domain.extraction.model import Extraction, FamilyContext, Intent
 from stream_app.domain.lead import (
-    Effects,
-    LeadState,
-    Params,
     Policy,
     arm,
     deadline_result,
@@ -28,63 +23,8 @@ from stream_app.domain.lead import (
     overdue_extractions,
 )
 from stream_app.domain.lifecycle import Status, decay_due_at
-from stream_app.domain.messages import ExtractionResult, InputEvent
 from stream_app.domain.qlearning import QEntry, QTable, seeded_priors
-from stream_app.wire.models import INPUT_EVENT
-
-T0 = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # processing time, unrelated to event time
-POLICY = Policy(seeded_priors(), 7)
-PARAMS = Params()
-
-
-class Lead:
-    """Feeds events to the rule book and keeps the state between them."""
-
-    def __init__(self, lead_id: str = "L1") -> None:
-        self.lead_id = lead_id
-        self.state: LeadState | None = None
-        self.n = 0
-        self.clock = T0
-
-    def event(self, type_: str, gap: timedelta = timedelta(hours=5), **fields: Any) -> InputEvent:
-        self.n += 1
-        self.clock += gap
-        return INPUT_EVENT.validate_python(
-            {
-                "type": type_,
-                "event_id": f"{self.lead_id}-e{self.n}",
-                "lead_id": self.lead_id,
-                "occurred_at": self.clock.isoformat(),
-                **fields,
-            }
-        )
-
-    def send(self, event: InputEvent, now: datetime = NOW) -> Effects:
-        self.state, effects = handle_event(self.state, event, POLICY, PARAMS, now)
-        return effects
-
-    def created(self, **fields: Any) -> Effects:
-        defaults = {"parent_name": "Sarah Mitchell", "child_name": "Jake", "phone": "+15550100"}
-        return self.send(self.event("lead.created", **{**defaults, **fields}))
-
-    def call(self, outcome: str = "completed", transcript: str | None = None, **f: Any) -> Effects:
-        fields = {"interaction_id": f"i{self.n}", "channel": "voice", "direction": "outbound"}
-        if transcript is not None:
-            fields["transcript"] = transcript
-        return self.send(self.event("interaction.completed", outcome=outcome, **fields, **f))
-
-    def extracted(self, effects: Effects, extraction: Extraction) -> Effects:
-        [request] = effects.extraction_requests
-        result = ExtractionResult(
-            extraction_id=request.extraction_id,
-            lead_id=self.lead_id,
-            extracted_at=NOW,
-            source_event_ids=request.source_event_ids,
-            extraction=extraction,
-        )
-        self.state, out = handle_extraction(self.state, result, POLICY, PARAMS)
-        return out
+from tests.unit.domain.lead.helpers import CALL, NOW, PARAMS, POLICY, Always, Lead
 
 
 def test_created_lead_gets_one_decision_with_provenance() -> None:
@@ -124,9 +64,6 @@ def test_unanswered_call_decides_at_once_and_closes_the_step_with_a_stall_penalt
     assert (transition.state_before, transition.action) == (first.rl_state, first.action)
     assert transition.state_after == nba.rl_state
     assert transition.reward == pytest.approx(-0.02)
-
-
-CALL = "Agent: Hi Sarah!\nParent: Yes we're really interested, when can Jake start?"
 
 
 def test_a_conversation_waits_for_its_extraction_then_decides_for_its_trigger() -> None:
@@ -404,7 +341,7 @@ def test_an_sms_thread_is_extracted_once_after_it_goes_quiet() -> None:
 def test_stopping_an_open_lead_closes_its_step_at_once_and_only_once() -> None:
     lead = Lead()
     lead.created()
-    stop_only = Policy(POLICY.table, 0, rng=_Always(Action.STOP))
+    stop_only = Policy(POLICY.table, 0, rng=Always(Action.STOP))
     for _ in range(3):
         lead.call(outcome="no_answer")
     assert lead.state is not None
@@ -417,15 +354,6 @@ def test_stopping_an_open_lead_closes_its_step_at_once_and_only_once() -> None:
     assert [(t.action, t.reward) for t in closing] == [("stop", 0.0)]
     later = lead.call(outcome="completed")
     assert not later.transitions  # the stop's episode is over; nothing credits it again
-
-
-class _Always:
-    def __init__(self, action: Action) -> None:
-        self.action = action
-
-    def choice(self, seq: Sequence[Action]) -> Action:
-        assert self.action in seq
-        return self.action
 
 
 def test_attendance_that_arrives_before_its_enrolment_still_makes_the_lead_active() -> None:

@@ -1,0 +1,81 @@
+"""`LeadState`, the one value stored per lead, and `moved_to`, the one way its status moves.
+
+The worker writes the state as JSON and reads it back after a restart or a rebalance,
+so a round trip must lose nothing (the dedup marker, a buffered thread, a pending
+extraction, a reminder are all in it).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from stream_app.domain.lead import LeadState
+from stream_app.domain.lead.state import moved_to
+from stream_app.domain.lifecycle import Status
+from tests.unit.domain.lead.helpers import CALL, T0, Lead
+
+
+def _busy() -> LeadState:
+    """A lead with something in every part: decisions, a pending extraction, an SMS, a reminder."""
+    lead = Lead()
+    lead.created(timezone="America/New_York")
+    lead.call(outcome="no_answer")
+    lead.call(transcript=CALL)
+    lead.send(lead.event("sms.received", message_id="m1", body="what ages?"))
+    state = lead.state
+    assert state is not None
+    assert state.decisions and state.pending and state.sms.messages and state.reminder
+    assert state.seen_event_ids and state.contact_history.contacts and state.last_nba
+    return state
+
+
+def test_a_state_survives_the_round_trip_through_the_table() -> None:
+    state = _busy()
+    assert LeadState.model_validate_json(state.model_dump_json()) == state
+
+
+def test_a_state_is_immutable_and_refuses_unknown_fields() -> None:
+    state = _busy()
+    with pytest.raises(ValidationError):
+        state.status = Status.ACTIVE  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        LeadState.model_validate({"lead_id": "L1", "colour": "blue"})
+
+
+def test_the_decision_in_force_is_the_newest_one() -> None:
+    assert LeadState(lead_id="L1").decision_in_force is None
+    state = _busy()
+    assert state.last_nba is not None and state.decision_in_force is not None
+    assert state.decision_in_force == state.decisions[-1]
+    assert state.decision_in_force.decision_id == state.last_nba.decision_id
+
+
+AT = T0 + timedelta(days=3)
+
+
+@pytest.mark.parametrize(
+    "before, after, at_risk_since, resume",
+    [
+        (Status.ACTIVE, Status.AT_RISK, AT, None),  # starts the decay clock
+        (Status.CONTACTED, Status.OPTED_OUT, None, Status.CONTACTED),  # remembers where it was
+        (Status.NEW, Status.CONTACTED, None, None),
+    ],
+)
+def test_moved_to_sets_the_status_and_remembers_when_it_began(
+    before: Status, after: Status, at_risk_since: object, resume: Status | None
+) -> None:
+    lead = LeadState(lead_id="L1", status=before)
+    moved = moved_to(lead, after, AT)
+    assert moved.status == after
+    assert moved.context.at_risk_since == at_risk_since
+    assert moved.context.resume_status == resume
+    assert lead.status == before  # a new value; the old one is untouched
+
+
+def test_moving_to_the_same_status_keeps_its_start() -> None:
+    at_risk = moved_to(LeadState(lead_id="L1", status=Status.ACTIVE), Status.AT_RISK, AT)
+    again = moved_to(at_risk, Status.AT_RISK, AT + timedelta(days=5))
+    assert again.context.at_risk_since == AT  # the decay clock does not restart
