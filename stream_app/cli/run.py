@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from stream_app.cli import render
-from stream_app.cli.settings import load_settings
+from stream_app.cli.settings import load_settings, refuse_unsafe_web
 from stream_app.cli.topics import refuse_unreplicated
 
 
@@ -19,6 +19,7 @@ def worker() -> None:
     from stream_app.worker.run import run_worker
 
     settings = load_settings()
+    refuse_unsafe_web(settings)
     refuse_unreplicated(settings)
     render.topics(asyncio.run(apply_topics(settings)))
     run_worker(settings)
@@ -57,6 +58,7 @@ def dev(
             env="dev",
             kafka_idempotence=False,
         )
+        refuse_unsafe_web(settings)
         render.topics(asyncio.run(apply_topics(settings)))
         render.dev_banner(broker, settings)
         simulator = start_simulator(settings, simulate) if simulate else None

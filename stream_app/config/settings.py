@@ -8,13 +8,23 @@ the environment.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_HTTP_TOKEN_CHARS = 16
+_TOKEN_CHARS = re.compile(r"[\x21-\x2b\x2d-\x7e]+")  # printable ASCII, no space or comma
+
+
+def _is_wildcard(host: str) -> bool:
+    return host.strip().strip("[]") in ("", "0.0.0.0", "::")
 
 
 class LearningMode(StrEnum):
@@ -86,8 +96,21 @@ class Settings(BaseSettings):
         default=None,
         description="URL other workers use to reach this one (lead views are routed by owner).",
     )
+    # Secure by default (README "HTTP"): a worker bound to anything but loopback
+    # refuses to start without a token (`stream_app/cli/settings.py`).
     http_token: SecretStr | None = Field(
-        default=None, description="When set, POST /events/* requires `Authorization: Bearer`."
+        default=None,
+        description=(
+            "Bearer tokens for the lead and Q-table views and POST /events/*; several, "
+            f"comma-separated, to rotate; each {MIN_HTTP_TOKEN_CHARS}+ characters."
+        ),
+    )
+    http_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="POST /events/* waits this long for the broker's ack, a routed lead view "
+        "for the owning worker; then 503.",
     )
     max_event_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -163,6 +186,44 @@ class Settings(BaseSettings):
             raise ValueError("must be memory:// or rocksdb://")
         return value
 
+    @field_validator("http_token")
+    @classmethod
+    def _http_tokens(cls, value: SecretStr | None) -> SecretStr | None:
+        # Messages never quote the value: it is a secret.
+        if value is None:
+            return None
+        tokens = [token.strip() for token in value.get_secret_value().split(",")]
+        if not any(tokens):
+            raise ValueError("is empty: unset it, or give one or more comma-separated tokens")
+        if not all(_TOKEN_CHARS.fullmatch(token) for token in tokens):
+            raise ValueError(
+                "each comma-separated token must be printable ASCII without spaces "
+                "(and no entry may be empty)"
+            )
+        if any(len(token) < MIN_HTTP_TOKEN_CHARS for token in tokens):
+            raise ValueError(
+                f"each token needs at least {MIN_HTTP_TOKEN_CHARS} characters, e.g. "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
+    @field_validator("advertised_url")
+    @classmethod
+    def _advertised(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = "must look like http://host:port, an address the other workers can reach"
+        try:
+            url = urlsplit(value)
+            url.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ValueError(problem) from None
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(problem)
+        if _is_wildcard(url.hostname):
+            raise ValueError(f"{problem} (a wildcard address means every worker alike)")
+        return value
+
     @model_validator(mode="after")
     def _kafka_consistent(self) -> Self:
         """Credentials that would be ignored, or a SASL protocol without any, is a typo."""
@@ -201,6 +262,30 @@ class Settings(BaseSettings):
         if self.min_insync_replicas is not None:
             return self.min_insync_replicas
         return 2 if self.replication_factor >= 3 else 1
+
+    @property
+    def http_tokens(self) -> tuple[bytes, ...]:
+        """Every accepted bearer token (several while one is rotated out); empty: none set."""
+        if self.http_token is None:
+            return ()
+        return tuple(t.strip().encode() for t in self.http_token.get_secret_value().split(","))
+
+    @property
+    def web_binds_loopback(self) -> bool:
+        """The web server is reachable from this machine only (`127.0.0.0/8`, `::1`)."""
+        host = self.web_host.strip().strip("[]").lower()
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:  # a host name: it may resolve to any interface
+            return False
+
+    @property
+    def web_binds_wildcard(self) -> bool:
+        """Bound to every interface: Faust's default URL for this worker is then no
+        address another worker can tell apart (STREAM_APP_ADVERTISED_URL is needed)."""
+        return _is_wildcard(self.web_host)
 
     @property
     def bootstrap_servers(self) -> str:

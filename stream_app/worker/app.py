@@ -67,6 +67,15 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "web_host": settings.web_host,
         "web_port": settings.web_port,
         "web_bind": settings.web_host,
+        # Faust's own views are off: /table/{name}/{key}/ serves raw table values (every
+        # lead's PII, unauthenticated) and /router/ the cluster's layout. @table_route
+        # does not need them; it asks the partition assignor in process. Statistics,
+        # the graph and /performance/ describe internals. web.py serves what we mean to.
+        "web_tables_enabled": False,
+        "web_router_enabled": False,
+        "web_stats_enabled": False,
+        "web_graph_enabled": False,
+        "web_metrics_enabled": False,
         "TableManager": "stream_app.worker.faust_fixes:FixedTableManager",
         "Table": "stream_app.worker.faust_fixes:RawKeyTable",
     }

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stream_app.kafka.embedded import EmbeddedBroker, start_broker
+from stream_app.kafka.embedded import EmbeddedBroker, free_port, start_broker
 from stream_app.wire.catalog import load_catalog
 from tests.integration.harness import EMBEDDED_BROKER_ENV, TopicWatcher, Upstream, WorkerProcess
 
@@ -159,6 +159,27 @@ class IsolatedWorkers:
             data_dir=self.artifacts / f"{name}-data",
             log_path=self.artifacts / f"{name}.log",
             extra_env={**group, **env},
+        )
+        worker.start()
+        worker.wait_ready()
+        self.started.append(worker)
+        return worker
+
+    def start_advertised(self, peer_of: WorkerProcess | None = None, **env: str) -> WorkerProcess:
+        """As `start`, with STREAM_APP_ADVERTISED_URL set to the worker's own address, so
+        the workers of a group advertise distinct URLs and route lead views to the owner."""
+        name = f"{self.name}-{len(self.started)}"
+        group = {"STREAM_APP_APP_ID": name, "STREAM_APP_TOPIC_PREFIX": f"{name}."}
+        if peer_of is not None:
+            group = {key: peer_of.extra_env[key] for key in group}
+        port = free_port()
+        advertised = {"STREAM_APP_ADVERTISED_URL": f"http://127.0.0.1:{port}"}
+        worker = WorkerProcess(
+            broker=self.broker,
+            data_dir=self.artifacts / f"{name}-data",
+            log_path=self.artifacts / f"{name}.log",
+            extra_env={**group, **advertised, **env},
+            web_port=port,
         )
         worker.start()
         worker.wait_ready()

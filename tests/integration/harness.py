@@ -122,9 +122,35 @@ class WorkerProcess:
         except urllib.error.HTTPError as exc:
             return exc.code, _maybe_json(exc.read())
 
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Any request, with the response's status, body (JSON if it is) and headers."""
+        request = urllib.request.Request(
+            self.base_url + path, data=body, method=method, headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, _maybe_json(response.read()), dict(response.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, _maybe_json(exc.read()), dict(exc.headers)
+
+    def log_text(self) -> str:
+        """Everything the worker process wrote so far (stdout and stderr)."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
     def log_tail(self, lines: int = 60) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header of a client holding `token`."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _maybe_json(body: bytes) -> Any:

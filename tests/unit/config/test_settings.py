@@ -50,6 +50,122 @@ def test_topic_prefix_applies_to_physical_names() -> None:
     assert Settings(topic_prefix="t1.").topic("leads") == "t1.leads"
 
 
+# --- the HTTP token and the web bind ----------------------------------------------------
+
+TOKEN = "a-token-of-sixteen+"
+
+
+def test_no_token_by_default_on_loopback() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.http_token is None and settings.http_tokens == ()
+    assert settings.web_binds_loopback
+
+
+def test_several_comma_separated_tokens_for_rotation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAM_APP_HTTP_TOKEN", f" {TOKEN}-old , {TOKEN}-new ")
+    settings = Settings()
+    assert settings.http_tokens == (f"{TOKEN}-old".encode(), f"{TOKEN}-new".encode())
+    assert TOKEN not in repr(settings) and TOKEN not in str(settings.model_dump())
+
+
+@pytest.mark.parametrize(
+    "value, rule",
+    [
+        ("", "is empty"),
+        (" , ", "is empty"),
+        ("fifteen-chars-x", "at least 16 characters"),
+        (f"{TOKEN},short", "at least 16 characters"),
+        (f"{TOKEN},", "no entry may be empty"),
+        (f"{TOKEN} with-a-space", "printable ASCII without spaces"),
+        ("tøken-with-ümlauts-x", "printable ASCII without spaces"),
+    ],
+)
+def test_an_empty_short_or_malformed_token_is_an_error_naming_the_rule(
+    monkeypatch: pytest.MonkeyPatch, value: str, rule: str
+) -> None:
+    monkeypatch.setenv("STREAM_APP_HTTP_TOKEN", value)
+    with pytest.raises(ValidationError, match=rule) as caught:
+        Settings()
+    [error] = caught.value.errors()
+    assert error["loc"] == ("http_token",)
+
+
+def test_the_command_line_reports_a_bad_token_without_its_value(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import typer
+
+    from stream_app.cli.settings import load_settings
+
+    monkeypatch.setenv("STREAM_APP_HTTP_TOKEN", "secret-too-shrt")
+    monkeypatch.setenv("COLUMNS", "40")  # a narrow terminal still gets one line
+    with pytest.raises(typer.Exit) as caught:
+        load_settings()
+    assert caught.value.exit_code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("invalid settings: STREAM_APP_HTTP_TOKEN: Value error, each token")
+    assert "secret-too-shrt" not in line
+
+
+@pytest.mark.parametrize(
+    "host, loopback, wildcard",
+    [
+        ("127.0.0.1", True, False),
+        ("127.0.0.2", True, False),
+        ("::1", True, False),
+        ("[::1]", True, False),
+        ("localhost", True, False),
+        ("0.0.0.0", False, True),
+        ("::", False, True),
+        ("", False, True),
+        ("10.0.0.7", False, False),
+        ("worker-0.stream-app", False, False),
+    ],
+)
+def test_which_binds_count_as_loopback(host: str, loopback: bool, wildcard: bool) -> None:
+    settings = Settings(web_host=host)
+    assert (settings.web_binds_loopback, settings.web_binds_wildcard) == (loopback, wildcard)
+
+
+def test_a_non_loopback_worker_without_a_token_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import typer
+
+    from stream_app.cli.settings import refuse_unsafe_web
+
+    with pytest.raises(typer.Exit) as caught:
+        refuse_unsafe_web(Settings(web_host="0.0.0.0", http_token=None))
+    assert caught.value.exit_code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("refusing to start: STREAM_APP_WEB_HOST='0.0.0.0' is not a loopback")
+
+    refuse_unsafe_web(Settings(web_host="127.0.0.1", http_token=None))  # dev: open, no exit
+    refuse_unsafe_web(Settings(web_host="10.0.0.7", http_token=TOKEN))  # SecretStr from str
+    assert capsys.readouterr().err == ""
+    refuse_unsafe_web(Settings(web_host="0.0.0.0", http_token=TOKEN))
+    assert "STREAM_APP_ADVERTISED_URL" in capsys.readouterr().err  # a warning, no exit
+
+
+@pytest.mark.parametrize(
+    "url", ["worker-0:6066", "ftp://worker-0:6066", "http://", "http://0.0.0.0:6066", "http://w:x"]
+)
+def test_an_advertised_url_must_be_a_reachable_http_address(url: str) -> None:
+    with pytest.raises(ValidationError, match="advertised_url"):
+        Settings(advertised_url=url)
+
+
+def test_an_advertised_url_per_worker() -> None:
+    url = "http://stream-app-0.stream-app.ns.svc:6066"
+    assert Settings(advertised_url=url).advertised_url == url
+
+
+def test_http_timeout_is_bounded() -> None:
+    assert Settings().http_timeout_s == 10.0
+    with pytest.raises(ValidationError, match="http_timeout_s"):
+        Settings(http_timeout_s=0)
+
+
 # --- Kafka: environment, durability, SASL ----------------------------------------------
 
 
