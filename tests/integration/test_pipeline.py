@@ -128,25 +128,28 @@ async def test_poison_messages_go_to_dead_letters_and_the_worker_keeps_going(
     assert "differs from lead_id" in by_type["key_mismatch"]["error"]
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 async def test_http_ingest_validates_like_the_topic_path(
     watcher: TopicWatcher, worker: WorkerProcess, events: Events
 ) -> None:
     created = events.created()
-    status, body = worker.post("/events/leads", orjson.dumps(created))
+    status, body = worker.post("/events/leads", orjson.dumps(created), JSON)
     assert (status, body["accepted"]) == (202, created["event_id"])
     await watcher.wait_for(
         "next-best-actions", lambda r: r["trigger_event_id"] == created["event_id"]
     )
 
     bad = {**events.created(), "occurred_at": "yesterday"}
-    status, body = worker.post("/events/leads", orjson.dumps(bad))
+    status, body = worker.post("/events/leads", orjson.dumps(bad), JSON)
     assert status == 400
     assert body["error_type"] == "validation" and "occurred_at" in body["error"]
     assert "Traceback" not in str(body)
 
-    status, body = worker.post("/events/nope", orjson.dumps(created))
+    status, body = worker.post("/events/nope", orjson.dumps(created), JSON)
     assert status == 404
-    status, _ = worker.post("/events/leads", b"x" * 100_000)
+    status, _ = worker.post("/events/leads", b"x" * 100_000, JSON)
     assert status == 413
 
 
