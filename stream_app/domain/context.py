@@ -1,8 +1,9 @@
 """What the system knows about a lead beyond its status: signals accumulated over time.
 
 `LeadContext` is a frozen pydantic model because it lives in the changelogged lead
-table and must round-trip JSON; the pure `with_*` functions return new values with
-`model_copy`, which skips re-validation (every value they build is already valid).
+table and must round-trip JSON (a `Stored` one, so a field a newer release added is
+ignored); the pure `with_*` functions return new values with `model_copy`, which
+skips re-validation (every value they build is already valid).
 
 Every list is capped (`ContextLimits`) and deduplicated, keeping the most recent
 items, so the state per lead and the cost per event stay bounded however long the
@@ -24,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from stream_app.domain.extraction.model import (
     AdditionalSignal,
@@ -35,7 +36,7 @@ from stream_app.domain.extraction.model import (
     Objection,
     Sentiment,
 )
-from stream_app.domain.frozen import Frozen
+from stream_app.domain.frozen import Stored, drop_unknown
 from stream_app.domain.lifecycle import (
     CLOSED,
     AttendanceOutcome,
@@ -67,19 +68,23 @@ class ContextLimits:
 DEFAULT_LIMITS = ContextLimits()
 
 
-class LeadContext(Frozen):
-    """The accumulated, bounded signals of one lead."""
+class LeadContext(Stored):
+    """The accumulated, bounded signals of one lead.
+
+    Objections and signals are the extraction's own (strict) records; read back from
+    a stored state, their unknown keys are dropped like any stored field's.
+    """
 
     # From extractions
     financial_concern: Level = Level.NONE
     financial_mentions: tuple[str, ...] = ()
-    objections: tuple[Objection, ...] = ()
+    objections: Annotated[tuple[Objection, ...], drop_unknown(Objection)] = ()
     siblings: tuple[str, ...] = ()
     decision_makers: tuple[str, ...] = ()
     family_notes: tuple[str, ...] = ()
     scheduling_constraints: tuple[str, ...] = ()
     preferred_times: tuple[str, ...] = ()
-    signals: tuple[AdditionalSignal, ...] = ()
+    signals: Annotated[tuple[AdditionalSignal, ...], drop_unknown(AdditionalSignal)] = ()
     facts: tuple[str, ...] = ()
     open_questions: tuple[str, ...] = ()
     summary: str = ""

@@ -1,14 +1,61 @@
-"""The one base for the domain's records: immutable values that travel and rest as JSON.
+"""The two bases for the domain's records: immutable values that travel and rest as JSON.
 
-Frozen, so a state is changed only by building a new one (the agent writes the new
-value back; Faust changelogs only reassignment), and strict about fields, so a
-typo in a producer's JSON is an error rather than silently dropped data.
+Both are frozen, so a state is changed only by building a new one (the agent writes
+the new value back; Faust changelogs only reassignment). They differ in what an
+unknown field means:
+
+- `Frozen` (extra="forbid"): records validated at the door, above all the input
+  events of the upstream contract. A typo in a producer's JSON is an error rather
+  than silently dropped data.
+- `Stored` (extra="ignore"): records that are read back, possibly by another
+  release: `LeadState` and everything nested in it, including the output messages
+  the state keeps a copy of (`NextBestAction`, `Reminder`).
+  During a rolling update an older pod takes over partitions a newer one wrote, and
+  a rollback makes every pod read what the newer release wrote: a field added by a
+  newer release must not make the record unreadable. The older code drops the
+  field, and its next write of the record no longer carries it.
+
+A `Frozen` record nested in a stored one (an extraction's `Objection`, which also
+travels on `extractions` and is validated from an LLM's reply, where an unknown key
+is a drift to reject) keeps its strict base; the stored field drops the unknown keys
+before validating it (`drop_unknown`).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Stored(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+def drop_unknown(model: type[BaseModel]) -> BeforeValidator:
+    """For a list of `model` items inside a `Stored` record: drop the keys `model` lacks.
+
+    Only JSON objects are filtered (a `model` instance built in code passes as it is),
+    and only at this level: `model` must not nest further models.
+    """
+    known = frozenset(
+        name
+        for key, info in model.model_fields.items()
+        for name in (key, info.alias, info.validation_alias)
+        if isinstance(name, str)
+    )
+
+    def strip(item: Any) -> Any:
+        return {k: v for k, v in item.items() if k in known} if isinstance(item, dict) else item
+
+    def drop(value: Any) -> Any:
+        return [strip(i) for i in value] if isinstance(value, list | tuple) else value
+
+    return BeforeValidator(drop)
+
+
+__all__ = ["Frozen", "Stored", "drop_unknown"]

@@ -60,7 +60,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from stream_app.domain.actions import CATALOG, Action, Channel
-from stream_app.domain.frozen import Frozen
+from stream_app.domain.frozen import Stored
 
 
 class Block(StrEnum):
@@ -125,7 +125,7 @@ class ContactPolicy:
 DEFAULT_POLICY = ContactPolicy()
 
 
-class Contact(Frozen):
+class Contact(Stored):
     """One outreach decision, as cooldown and caps count it."""
 
     decided_at: AwareDatetime
@@ -133,14 +133,14 @@ class Contact(Frozen):
     action: Action
 
 
-class ContactHistory(Frozen):
+class ContactHistory(Stored):
     """What the guardrails remember of one lead, stored in its state record."""
 
     contacts: tuple[Contact, ...] = ()
     rejections: Mapping[Action, int] = Field(default_factory=dict)
 
 
-class VoiceBudget(Frozen):
+class VoiceBudget(Stored):
     """Voice decisions one partition made in the clock hour starting at `hour_start`."""
 
     hour_start: AwareDatetime

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from stream_app.domain.briefs import ActionBrief
 from stream_app.domain.extraction.model import Extraction
+from stream_app.domain.frozen import Stored
 from stream_app.domain.lifecycle import (
     AttendanceOutcome,
     ConsentChannel,
@@ -38,7 +39,18 @@ LongText = Annotated[str, Field(max_length=20_000)]
 
 
 class Message(BaseModel):
+    """Input events and internal records: validated at the door, an unknown field is an error."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoredMessage(Stored):
+    """An output record the lead's state also keeps (`last_nba`, `reminder`).
+
+    Read back from a state another release wrote, it must tolerate a field that
+    release added (`frozen.Stored`). We produce these records ourselves, so a
+    consumer reading them loses nothing by the tolerance.
+    """
 
 
 class _Event(Message):
@@ -183,14 +195,14 @@ InputEvent = Annotated[
 # --- what the lead step emits ----------------------------------------------------
 
 
-class Candidate(Message):
+class Candidate(StoredMessage):
     action: str
     q: float
     visits: int
     score: float
 
 
-class NextBestAction(Message):
+class NextBestAction(StoredMessage):
     decision_id: str
     lead_id: LeadId
     decided_at: datetime
@@ -242,7 +254,7 @@ class ExtractionResult(Message):
     extraction: Extraction
 
 
-class Reminder(Message):
+class Reminder(StoredMessage):
     reminder_id: str
     lead_id: LeadId
     decision_id: str

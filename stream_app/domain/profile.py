@@ -6,10 +6,10 @@ wire fields (with their size limits) are in `messages`.
 
 from __future__ import annotations
 
-from stream_app.domain.frozen import Frozen
+from stream_app.domain.frozen import Stored
 
 
-class Profile(Frozen):
+class Profile(Stored):
     parent_name: str = ""
     phone: str | None = None
     email: str | None = None

@@ -30,7 +30,7 @@ from stream_app.domain.extraction.conversation import (
     sms_thread,
 )
 from stream_app.domain.extraction.keywords import UrgentFamily, urgent_keyword_family
-from stream_app.domain.frozen import Frozen
+from stream_app.domain.frozen import Stored
 from stream_app.domain.messages import SmsReceived, SmsSent
 
 MAX_BUFFERED = 50
@@ -85,7 +85,7 @@ class WindowParams:
             raise ValueError(f"max_messages must be between 1 and {MAX_BUFFERED}")
 
 
-class BufferedMessage(Frozen):
+class BufferedMessage(Stored):
     """One SMS as the thread needs it: who sent it, what it said, when."""
 
     message_id: Annotated[str, Field(min_length=1, max_length=128)]
@@ -106,7 +106,7 @@ class BufferedMessage(Frozen):
         )
 
 
-class ThreadBuffer(Frozen):
+class ThreadBuffer(Stored):
     """The unflushed messages of one lead's SMS thread, in arrival order.
 
     Arrival order is the lead's partition order, the order every other rule sees.

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import faust
 
 from stream_app.config.settings import Settings
 from stream_app.domain.lead import LeadState
+from stream_app.domain.lead.state import read_state
+
+log = logging.getLogger(__name__)
 
 
 def lead_table(app: faust.App, settings: Settings) -> Any:
@@ -35,6 +39,31 @@ def learner_table(app: faust.App) -> Any:
 
 
 def load_lead(leads: Any, lead_id: str) -> LeadState | None:
-    """The stored state of a lead this worker owns, or None for a lead never seen."""
+    """The stored state of a lead this worker owns, or None for a lead never seen.
+
+    Read with `read_state`: migrated from an older release's version, and readable
+    when a newer release wrote it (its unknown fields ignored, which is noted once
+    per version and process: during a rolling update or after a rollback).
+    """
     raw = leads.get(lead_id)
-    return LeadState.model_validate_json(raw) if raw else None
+    return read_lead(raw) if raw else None
+
+
+def read_lead(raw: bytes) -> LeadState:
+    """A `leads` table value as a state; what `load_lead` and the sweep's re-index read."""
+    return read_state(raw, on_newer=_note_newer)
+
+
+_newer_seen: set[int] = set()
+
+
+def _note_newer(version: int) -> None:
+    """Log, once per version, that a newer release's states are read (no lead, no values)."""
+    if version not in _newer_seen:
+        _newer_seen.add(version)
+        log.warning(
+            "reading lead states of schema version %d with version %d: fields this "
+            "release does not know are ignored and dropped when the lead is written",
+            version,
+            LeadState.SCHEMA_VERSION,
+        )

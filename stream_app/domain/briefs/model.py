@@ -10,17 +10,19 @@ from types import MappingProxyType
 
 from stream_app.domain.actions import Action
 from stream_app.domain.extraction.model import Level
-from stream_app.domain.frozen import Frozen
+from stream_app.domain.frozen import Stored
 
 
-class Directive(Frozen):
+class Directive(Stored):
     """One talking point and the signal it answers."""
 
     directive: str
     signal: str
 
 
-class ActionBrief(Frozen):
+class ActionBrief(Stored):
+    """How to carry out the chosen action: directives, tone, preparation, timing, a draft."""
+
     content_directives: tuple[Directive, ...]
     overall_tone: str
     info_to_prepare: tuple[str, ...]

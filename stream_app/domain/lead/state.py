@@ -1,12 +1,39 @@
-"""What the worker remembers about one lead, written back to the table as one value."""
+"""What the worker remembers about one lead, written back to the table as one value.
+
+Stored state tolerates unknown fields and carries a version, so rolling updates and
+rollbacks can read each other's records:
+
+- Every record in the state is `Stored` (frozen.py): a field a newer release added
+  is ignored by an older one, which drops it when it next writes the lead. An added
+  field therefore needs a default (the older records lack it), and a newer release
+  must not rely on a field surviving a write by an older one.
+- `LeadState.schema_version` is written with every state. `read_state` reads every
+  stored state: it applies `migrate` to the raw JSON first, then validates. A state
+  from a newer release (a higher version) is read as well, as far as this code
+  understands it, and is written back under this code's version, since what is
+  written is what this code knows. A change that is not additive (a field renamed,
+  retyped or given a new meaning) bumps `SCHEMA_VERSION` and adds a step to
+  `_MIGRATIONS` that upgrades the raw JSON of the version before, so an older
+  record is brought forward, step by step, before it is validated. The one step
+  today stamps the records written before the version existed (version 0, the
+  same shape as version 1).
+- Not covered: a value this code does not know in a known field (a new `Status`,
+  `Action` or channel) still fails validation; a release that adds one must ship
+  the reading side first.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import Field
+from pydantic_core import from_json
 
 from stream_app.domain.actions import Action
 from stream_app.domain.context import LeadContext, with_status
-from stream_app.domain.frozen import Frozen
+from stream_app.domain.frozen import Stored
 from stream_app.domain.guardrails import ContactHistory
 from stream_app.domain.lifecycle import Status
 from stream_app.domain.messages import NextBestAction, Reminder
@@ -14,7 +41,7 @@ from stream_app.domain.profile import Profile
 from stream_app.domain.sms_window import ThreadBuffer
 
 
-class DecisionRecord(Frozen):
+class DecisionRecord(Stored):
     """What the learner needs of a past decision to credit it later."""
 
     decision_id: str
@@ -26,7 +53,7 @@ class DecisionRecord(Frozen):
     outcomes: tuple[str, ...] = ()
 
 
-class PendingExtraction(Frozen):
+class PendingExtraction(Stored):
     """Work handed to the extractor; the lead owns it until the result or the deadline."""
 
     extraction_id: str
@@ -36,7 +63,7 @@ class PendingExtraction(Frozen):
     credit_decision_id: str | None = None
 
 
-class InteractionNote(Frozen):
+class InteractionNote(Stored):
     event_id: str
     occurred_at: datetime
     channel: str
@@ -45,13 +72,18 @@ class InteractionNote(Frozen):
     excerpt: str = ""
 
 
-class LeadState(Frozen):
+class LeadState(Stored):
     """Everything the worker remembers about one lead, written back as one value.
 
     The remembered event ids live in the same value as the state they guard, so
     the dedup marker and the change it marks reach the changelog atomically.
+    `schema_version` is the version of the code that wrote the value (module
+    docstring); a value in memory is always of this code's `SCHEMA_VERSION`.
     """
 
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    schema_version: int = Field(default=SCHEMA_VERSION, strict=True, ge=1)
     lead_id: str
     profile: Profile = Profile()
     status: Status = Status.NEW
@@ -76,3 +108,54 @@ def moved_to(lead: LeadState, status: Status, at: datetime) -> LeadState:
     """The lead in `status` since `at`; its context remembers when each status began."""
     ctx = with_status(lead.context, lead.status, status, at)
     return lead.model_copy(update={"status": status, "context": ctx})
+
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _stamp_v1(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 0, the states written before the version existed, has version 1's shape."""
+    return {**raw, "schema_version": 1}
+
+
+_MIGRATIONS: dict[int, Migration] = {0: _stamp_v1}
+"""From version v to v + 1, one step for each version below `LeadState.SCHEMA_VERSION`."""
+
+
+def migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    """The raw JSON of a stored state, upgraded to this code's `SCHEMA_VERSION`.
+
+    A state without a version is version 0. An older state goes through each step
+    of `_MIGRATIONS` from its version on. A state from a newer release, or one whose
+    version is not a non-negative int, is returned unchanged: validation reads the
+    former and rejects the latter.
+    """
+    version = raw.get("schema_version", 0)
+    if type(version) is not int or version < 0:
+        return raw
+    while version < LeadState.SCHEMA_VERSION:
+        raw = _MIGRATIONS[version](raw)
+        version += 1
+    return raw
+
+
+def read_state(raw: bytes | str, on_newer: Callable[[int], None] | None = None) -> LeadState:
+    """A stored state, migrated and validated: the one way to read a lead's record.
+
+    Unknown fields (a newer release's) are ignored. A state a newer release wrote
+    comes back as what this code understands of it, under this code's version (it
+    is written back so); `on_newer` is told the version it was written with, for
+    the caller to note. An unreadable state raises pydantic's `ValidationError`.
+    """
+    try:
+        data = from_json(raw)
+    except ValueError:
+        return LeadState.model_validate_json(raw)  # raises pydantic's json_invalid error
+    if isinstance(data, dict):
+        data = migrate(data)
+    state = LeadState.model_validate(data)  # anything but an object: a model_type error
+    if state.schema_version > LeadState.SCHEMA_VERSION:
+        if on_newer is not None:
+            on_newer(state.schema_version)
+        state = state.model_copy(update={"schema_version": LeadState.SCHEMA_VERSION})
+    return state

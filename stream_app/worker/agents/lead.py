@@ -47,7 +47,7 @@ from stream_app.wire.models import LeadTimer
 from stream_app.worker import metrics
 from stream_app.worker.faust_fixes import FixedTableManager
 from stream_app.worker.qtable_view import QTableView
-from stream_app.worker.tables import budget_key, load_lead
+from stream_app.worker.tables import budget_key, load_lead, read_lead
 from stream_app.worker.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ class LeadAgent:
         self.index.clear()
         self.facts.clear()
         for raw in list(self.leads.values()):
-            self.remember(LeadState.model_validate_json(raw))
+            self.remember(read_lead(raw))
 
     async def sweep(self, generation: int | None) -> None:
         """Ask each lead whose time rules are due to run them, in its own partition.
