@@ -124,8 +124,22 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
-    openai_timeout_s: float = Field(default=20.0, gt=0)
+    openai_timeout_s: float = Field(default=20.0, gt=0, description="Wall time of one attempt.")
     openai_max_retries: int = Field(default=3, ge=0, le=10)
+    # Under the extraction deadline with room for queueing and the result's trip back
+    # (a late result is wasted: the lead has decided); `create_app` refuses more.
+    openai_deadline_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="One extraction, every attempt and backoff included; then it fails.",
+    )
+    openai_max_tokens: int = Field(default=1024, ge=64, le=32768, description="Reply cap.")
+    openai_circuit_failures: int = Field(
+        default=5, ge=1, le=1000, description="Failed extractions in a row that open the circuit."
+    )
+    openai_circuit_cooldown_s: float = Field(
+        default=30.0, gt=0, le=3600, description="Open circuit: fail at once, then one trial."
+    )
 
     # --- Learning --------------------------------------------------------------
     learning_mode: LearningMode = LearningMode.ONLINE

@@ -34,6 +34,8 @@ __all__ = [
     "EXTRACTIONS",
     "EXTRACTION_FAILURES",
     "EXTRACTION_SECONDS",
+    "EXTRACTOR_CIRCUIT_OPEN",
+    "EXTRACTOR_SHORT_CIRCUITS",
     "GUARDRAIL_BLOCKS",
     "LEADS_BY_STATUS",
     "LEAD_ERASURES",
@@ -48,6 +50,7 @@ __all__ = [
     "SMS_FLUSHES",
     "SMS_THREADS_OPEN",
     "SMS_THREAD_SIZE",
+    "STALE_EXTRACTION_REQUESTS",
     "TABLE_KEYS",
     "TD_ERROR_ABS",
     "TRANSITIONS",
@@ -256,6 +259,37 @@ Every finished extraction counts here, a failed one too (`status="failed"`, coun
 in `stream_app_extraction_failures_total` as well), so failures / extractions is the
 failure ratio the alert watches. SRE: also shows the split between real extractions
 and skipped ones (no-answer calls, empty threads).
+"""
+
+EXTRACTOR_CIRCUIT_OPEN = Gauge(
+    "stream_app_extractor_circuit_open",
+    "1 while the openai extractor's circuit breaker is open or half-open, else 0.",
+    registry=REGISTRY,
+)
+"""The LLM endpoint failed `STREAM_APP_OPENAI_CIRCUIT_FAILURES` extractions in a row.
+
+SRE: while 1, extractions fail at once without a call (leads decide without them)
+and one trial call per `STREAM_APP_OPENAI_CIRCUIT_COOLDOWN_S` probes the endpoint;
+it goes back to 0 on the first success. Stuck at 1: the endpoint or the key is bad.
+"""
+
+EXTRACTOR_SHORT_CIRCUITS = Counter(
+    "stream_app_extractor_short_circuits_total",
+    "Extractions failed at once by the open circuit breaker, without a network call.",
+    registry=REGISTRY,
+)
+"""Calls the breaker saved; they are in `stream_app_extraction_failures_total` too."""
+
+STALE_EXTRACTION_REQUESTS = Counter(
+    "stream_app_stale_extraction_requests_total",
+    "Extraction requests dropped unread: produced longer ago than the extraction deadline.",
+    registry=REGISTRY,
+)
+"""Requests whose lead has decided without them already (`STREAM_APP_EXTRACTION_DEADLINE_S`).
+
+SRE: non-zero after an outage or a long rebalance is the backlog being skipped instead
+of sent to the LLM; steadily non-zero means the extractor cannot keep up (raise
+`STREAM_APP_EXTRACTOR_CONCURRENCY`, add workers) or the workers' clocks disagree.
 """
 
 # State ----------------------------------------------------------------------------

@@ -9,21 +9,48 @@ Retries are ours alone (the SDK's are switched off) so the attempt budget and th
 backoff are exactly what the settings say. The semaphore is taken per attempt, not
 per conversation, so a request sleeping through its backoff does not hold a slot
 another conversation could use.
+
+Time is bounded twice. httpx's timeouts are per read, so a server that trickles a
+byte at a time would never trip them: each attempt also has a wall-clock bound
+(`timeout_s`), and the whole extraction (waiting for a slot, every attempt, every
+backoff) one overall deadline (`deadline_s`); no retry starts whose backoff would
+end past it. A `CircuitBreaker` fails extractions at once, without a call, after
+`circuit_failures` failed ones in a row, until a trial call after the cool-down
+succeeds. `max_tokens` caps the reply, and the `Extraction` model truncates every
+string and list the model sends to its bounds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, Literal
 
 import openai
 from pydantic import ValidationError
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_any,
+    wait_exponential,
+)
+from tenacity.stop import stop_base
 
 from stream_app.domain.extraction.conversation import Conversation, family_turns, render
 from stream_app.domain.extraction.keywords import opt_out_in
-from stream_app.domain.extraction.model import Extraction, Intent
+from stream_app.domain.extraction.model import (
+    ITEM_CHARS,
+    LIST_ITEMS,
+    SUMMARY_CHARS,
+    Extraction,
+    ExtractionStatus,
+    Intent,
+)
+from stream_app.worker import metrics
 
 PROVIDER = "openai"
 _PRODUCED_BY_US = ("status", "provider", "error")
@@ -49,12 +76,107 @@ class _InvalidOutput(Exception):
     """The endpoint answered, but not with an Extraction; worth another attempt."""
 
 
+class _CutOff(Exception):
+    """The reply stopped at `max_tokens`; the same request would stop there again."""
+
+
+class _AttemptTimeout(Exception):
+    """One attempt ran past `timeout_s` (a slow or trickling server); worth another."""
+
+
 _RETRYABLE = (
     openai.APIConnectionError,  # includes APITimeoutError
     openai.RateLimitError,
     openai.InternalServerError,
     _InvalidOutput,
+    _AttemptTimeout,
 )
+
+Permit = Literal["call", "trial"]
+
+
+class CircuitBreaker:
+    """Closed, open after `failures` failed calls in a row, half-open after `cooldown_s`.
+
+    `allow()` says whether a call may go: always while closed, never while open, and
+    once (the trial) when the cool-down has passed. `record(permit, ok)` reports the
+    call's outcome: a success closes the breaker, a failed trial re-opens it for
+    another cool-down, and `ok=None` (cancelled, no verdict) frees the trial for the
+    next call. Time is `clock()`, monotonic seconds, so tests move it by hand.
+    `on_change(is_open)` is told each time the breaker opens or closes.
+    """
+
+    def __init__(
+        self,
+        failures: int,
+        cooldown_s: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[bool], None] | None = None,
+    ) -> None:
+        self._threshold = max(1, failures)
+        self._cooldown_s = cooldown_s
+        self._clock = clock
+        self._on_change = on_change
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._trial = False
+
+    @property
+    def state(self) -> Literal["closed", "open", "half_open"]:
+        if self._opened_at is None:
+            return "closed"
+        if self._trial or self.retry_in_s > 0:
+            return "open"
+        return "half_open"
+
+    @property
+    def failures(self) -> int:
+        """Failed calls in a row."""
+        return self._failures
+
+    @property
+    def retry_in_s(self) -> float:
+        """Seconds until the next trial may go (0 when closed or half-open)."""
+        if self._opened_at is None:
+            return 0.0
+        return max(0.0, self._opened_at + self._cooldown_s - self._clock())
+
+    def allow(self) -> Permit | None:
+        if self._opened_at is None:
+            return "call"
+        if self._trial or self.retry_in_s > 0:
+            return None
+        self._trial = True
+        return "trial"
+
+    def record(self, permit: Permit, ok: bool | None) -> None:
+        if ok is None:
+            if permit == "trial":
+                self._trial = False
+            return
+        if ok:
+            self._failures = 0
+            self._trial = False
+            if self._opened_at is not None:
+                self._opened_at = None
+                self._changed(False)
+            return
+        self._failures += 1
+        if permit == "trial":
+            self._trial = False
+            self._opened_at = self._clock()  # another cool-down; still open
+        elif self._opened_at is None and self._failures >= self._threshold:
+            self._opened_at = self._clock()
+            self._changed(True)
+
+    def _changed(self, is_open: bool) -> None:
+        if self._on_change is not None:
+            self._on_change(is_open)
+
+
+def _export_circuit(is_open: bool) -> None:
+    metrics.EXTRACTOR_CIRCUIT_OPEN.set(1 if is_open else 0)
 
 
 def _response_schema() -> dict[str, Any]:
@@ -84,6 +206,8 @@ Rules:
   set suggested_action to one of: {", ".join(ACTION_NAMES)}.
 - opt_out is true only if the family asks not to be contacted.
 - summary is 2-3 sentences; open_questions are questions nobody has answered yet.
+- Be brief: summary under {SUMMARY_CHARS} characters, every list item under {ITEM_CHARS},
+  at most {LIST_ITEMS} items per list; longer text is cut off.
 
 Reply with one JSON object, no prose, matching this JSON Schema:
 {json.dumps(_response_schema(), separators=(",", ":"))}"""
@@ -103,6 +227,11 @@ class OpenAIExtractor:
         max_retries: int = 3,
         max_concurrency: int = 8,
         *,
+        deadline_s: float = 60.0,
+        max_tokens: int = 1024,
+        circuit_failures: int = 5,
+        circuit_cooldown_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
         backoff_s: float = 0.5,
         backoff_max_s: float = 8.0,
         temperature: float = 0.1,
@@ -111,11 +240,17 @@ class OpenAIExtractor:
             api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
         )
         self._model = model
+        self._timeout_s = timeout_s
         self._attempts = max(1, max_retries + 1)
+        self._deadline_s = deadline_s
+        self._max_tokens = max_tokens
         self._backoff_s = backoff_s
         self._backoff_max_s = backoff_max_s
         self._temperature = temperature
         self._slots = asyncio.Semaphore(max(1, max_concurrency))
+        self.breaker = CircuitBreaker(
+            circuit_failures, circuit_cooldown_s, clock=clock, on_change=_export_circuit
+        )
 
     async def extract(self, conversation: Conversation) -> Extraction:
         if not family_turns(conversation):
@@ -124,41 +259,107 @@ class OpenAIExtractor:
                 intent=Intent.NO_RESPONSE,
                 summary="Only the academy's side is on record; nothing was sent to the model.",
             )
+        permit = self.breaker.allow()
+        if permit is None:
+            metrics.EXTRACTOR_SHORT_CIRCUITS.inc()
+            return Extraction.failed(
+                PROVIDER,
+                f"circuit_open: {self.breaker.failures} failed extractions in a row, "
+                f"next trial in {self.breaker.retry_in_s:.0f} s",
+            )
+        ok: bool | None = None
+        try:
+            extraction = await self._extract(conversation)
+            ok = extraction.status is not ExtractionStatus.FAILED
+        finally:
+            self.breaker.record(permit, ok)  # ok None: cancelled, no verdict
+        if ok and opt_out_in(conversation) and not extraction.opt_out:
+            extraction = extraction.model_copy(update={"opt_out": True})
+        return extraction
+
+    async def _extract(self, conversation: Conversation) -> Extraction:
+        """Every attempt and backoff within one deadline; a failed Extraction, no raise."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._deadline_s
+        out_of_time = _StopAtDeadline(loop, deadline)
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._attempts),
+            stop=stop_any(stop_after_attempt(self._attempts), out_of_time),
             wait=wait_exponential(multiplier=self._backoff_s, max=self._backoff_max_s),
             retry=retry_if_exception_type(_RETRYABLE),
             reraise=True,
         )
         attempts = 0
+        last: Exception | None = None
+        budget = asyncio.timeout_at(deadline)
         try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts += 1
-                    extraction = await self._attempt(conversation)
+            async with budget:
+                async for attempt in retrying:
+                    with attempt:
+                        attempts += 1
+                        try:
+                            return await self._attempt(conversation)
+                        except Exception as exc:
+                            last = exc
+                            raise
+        except TimeoutError:
+            if not budget.expired():
+                raise  # not ours: nothing inside raises a bare TimeoutError
+            cause = f"; last error: {_reason(last)}" if last is not None else ""
+            return Extraction.failed(
+                PROVIDER,
+                f"deadline: {self._deadline_s:g} s passed, {_times(attempts)} started{cause}",
+            )
         except Exception as exc:  # the Extractor contract: a result, never a raise
-            plural = "s" if attempts != 1 else ""
-            return Extraction.failed(PROVIDER, f"{_reason(exc)} after {attempts} attempt{plural}")
-        if opt_out_in(conversation) and not extraction.opt_out:
-            extraction = extraction.model_copy(update={"opt_out": True})
-        return extraction
+            failure = f"{_reason(exc)} after {_times(attempts)}"
+            if out_of_time.hit and attempts < self._attempts:
+                return Extraction.failed(
+                    PROVIDER, f"deadline: {self._deadline_s:g} s leaves no time to retry {failure}"
+                )
+            return Extraction.failed(PROVIDER, failure)
+        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
     async def _attempt(self, conversation: Conversation) -> Extraction:
         async with self._slots:
-            response = await self._client.chat.completions.create(
-                model=self._model,
-                temperature=self._temperature,
-                response_format={"type": "json_object"},
-                messages=[
-                    {"role": "system", "content": SYSTEM_PROMPT},
-                    {
-                        "role": "user",
-                        "content": f"Channel: {conversation.channel}\n\n{render(conversation)}",
-                    },
-                ],
-            )
-        content = response.choices[0].message.content if response.choices else None
-        return _parse(content)
+            try:
+                async with asyncio.timeout(self._timeout_s):
+                    response = await self._client.chat.completions.create(
+                        model=self._model,
+                        temperature=self._temperature,
+                        max_tokens=self._max_tokens,
+                        response_format={"type": "json_object"},
+                        messages=[
+                            {"role": "system", "content": SYSTEM_PROMPT},
+                            {
+                                "role": "user",
+                                "content": f"Channel: {conversation.channel}\n\n"
+                                f"{render(conversation)}",
+                            },
+                        ],
+                    )
+            except TimeoutError as exc:
+                raise _AttemptTimeout from exc
+        choice = response.choices[0] if response.choices else None
+        if choice is not None and choice.finish_reason == "length":
+            raise _CutOff
+        return _parse(choice.message.content if choice is not None else None)
+
+
+class _StopAtDeadline(stop_base):
+    """Stop retrying when the next backoff would end at or past the deadline."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        self._loop = loop
+        self._deadline = deadline
+        self.hit = False
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        upcoming = retry_state.upcoming_sleep or 0.0
+        self.hit = self._loop.time() + upcoming >= self._deadline
+        return self.hit
+
+
+def _times(attempts: int) -> str:
+    return f"{attempts} attempt{'s' if attempts != 1 else ''}"
 
 
 def _parse(content: str | None) -> Extraction:
@@ -183,7 +384,7 @@ def _parse(content: str | None) -> Extraction:
 
 def _reason(exc: Exception) -> str:
     """A short, operator-readable cause: no response bodies, headers or keys."""
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError | _AttemptTimeout):
         return "timeout"
     if isinstance(exc, openai.APIConnectionError):
         return "connection error"
@@ -191,4 +392,6 @@ def _reason(exc: Exception) -> str:
         return f"http {exc.status_code}"
     if isinstance(exc, _InvalidOutput):
         return f"invalid output: {exc}"
+    if isinstance(exc, _CutOff):
+        return "invalid output: reply cut off at max_tokens"
     return f"unexpected {type(exc).__name__}"

@@ -2,15 +2,53 @@
 
 Pydantic models, frozen, because the same shape travels on the `extractions`
 topic, is validated from LLM JSON output, and is folded into lead state.
+
+Every string and list is bounded, so no extraction (and none of the lead context
+folded from it) can approach Kafka's 1 MB record limit, whatever a model replies: the
+largest possible extraction is about 76,000 characters of JSON. The bounds
+truncate rather than reject: a long LLM summary is still a useful summary, and a
+record stored before the bounds existed still validates. Validation, not the
+producer, applies them, so every provider gets them. Truncation is no constraint,
+so the published JSON Schemas (`topics/schemas/`) do not list the new bounds.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Final
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from stream_app.domain.frozen import Frozen
+
+SUMMARY_CHARS: Final = 1000
+"""The summary: the prompt asks for 2-3 sentences, the rules write well under 600."""
+ITEM_CHARS: Final = 300
+"""One fact, question, mention, time, constraint or family note (rules: under 200)."""
+DETAIL_CHARS: Final = 500
+"""An objection's or signal's detail; also a failure's error."""
+NAME_CHARS: Final = 64
+"""Snake_case names: objection topics, signal names, suggested actions, providers."""
+LIST_ITEMS: Final = 20
+"""Items per list (lead state keeps at most 20 facts and 10 of anything else)."""
+
+
+def _clip(limit: int) -> BeforeValidator:
+    def clip(value: object) -> object:
+        return value[:limit] if isinstance(value, str) else value
+
+    return BeforeValidator(clip)
+
+
+def _cap(limit: int) -> BeforeValidator:
+    def cap(value: object) -> object:
+        return value[:limit] if isinstance(value, list | tuple) else value
+
+    return BeforeValidator(cap)
+
+
+Item = Annotated[str, _clip(ITEM_CHARS)]
+Items = Annotated[tuple[Item, ...], _cap(LIST_ITEMS)]
 
 
 class Intent(StrEnum):
@@ -54,52 +92,52 @@ class ExtractionStatus(StrEnum):
 
 class FinancialSignals(Frozen):
     concern_level: Level = Level.NONE
-    mentions: tuple[str, ...] = ()
+    mentions: Items = ()
 
 
 class SchedulingSignals(Frozen):
-    constraints: tuple[str, ...] = ()
-    preferred_times: tuple[str, ...] = ()
+    constraints: Items = ()
+    preferred_times: Items = ()
 
 
 class FamilyContext(Frozen):
-    siblings: tuple[str, ...] = ()
-    decision_makers: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
+    siblings: Items = ()
+    decision_makers: Items = ()
+    notes: Items = ()
 
 
 class Objection(Frozen):
-    topic: str = Field(min_length=1, max_length=64)
-    detail: str = Field(default="", max_length=500)
+    topic: Annotated[str, _clip(NAME_CHARS)] = Field(min_length=1, max_length=NAME_CHARS)
+    detail: Annotated[str, _clip(DETAIL_CHARS)] = Field(default="", max_length=DETAIL_CHARS)
     severity: Level = Level.LOW
 
 
 class AdditionalSignal(Frozen):
-    signal: str = Field(min_length=1, max_length=64)
-    detail: str = Field(default="", max_length=500)
+    signal: Annotated[str, _clip(NAME_CHARS)] = Field(min_length=1, max_length=NAME_CHARS)
+    detail: Annotated[str, _clip(DETAIL_CHARS)] = Field(default="", max_length=DETAIL_CHARS)
     urgency: Level = Level.LOW
-    suggested_action: str | None = None
+    suggested_action: Annotated[str, _clip(NAME_CHARS)] | None = None
 
 
 class Extraction(Frozen):
     """All ten dimensions of one extraction, plus how it was produced."""
 
     status: ExtractionStatus = ExtractionStatus.OK
-    provider: str = "rules"
-    summary: str = ""
-    facts: tuple[str, ...] = ()
+    provider: Annotated[str, _clip(NAME_CHARS)] = "rules"
+    summary: Annotated[str, _clip(SUMMARY_CHARS)] = ""
+    facts: Items = ()
     intent: Intent = Intent.UNCLEAR
     sentiment: Sentiment = Sentiment.NEUTRAL
-    open_questions: tuple[str, ...] = ()
+    open_questions: Items = ()
     financial: FinancialSignals = FinancialSignals()
     scheduling: SchedulingSignals = SchedulingSignals()
     family: FamilyContext = FamilyContext()
-    objections: tuple[Objection, ...] = ()
-    additional_signals: tuple[AdditionalSignal, ...] = ()
+    objections: Annotated[tuple[Objection, ...], _cap(LIST_ITEMS)] = ()
+    additional_signals: Annotated[tuple[AdditionalSignal, ...], _cap(LIST_ITEMS)] = ()
     opt_out: bool = False
-    error: str | None = None
+    error: Annotated[str, _clip(DETAIL_CHARS)] | None = None
 
     @classmethod
     def failed(cls, provider: str, error: str) -> Extraction:
         """A placeholder that lets a decision be made from what is already known."""
-        return cls(status=ExtractionStatus.FAILED, provider=provider, error=error[:500])
+        return cls(status=ExtractionStatus.FAILED, provider=provider, error=error)

@@ -19,6 +19,21 @@ from stream_app.worker.topics import Topics
 log = logging.getLogger(__name__)
 
 
+def is_stale(produced_at: float | None, now: float, deadline_s: float) -> bool:
+    """A request produced more than the extraction deadline before `now` (epoch seconds).
+
+    `produced_at` is the record's Kafka timestamp, not the request's `requested_at`
+    (event time: the trigger's `occurred_at`, possibly days old in a replay or a late
+    upload). The lead sets its wall-clock deadline when it builds the request, before
+    producing it, so past `produced_at + deadline_s` the lead decides (or has decided)
+    without the result, which would change nothing: the LLM call would be wasted on a
+    backlog. A record without a timestamp (None, or Kafka's -1) is never stale.
+    """
+    if produced_at is None or produced_at <= 0:
+        return False
+    return now - produced_at > deadline_s
+
+
 def register(app: faust.App, settings: Settings, topics: Topics, extractor: Extractor) -> None:
     # Concurrency > 1 may commit past an in-flight request on a crash (faust #606);
     # the lead agent's extraction deadline covers that loss.
@@ -28,6 +43,18 @@ def register(app: faust.App, settings: Settings, topics: Topics, extractor: Extr
     async def extractor_agent(stream: faust.StreamT[bytes]) -> None:
         async for record in stream.events():
             message = record.message
+            now = time.time()
+            if is_stale(message.timestamp, now, settings.extraction_deadline_s):
+                metrics.STALE_EXTRACTION_REQUESTS.inc()
+                log.info(
+                    "stale extraction request extraction-requests[%d]@%d dropped: produced "
+                    "%.0f s ago, its lead decides without it after %g s",
+                    message.partition,
+                    message.offset,
+                    now - message.timestamp,
+                    settings.extraction_deadline_s,
+                )
+                continue
             try:
                 # The error names fields and error types; pydantic's own text would
                 # repeat the transcript in the dead letter's `error`.
