@@ -16,7 +16,10 @@ Rules and their defaults (every one a `ContactPolicy` field):
   proposed again to that lead.
 - cooldown: 24 h between two outreach decisions for one lead.
 - weekly caps per channel over a rolling 7 days: voice 3, SMS 4, email 3.
-- global voice rate limit: 50 voice interventions per hour (see below).
+- global voice rate limit: 50 voice interventions per hour. Not a check here: a
+  call books the hour it is scheduled for (`scheduling.book_voice`), and a full
+  hour moves it rather than blocking it. The guardrails only hold voice back when
+  the limit is 0 (`voice_per_partition` 0: no calls at all), like a weekly cap of 0.
 - quiet hours 21:00-08:00 in the lead's time zone never block: `scheduling`
   moves `scheduled_for` to the next allowed local time (the hours are a
   `ContactPolicy` field like every other rule here).
@@ -32,21 +35,16 @@ Reason codes (`Block`), stable snake_case because they become metric labels:
 `consent_voice`, `consent_sms`, `consent_email`, `suppressed_after_rejections`,
 `cooldown`, `cap_voice_week`, `cap_sms_week`, `cap_email_week`,
 `voice_rate_limit`. An action failing several rules reports the first in that
-order (consent first: it is the family's own word and never expires).
+order (consent first: it is the family's own word and never expires). A call
+that no hour within the booking horizon has room for waits with
+`guardrail:voice_rate_limit` too (`lead.decide`).
 
-Why per-partition voice budgets: the limit is global, but workers share nothing
-except Kafka, and a central counter would put a lock (and a network round trip)
-on every decision. Each partition instead owns `ceil(limit / partitions)` voice
-decisions per clock hour (UTC hours of event time), kept by the worker that owns
-the partition, which is already the single writer of its leads. Rounding up never
-starves a partition when there are more partitions than the limit allows, at the
-cost of overshooting the global limit by at most `partitions - 1` per hour; a hot
-partition can run out while others have budget left. That is the price of no
-coordination.
+Why the limit is split per partition, and how the calls are counted: see
+`scheduling` (`VoiceCalendar`, `book_voice`).
 
 Per-lead state lives in `ContactHistory` (bounded: the last `history_size`
 outreach decisions and a rejection count per action), a frozen pydantic model
-for the lead's JSON state, like `VoiceBudget`.
+for the lead's JSON state.
 """
 
 from __future__ import annotations
@@ -54,7 +52,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
@@ -92,7 +90,8 @@ class ContactPolicy:
     """Seed defaults, overridable from Settings.
 
     `partitions` is the partition count of the lead topics: the voice limit is
-    split evenly across them (see the module docstring).
+    split evenly across them (see `scheduling`). `voice_horizon` is how far past
+    its planned time a call may be moved to an hour with voice capacity.
     """
 
     quiet_start: time = time(21, 0)
@@ -107,15 +106,23 @@ class ContactPolicy:
     voice_per_hour: int = 50
     partitions: int = 1
     history_size: int = HISTORY_SIZE
+    voice_horizon: timedelta = timedelta(days=14)
 
     def __post_init__(self) -> None:
         if self.partitions < 1:
             raise ValueError(f"partitions must be at least 1, got {self.partitions}")
+        if self.voice_horizon < timedelta(hours=1):
+            raise ValueError(f"voice_horizon must be at least an hour, got {self.voice_horizon}")
 
     @property
     def voice_per_partition(self) -> int:
         """This partition's share of the hourly voice limit, rounded up."""
         return math.ceil(self.voice_per_hour / self.partitions)
+
+    @property
+    def voice_calendar_slots(self) -> int:
+        """Hours a partition's voice calendar keeps: the booking horizon and a week behind."""
+        return math.ceil(self.voice_horizon / timedelta(hours=1)) + 7 * 24
 
     def weekly_cap(self, channel: Channel) -> int:
         caps = {_V: self.voice_per_week, _S: self.sms_per_week, _E: self.email_per_week}
@@ -138,13 +145,6 @@ class ContactHistory(Stored):
 
     contacts: tuple[Contact, ...] = ()
     rejections: Mapping[Action, int] = Field(default_factory=dict)
-
-
-class VoiceBudget(Stored):
-    """Voice decisions one partition made in the clock hour starting at `hour_start`."""
-
-    hour_start: AwareDatetime
-    used: int = Field(ge=0)
 
 
 def is_outreach(action: Action) -> bool:
@@ -177,39 +177,19 @@ def record_rejection(history: ContactHistory, action: Action) -> ContactHistory:
     return history.model_copy(update={"rejections": rejections})
 
 
-def _hour_of(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def take_voice(budget: VoiceBudget | None, at: datetime, per_partition: int) -> VoiceBudget | None:
-    """Spend one voice decision of the partition's budget at `at`; None when exhausted.
-
-    A later clock hour starts afresh. An event from an earlier hour (event time
-    is not monotonic across the leads of a partition) is charged to the newest
-    hour, so the budget never goes back and never grows.
-    """
-    hour = _hour_of(at)
-    if budget is None or hour > budget.hour_start:
-        budget = VoiceBudget(hour_start=hour, used=0)
-    if budget.used >= per_partition:
-        return None
-    return VoiceBudget(hour_start=budget.hour_start, used=budget.used + 1)
-
-
 @dataclass(frozen=True, slots=True)
 class PolicyResult:
     """The decision as it may be published, and the state to store after it.
 
-    When it may happen is `scheduling`'s business. `blocked` holds the actions held
-    back before the pick, best-first. `history` already records the chosen outreach
-    and `voice_budget` already counts it: store both.
+    When it may happen is `scheduling`'s business (which also books a call's hour
+    against the voice capacity). `blocked` holds the actions held back before the
+    pick, best-first. `history` already records the chosen outreach.
     """
 
     action: Action
     channel: Channel
     override: str | None
     blocked: dict[Action, Block]
-    voice_budget: VoiceBudget | None
     history: ContactHistory
 
 
@@ -220,7 +200,6 @@ class _Gate:
     opted_out: Collection[str]
     history: ContactHistory
     now: datetime
-    voice_budget: VoiceBudget | None
     policy: ContactPolicy
 
 
@@ -244,25 +223,16 @@ def _sent_since(gate: _Gate, since: datetime, channel: Channel | None = None) ->
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Pass:
-    """An action may go out on `channel`; `voice_budget` is the budget after it."""
-
-    channel: Channel
-    voice_budget: VoiceBudget | None
-
-
-def _channel_check(gate: _Gate, channel: Channel) -> Block | _Pass:
+def _channel_check(gate: _Gate, channel: Channel) -> Block | Channel:
     p = gate.policy
     if _sent_since(gate, gate.now - p.cap_window, channel) >= p.weekly_cap(channel):
         return _CAP[channel]
-    if channel != _V:
-        return _Pass(channel, gate.voice_budget)
-    taken = take_voice(gate.voice_budget, gate.now, p.voice_per_partition)
-    return Block.VOICE_RATE_LIMIT if taken is None else _Pass(channel, taken)
+    if channel == _V and p.voice_per_partition == 0:
+        return Block.VOICE_RATE_LIMIT  # no calls at all; a capacity left is booked later
+    return channel
 
 
-def _check(gate: _Gate, action: Action, channels: list[Channel]) -> Block | _Pass:
+def _check(gate: _Gate, action: Action, channels: list[Channel]) -> Block | Channel:
     """The first rule the action fails (module order), or how it may go out."""
     consented = [c for c in channels if c not in gate.opted_out]
     if not consented:
@@ -273,7 +243,7 @@ def _check(gate: _Gate, action: Action, channels: list[Channel]) -> Block | _Pas
     if _sent_since(gate, gate.now - p.cooldown):
         return Block.COOLDOWN
     results = [_channel_check(gate, c) for c in consented]
-    return next((r for r in results if isinstance(r, _Pass)), results[0])
+    return next((r for r in results if isinstance(r, Channel)), results[0])
 
 
 def apply_policy(
@@ -282,7 +252,6 @@ def apply_policy(
     opted_out_channels: Collection[str],
     history: ContactHistory,
     now: datetime,
-    voice_budget: VoiceBudget | None,
     policy: ContactPolicy = DEFAULT_POLICY,
     last_channel: str | None = None,
 ) -> PolicyResult:
@@ -290,14 +259,13 @@ def apply_policy(
     use) that passes every rule, or `wait` when the guardrails hold them all back.
 
     `last_channel` is the channel of the last contact attempt, which
-    `channel_switch` moves away from. `voice_budget` is this partition's (None
-    before its first voice decision).
+    `channel_switch` moves away from.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if not ranked:
         raise ValueError("nothing to choose from")
-    gate = _Gate(opted_out_channels, history, now, voice_budget, policy)
+    gate = _Gate(opted_out_channels, history, now, policy)
     blocked: dict[Action, Block] = {}
     for position, (action, channel) in enumerate(ranked):
         if not is_outreach(action):
@@ -312,11 +280,10 @@ def apply_policy(
             continue
         return PolicyResult(
             action=action,
-            channel=checked.channel,
+            channel=checked,
             override=None,
             blocked=blocked,
-            voice_budget=checked.voice_budget,
-            history=record_outreach(history, now, checked.channel, action, policy.history_size),
+            history=record_outreach(history, now, checked, action, policy.history_size),
         )
     override = f"guardrail:{blocked[ranked[0][0]]}"
     return _unchanged(Action.WAIT, Channel.NONE, override, gate, blocked)
@@ -329,13 +296,12 @@ def _unchanged(
     gate: _Gate,
     blocked: dict[Action, Block],
 ) -> PolicyResult:
-    """A decision that contacts nobody: history and budget stay as they were."""
+    """A decision that contacts nobody: the history stays as it was."""
     return PolicyResult(
         action=action,
         channel=channel,
         override=override,
         blocked=blocked,
-        voice_budget=gate.voice_budget,
         history=gate.history,
     )
 
@@ -348,10 +314,8 @@ __all__ = [
     "ContactHistory",
     "ContactPolicy",
     "PolicyResult",
-    "VoiceBudget",
     "apply_policy",
     "is_outreach",
     "record_outreach",
     "record_rejection",
-    "take_voice",
 ]

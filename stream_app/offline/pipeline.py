@@ -3,8 +3,8 @@
 Replay and the simulator both run records through `InProcess`, which plays each
 part of the live pipeline with the very functions the workers call:
 
-- lead agent: `domain.lead.apply` per record, with the voice budget of the lead's
-  partition and the same holdout policy;
+- lead agent: `domain.lead.apply` per record, with the voice calendar of the
+  lead's partition and the same holdout policy;
 - extractor agent: the rules extractor, synchronously, right after the request, so
   no extraction deadline ever passes (a live run with `STREAM_APP_EXTRACTOR=openai`
   can therefore differ wherever the LLM read a conversation differently);
@@ -31,7 +31,6 @@ from datetime import datetime
 from stream_app.domain.actions import Action
 from stream_app.domain.extraction.conversation import parse_transcript
 from stream_app.domain.extraction.rules import RulesExtractor
-from stream_app.domain.guardrails import VoiceBudget
 from stream_app.domain.lead import (
     Chooser,
     Effects,
@@ -46,6 +45,7 @@ from stream_app.domain.lead import (
 from stream_app.domain.learner import Learned, LearnerParams, Step, learn
 from stream_app.domain.messages import ExtractionRequest, ExtractionResult, LeadTransition
 from stream_app.domain.qlearning import QTable, seeded_priors
+from stream_app.domain.scheduling import VoiceCalendar
 
 
 def extract_now(request: ExtractionRequest, extractor: RulesExtractor) -> ExtractionResult:
@@ -92,7 +92,7 @@ class Learner:
 
 @dataclass
 class InProcess:
-    """Lead states, per-partition voice budgets and the sweep's index, in memory.
+    """Lead states, per-partition voice calendars and the sweep's index, in memory.
 
     `rng` makes every decision a uniform random pick (the baseline policy).
     """
@@ -103,7 +103,7 @@ class InProcess:
     states: dict[str, LeadState] = field(default_factory=dict)
     ticks: int = 0
     _partitions: dict[str, int] = field(default_factory=dict)
-    _budgets: dict[int, VoiceBudget] = field(default_factory=dict)
+    _calendars: dict[int, VoiceCalendar] = field(default_factory=dict)
     _index: TimerIndex = field(init=False)
     _extractor: RulesExtractor = field(default_factory=RulesExtractor)
 
@@ -126,18 +126,18 @@ class InProcess:
             yield from self._step(Tick(due[1], now), now)
 
     def _step(self, record: LeadRecord, clock: datetime) -> Iterator[Effects]:
-        """One lead-agent step: policy from the learner, state and budget written back,
+        """One lead-agent step: policy from the learner, state and calendar written back,
         transitions learned at once, requested extractions answered synchronously."""
         partition = self._partitions[record.lead_id]
         policy = Policy(
             self.learner.table,
             self.learner.version,
             rng=self.rng,
-            voice_budget=self._budgets.get(partition),
+            voice_budget=self._calendars.get(partition),
         )
         state, effects = apply(self.states.get(record.lead_id), record, policy, self.params, clock)
         if effects.voice_budget is not None:
-            self._budgets[partition] = effects.voice_budget
+            self._calendars[partition] = effects.voice_budget
         for transition in effects.transitions:
             self.learner.apply(transition)
         yield effects

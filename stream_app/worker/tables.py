@@ -22,15 +22,21 @@ def lead_table(app: faust.App, settings: Settings) -> Any:
 
 
 def budget_table(app: faust.App, settings: Settings) -> Any:
-    """ "voice:p<N>" -> that partition's voice budget; written only from partition N."""
+    """ "voice-calendar:p<N>" -> that partition's voice calendar; written only from partition N."""
     return app.Table(
         "budgets", default=None, partitions=settings.partitions, key_type=str, value_type=bytes
     )
 
 
 def budget_key(partition: int) -> str:
-    """The budgets-table key of a partition's voice budget (written only from it)."""
-    return f"voice:p{partition}"
+    """The budgets-table key of a partition's voice calendar (written only from it).
+
+    A new key, not the old `voice:p<N>`: records under the old key hold the old
+    single-hour budget (`{hour_start, used}`), which must never be read as a
+    calendar. The old key is no longer read (its records stay in the changelog,
+    harmless); a partition's calendar starts empty on the first deploy.
+    """
+    return f"voice-calendar:p{partition}"
 
 
 def learner_table(app: faust.App) -> Any:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 
-from stream_app.domain.actions import Action, allowed_actions, channel_for, hard_override
+from stream_app.domain.actions import Action, Channel, allowed_actions, channel_for, hard_override
 from stream_app.domain.briefs import build_brief
 from stream_app.domain.buckets import bucket, rl_state
 from stream_app.domain.exploration import draw_for, explore
-from stream_app.domain.guardrails import apply_policy, is_outreach
+from stream_app.domain.guardrails import Block, apply_policy, is_outreach
 from stream_app.domain.lead.credit import closing_transition, step_transition
 from stream_app.domain.lead.effects import Effects
 from stream_app.domain.lead.ids import decision_id, stable_id
@@ -18,7 +19,7 @@ from stream_app.domain.lead.state import DecisionRecord, LeadState
 from stream_app.domain.messages import Candidate, NextBestAction, Reminder
 from stream_app.domain.qlearning import Selection, select_action
 from stream_app.domain.risk import requires_approval, risk_segment, urgency
-from stream_app.domain.scheduling import schedule
+from stream_app.domain.scheduling import lead_zone, schedule, schedule_call
 
 
 def decide(
@@ -33,7 +34,10 @@ def decide(
 
     The policy walks the candidates best-first and publishes the first one every
     rule allows; when none is allowed the lead waits, with the reason on record.
-    The decision closes the step the previous one opened (see `credit`).
+    A call then books the hour it is scheduled for in the partition's voice
+    calendar (`policy.voice_budget`), which may move it later; a call no hour of
+    the horizon has room for waits (`guardrail:voice_rate_limit`). The decision
+    closes the step the previous one opened (see `credit`).
     """
     status, ctx = lead.status, lead.context
     state = rl_state(status, bucket(ctx, params.buckets))
@@ -56,33 +60,47 @@ def decide(
         opted_out_channels=lead.opted_out_channels,
         history=lead.contact_history,
         now=decided_at,
-        voice_budget=policy.voice_budget,
         policy=replace(params.contact, cooldown=timedelta(0)),
         last_channel=last_channel,
     )
-    action = checked.action
+    action, channel, override = checked.action, checked.channel, checked.override
+    for blocked, code in checked.blocked.items():
+        filtered[blocked] = f"guardrail:{code.value}"
+    top = ranked[0] if ranked else action
+    changed = [checked.blocked[top].value] if top in checked.blocked else []
+    timed = partial(
+        schedule,
+        ctx=ctx,
+        decided_at=decided_at,
+        history=lead.contact_history,
+        timezone=lead.profile.timezone,
+        contact=params.contact,
+        briefs=params.briefs,
+    )
+    when = timed(action)
+    calendar = policy.voice_budget
+    if channel == Channel.VOICE:
+        zone = lead_zone(lead.profile.timezone, params.contact.default_timezone)
+        booked = schedule_call(when, calendar, zone, params.contact)
+        if booked is not None:
+            calendar, when = booked
+        else:  # no hour within the horizon has room: the call cannot be scheduled
+            full = Block.VOICE_RATE_LIMIT.value
+            filtered[action] = f"guardrail:{full}"
+            changed = [full]
+            action, channel, override = Action.WAIT, Channel.NONE, f"guardrail:{full}"
+            when = timed(action)
     # A guardrail fallback under exploration has no simple propensity: left unknown.
     exact = action == pick or params.exploration.epsilon == 0.0
     chosen = next((c for c in selection.candidates if c.action == action), None)
-    for blocked, code in checked.blocked.items():
-        filtered[blocked] = f"guardrail:{code.value}"
-    when = schedule(
-        action,
-        ctx,
-        decided_at,
-        lead.contact_history,
-        lead.profile.timezone,
-        params.contact,
-        params.briefs,
-    )
-    brief = build_brief(action, checked.channel, lead.profile, ctx, when, params.briefs)
+    brief = build_brief(action, channel, lead.profile, ctx, when, params.briefs)
     nba = NextBestAction(
         decision_id=did,
         lead_id=lead.lead_id,
         decided_at=decided_at,
         trigger_event_id=trigger_event_id,
         action=action.value,
-        channel=checked.channel.value,
+        channel=channel.value,
         rl_state=state,
         q_value=chosen.q if chosen else 0.0,
         score=chosen.score if chosen else 0.0,
@@ -91,7 +109,7 @@ def decide(
             for c in selection.candidates
         ),
         filtered_out={a.value: reason for a, reason in filtered.items()},
-        override=status.value if forced is not None else checked.override,
+        override=status.value if forced is not None else override,
         brief=brief,
         risk_segment=risk_segment(status, ctx, decided_at, params.risk).value,
         urgency=urgency(status, ctx, decided_at, params.risk).value,
@@ -101,10 +119,7 @@ def decide(
         propensity=propensity if exact else None,
         arm=group,
     )
-    effects = Effects(decisions=[nba], voice_budget=checked.voice_budget)
-    top = ranked[0] if ranked else action
-    if top in checked.blocked:
-        effects.guardrail_changes.append(checked.blocked[top].value)
+    effects = Effects(decisions=[nba], voice_budget=calendar, guardrail_changes=changed)
     credit = step_transition(lead, nba, credit_decision_id, params)
     if credit is not None:
         effects.learn(*credit)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from stream_app.domain.guardrails import VoiceBudget
 from stream_app.domain.lifecycle import Status
 from stream_app.domain.messages import (
     ExtractionRequest,
@@ -12,6 +11,7 @@ from stream_app.domain.messages import (
     NextBestAction,
     Reminder,
 )
+from stream_app.domain.scheduling import VoiceCalendar
 from stream_app.domain.sms_window import Flush
 
 
@@ -35,11 +35,11 @@ class Effects:
     sms_flushes: list[Flush] = field(default_factory=list)
     reminders: list[Reminder] = field(default_factory=list)
     # What the shell only counts or stores: one move per transition (same order),
-    # status changes made by a time rule, the partition's voice budget after these
+    # status changes made by a time rule, the partition's voice calendar after these
     # decisions, guardrail reasons that changed a decision, (action, outcome) pairs.
     moves: list[StatusMove] = field(default_factory=list)
     decays: int = 0
-    voice_budget: VoiceBudget | None = None
+    voice_budget: VoiceCalendar | None = None
     guardrail_changes: list[str] = field(default_factory=list)
     outcomes: list[tuple[str, str]] = field(default_factory=list)
     # The lead was erased: the shell deletes its stored state (a tombstone on the

@@ -13,10 +13,11 @@ from stream_app.domain.briefs import DEFAULT_BRIEFS, BriefParams
 from stream_app.domain.buckets import DEFAULT_BUCKETS, BucketParams
 from stream_app.domain.context import DEFAULT_LIMITS, ContextLimits
 from stream_app.domain.exploration import Exploration
-from stream_app.domain.guardrails import DEFAULT_POLICY, ContactPolicy, VoiceBudget
+from stream_app.domain.guardrails import DEFAULT_POLICY, ContactPolicy
 from stream_app.domain.lifecycle import DEFAULT_LIFECYCLE, DEFAULT_REWARDS, LifecycleParams, Rewards
 from stream_app.domain.qlearning import QTable, seeded_priors
 from stream_app.domain.risk import DEFAULT_RISK, RiskParams
+from stream_app.domain.scheduling import VoiceCalendar
 from stream_app.domain.sms_window import WindowParams
 
 Arm = Literal["learning", "holdout"]
@@ -62,14 +63,15 @@ class Policy:
 
     `rng` switches selection from UCB to uniform random over the allowed actions:
     the baseline policy evaluations compare against. Randomness is passed in, so
-    a seeded run is reproducible. `voice_budget` is the lead's partition's voice
-    capacity; `holdout` decides the champion/challenger holdout arm.
+    a seeded run is reproducible. `voice_budget` is the calendar of the voice
+    calls the lead's partition booked, per hour they are scheduled for (None
+    before its first call); `holdout` decides the champion/challenger holdout arm.
     """
 
     table: QTable
     version: int = 0
     rng: Chooser | None = None
-    voice_budget: VoiceBudget | None = None
+    voice_budget: VoiceCalendar | None = None
     holdout: QTable = field(default_factory=lambda: FROZEN_PRIORS)
 
     def table_for(self, lead_id: str, holdout_share: float) -> tuple[QTable, Arm]:

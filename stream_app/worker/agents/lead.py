@@ -20,7 +20,6 @@ import faust
 from pydantic import ValidationError
 
 from stream_app.config.settings import Settings
-from stream_app.domain.guardrails import VoiceBudget
 from stream_app.domain.lead import (
     Effects,
     LeadRecord,
@@ -35,6 +34,7 @@ from stream_app.domain.lead import (
 )
 from stream_app.domain.lifecycle import Status
 from stream_app.domain.messages import ExtractionResult
+from stream_app.domain.scheduling import VoiceCalendar
 from stream_app.wire.codec import (
     InvalidEvent,
     dead_letter,
@@ -94,7 +94,7 @@ class LeadAgent:
 
     def policy(self, partition: int) -> Policy:
         raw = self.budgets.get(budget_key(partition))
-        budget = VoiceBudget.model_validate_json(raw) if raw else None
+        budget = VoiceCalendar.model_validate_json(raw) if raw else None
         return Policy(self.q_view.table, self.q_view.q_version, voice_budget=budget)
 
     def record_of(self, topic: str, message: Any) -> tuple[LeadRecord, datetime]:

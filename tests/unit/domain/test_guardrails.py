@@ -17,12 +17,10 @@ from stream_app.domain.guardrails import (
     ContactHistory,
     ContactPolicy,
     PolicyResult,
-    VoiceBudget,
     apply_policy,
     is_outreach,
     record_outreach,
     record_rejection,
-    take_voice,
 )
 
 A, C = Action, Channel
@@ -52,7 +50,6 @@ def decide(
     opted_out: tuple[str, ...] = (),
     history: ContactHistory | None = None,
     now: datetime = NOON,
-    voice_budget: VoiceBudget | None = None,
     policy: ContactPolicy = DEFAULT_POLICY,
     last_channel: str | None = None,
 ) -> PolicyResult:
@@ -61,7 +58,6 @@ def decide(
         opted_out_channels=opted_out,
         history=history or ContactHistory(),
         now=now,
-        voice_budget=voice_budget,
         policy=policy,
         last_channel=last_channel,
     )
@@ -80,6 +76,8 @@ def test_seed_defaults() -> None:
     assert p.suppress_after_rejections == 2
     assert (p.voice_per_hour, p.partitions, p.voice_per_partition) == (50, 1, 50)
     assert p.history_size == HISTORY_SIZE >= 3 + 4 + 3
+    assert p.voice_horizon == timedelta(days=14)
+    assert p.voice_calendar_slots == 14 * 24 + 7 * 24
 
 
 def test_reason_codes_are_stable_metric_labels() -> None:
@@ -260,36 +258,42 @@ def test_suppressed_after_operator_rejections(rejections: int, suppressed: bool)
 _COOLING = contacts((timedelta(hours=1), C.EMAIL, A.INFO_SEND))
 _SMS_CAPPED = contacts(*((d, C.SMS, A.GENTLE_NUDGE) for d in DAYS[:4]))
 _REJECTED = record_rejection(record_rejection(ContactHistory(), A.WARM_FOLLOW_UP), A.WARM_FOLLOW_UP)
-_SPENT = VoiceBudget(hour_start=NOON, used=50)
+_NO_VOICE = ContactPolicy(voice_per_hour=0)
 
 
 @pytest.mark.parametrize(
-    "ranked, opted_out, history, budget, override",
+    "ranked, opted_out, history, policy, override",
     [
-        ([NUDGE, CALL], ("sms", "voice"), None, None, "guardrail:consent_sms"),
-        ([CALL, NUDGE], (), _COOLING, None, "guardrail:cooldown"),
-        ([NUDGE, CALL], ("voice",), _SMS_CAPPED, None, "guardrail:cap_sms_week"),
-        ([CALL, NUDGE], ("sms",), _REJECTED, None, "guardrail:suppressed_after_rejections"),
-        ([CALL, NUDGE], ("sms",), None, _SPENT, "guardrail:voice_rate_limit"),
+        ([NUDGE, CALL], ("sms", "voice"), None, DEFAULT_POLICY, "guardrail:consent_sms"),
+        ([CALL, NUDGE], (), _COOLING, DEFAULT_POLICY, "guardrail:cooldown"),
+        ([NUDGE, CALL], ("voice",), _SMS_CAPPED, DEFAULT_POLICY, "guardrail:cap_sms_week"),
+        (
+            [CALL, NUDGE],
+            ("sms",),
+            _REJECTED,
+            DEFAULT_POLICY,
+            "guardrail:suppressed_after_rejections",
+        ),
+        # a voice limit of 0: no calls at all
+        ([CALL, NUDGE], ("sms",), None, _NO_VOICE, "guardrail:voice_rate_limit"),
         # the top-ranked action's reason, whatever blocked the others
-        ([CALL, NUDGE], ("sms",), _COOLING, _SPENT, "guardrail:cooldown"),
-        ([NUDGE, CALL], ("sms",), _REJECTED, None, "guardrail:consent_sms"),
+        ([CALL, NUDGE], ("sms",), _COOLING, _NO_VOICE, "guardrail:cooldown"),
+        ([NUDGE, CALL], ("sms",), _REJECTED, DEFAULT_POLICY, "guardrail:consent_sms"),
     ],
 )
 def test_all_outreach_blocked_gives_wait_with_the_top_reason(
     ranked: list[tuple[Action, Channel]],
     opted_out: tuple[str, ...],
     history: ContactHistory | None,
-    budget: VoiceBudget | None,
+    policy: ContactPolicy,
     override: str,
 ) -> None:
-    result = decide([*ranked, WAIT], opted_out=opted_out, history=history, voice_budget=budget)
+    result = decide([*ranked, WAIT], opted_out=opted_out, history=history, policy=policy)
     assert (result.action, result.channel, result.override) == (A.WAIT, C.NONE, override)
     assert set(result.blocked) == {a for a, _ in ranked}
     assert result.history == (history or ContactHistory())
-    assert result.voice_budget == budget
     # without `wait` among the ranked actions the answer is the same
-    assert decide(ranked, opted_out=opted_out, history=history, voice_budget=budget) == result
+    assert decide(ranked, opted_out=opted_out, history=history, policy=policy) == result
 
 
 def test_a_lower_ranked_wait_ends_the_search() -> None:
@@ -331,70 +335,37 @@ def test_partitions_must_be_positive() -> None:
         ContactPolicy(partitions=0)
 
 
-H = NOON.replace(minute=0)
+def test_the_voice_booking_horizon_is_at_least_an_hour() -> None:
+    with pytest.raises(ValueError, match="voice_horizon"):
+        ContactPolicy(voice_horizon=timedelta(minutes=59))
+    assert ContactPolicy(voice_horizon=timedelta(hours=1)).voice_calendar_slots == 1 + 7 * 24
+
+
+def test_the_guardrails_leave_voice_capacity_to_scheduling() -> None:
+    # However many calls were decided, a voice action passes: its hour is booked
+    # (and moved when full) by `scheduling.book_voice`, never blocked here.
+    policy = ContactPolicy(voice_per_hour=1, partitions=4, cooldown=timedelta(0))
+    for minute in range(0, 60, 5):
+        result = decide([CALL, NUDGE], now=NOON + timedelta(minutes=minute), policy=policy)
+        assert (result.action, result.channel, result.blocked) == (A.WARM_FOLLOW_UP, C.VOICE, {})
 
 
 @pytest.mark.parametrize(
-    "budget, at, after",
+    "ranked, action, channel",
     [
-        (None, NOON, VoiceBudget(hour_start=H, used=1)),
-        (
-            VoiceBudget(hour_start=H, used=1),
-            H + timedelta(minutes=59),
-            VoiceBudget(hour_start=H, used=2),
-        ),
-        (VoiceBudget(hour_start=H, used=3), H + timedelta(minutes=59), None),
-        # a new clock hour resets
-        (
-            VoiceBudget(hour_start=H, used=3),
-            H + timedelta(hours=1),
-            VoiceBudget(hour_start=H + timedelta(hours=1), used=1),
-        ),
-        (
-            VoiceBudget(hour_start=H, used=3),
-            H + timedelta(days=2),
-            VoiceBudget(hour_start=H + timedelta(days=2), used=1),
-        ),
-        # a late event is charged to the newest hour
-        (
-            VoiceBudget(hour_start=H, used=1),
-            H - timedelta(minutes=1),
-            VoiceBudget(hour_start=H, used=2),
-        ),
-        (VoiceBudget(hour_start=H, used=3), H - timedelta(hours=5), None),
-        # clock hours are UTC hours, whatever the event's offset (+05:30 here)
-        (None, _at("Asia/Kolkata", 2026, 3, 2, 17, 45), VoiceBudget(hour_start=H, used=1)),
+        # a zero limit holds voice back like a weekly cap of 0: the next candidate goes
+        ([CALL, NUDGE], A.GENTLE_NUDGE, C.SMS),
+        ([(A.CHANNEL_SWITCH, C.VOICE)], A.CHANNEL_SWITCH, C.SMS),
+        ([NUDGE, CALL], A.GENTLE_NUDGE, C.SMS),
     ],
 )
-def test_take_voice(budget: VoiceBudget | None, at: datetime, after: VoiceBudget | None) -> None:
-    assert take_voice(budget, at, per_partition=3) == after
-
-
-def test_no_budget_means_no_voice() -> None:
-    assert take_voice(None, NOON, per_partition=0) is None
-
-
-def test_voice_budget_exhaustion_and_reset_through_the_policy() -> None:
-    policy = ContactPolicy(voice_per_hour=4, partitions=2, cooldown=timedelta(0))
-    budget: VoiceBudget | None = None
-    picks = []
-    for minute in (0, 10, 20):
-        result = decide(
-            [CALL, NUDGE], now=H + timedelta(minutes=minute), voice_budget=budget, policy=policy
-        )
-        picks.append(result.channel)
-        budget = result.voice_budget
-    assert picks == [C.VOICE, C.VOICE, C.SMS]
-    assert budget == VoiceBudget(hour_start=H, used=2)
-    result = decide([CALL], now=H + timedelta(hours=1), voice_budget=budget, policy=policy)
-    assert result.channel == C.VOICE
-    assert result.voice_budget == VoiceBudget(hour_start=H + timedelta(hours=1), used=1)
-
-
-def test_only_voice_spends_the_budget() -> None:
-    budget = VoiceBudget(hour_start=H, used=7)
-    assert decide([NUDGE], voice_budget=budget).voice_budget is budget
-    assert decide([WAIT], voice_budget=budget).voice_budget is budget
+def test_a_zero_voice_limit_means_no_calls(
+    ranked: list[tuple[Action, Channel]], action: Action, channel: Channel
+) -> None:
+    result = decide(ranked, policy=_NO_VOICE, last_channel="email")
+    assert (result.action, result.channel) == (action, channel)
+    if ranked[0] == CALL:
+        assert result.blocked == {A.WARM_FOLLOW_UP: "voice_rate_limit"}
 
 
 # --- state ------------------------------------------------------------------------
@@ -405,7 +376,6 @@ def test_chosen_outreach_is_recorded_in_the_returned_history() -> None:
     assert result.history.contacts == (
         Contact(decided_at=NOON, channel=C.VOICE, action=A.WARM_FOLLOW_UP),
     )
-    assert result.voice_budget == VoiceBudget(hour_start=H, used=1)
 
 
 def test_history_is_bounded() -> None:
@@ -427,22 +397,16 @@ def test_rejections_count_per_action_without_mutating() -> None:
 def test_state_round_trips_through_json() -> None:
     history = record_rejection(contacts((timedelta(hours=3), C.SMS, A.GENTLE_NUDGE)), A.INFO_SEND)
     assert ContactHistory.model_validate_json(history.model_dump_json()) == history
-    budget = VoiceBudget(hour_start=H, used=4)
-    assert VoiceBudget.model_validate_json(budget.model_dump_json()) == budget
 
 
-@pytest.mark.parametrize(
-    "build",
-    [
-        lambda: ContactHistory.model_validate({"contacts": [], "extra": 1}),
-        lambda: Contact(decided_at=datetime(2026, 3, 2), channel=C.SMS, action=A.GENTLE_NUDGE),  # noqa: DTZ001
-        lambda: VoiceBudget(hour_start=datetime(2026, 3, 2), used=0),  # noqa: DTZ001
-        lambda: VoiceBudget(hour_start=H, used=-1),
-    ],
-)
-def test_state_rejects_extra_fields_and_naive_times(build: object) -> None:
+def test_state_rejects_naive_times() -> None:
     with pytest.raises(ValidationError):
-        build()  # type: ignore[operator]
+        Contact(decided_at=datetime(2026, 3, 2), channel=C.SMS, action=A.GENTLE_NUDGE)  # noqa: DTZ001
+
+
+def test_state_ignores_a_newer_release_s_fields() -> None:
+    # Stored state (`frozen.Stored`): an added field must not make the lead unreadable.
+    assert ContactHistory.model_validate({"contacts": [], "extra": 1}) == ContactHistory()
 
 
 def test_naive_now_and_empty_ranking_are_caller_bugs() -> None:

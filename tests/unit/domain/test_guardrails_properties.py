@@ -15,7 +15,6 @@ from stream_app.domain.guardrails import (
     ContactHistory,
     ContactPolicy,
     PolicyResult,
-    VoiceBudget,
     apply_policy,
     is_outreach,
     record_outreach,
@@ -73,7 +72,6 @@ class Case:
     history: ContactHistory
     timezone: str | None
     now: datetime
-    voice_budget: VoiceBudget | None
     last_channel: Channel | None
     policy: ContactPolicy
 
@@ -83,7 +81,6 @@ class Case:
             opted_out_channels=self.opted_out,
             history=self.history,
             now=self.now,
-            voice_budget=self.voice_budget,
             policy=self.policy,
             last_channel=self.last_channel,
         )
@@ -92,16 +89,12 @@ class Case:
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
     now = draw(instants)
-    hour = now.replace(minute=0, second=0, microsecond=0)
     return Case(
         ranked=draw(ranked_actions()),
         opted_out=draw(st.frozensets(st.sampled_from(["voice", "sms", "email"]))),
         history=draw(histories(now)),
         timezone=draw(st.sampled_from(ZONES)),
         now=now,
-        voice_budget=draw(
-            st.none() | st.builds(VoiceBudget, hour_start=st.just(hour), used=st.integers(0, 6))
-        ),
         last_channel=draw(st.none() | st.sampled_from(CONCRETE)),
         policy=ContactPolicy(
             voice_per_hour=draw(st.integers(0, 12)), partitions=draw(st.integers(1, 4))
@@ -132,10 +125,8 @@ def test_the_checked_action_is_never_scheduled_early_nor_in_quiet_hours(case: Ca
 
 
 @given(cases())
-def test_never_an_opted_out_channel_nor_an_overspent_budget(case: Case) -> None:
+def test_never_an_opted_out_channel_nor_a_call_without_voice_capacity(case: Case) -> None:
     result = case.decide()
     assert result.channel not in case.opted_out
-    if result.voice_budget != case.voice_budget:
-        assert result.channel == Channel.VOICE
-        assert result.voice_budget is not None
-        assert result.voice_budget.used <= case.policy.voice_per_partition
+    if case.policy.voice_per_partition == 0:
+        assert result.channel != Channel.VOICE
