@@ -9,7 +9,7 @@ so a sweep never reads every lead.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from stream_app.domain.lead.decide import decide
@@ -57,7 +57,8 @@ def handle_tick(
 
     Each rule decides at its own due time with a rule-derived trigger id, so the
     outcome does not depend on when the sweep happened to run, and a repeated tick
-    finds nothing left to do.
+    finds nothing left to do. A tick may decide more than once; each decision books
+    its voice call in the calendar the one before it left.
     """
     if state is None:
         return None, Effects()
@@ -67,6 +68,7 @@ def handle_tick(
             state, deadline_result(state.lead_id, pending, wall_now), policy, params
         )
         effects.extend(more)
+        policy = _after(policy, more)
     if state.reminder is not None and state.reminder.remind_at <= now:
         effects.reminders.append(state.reminder)
         state = state.model_copy(update={"reminder": None})
@@ -93,6 +95,13 @@ def handle_tick(
         )
         effects.extend(more)
     return state, effects
+
+
+def _after(policy: Policy, effects: Effects) -> Policy:
+    """The policy for the next decision of the same step: the voice calendar it left."""
+    if effects.voice_budget is None:
+        return policy
+    return replace(policy, voice_budget=effects.voice_budget)
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ import pytest
 
 from stream_app.domain.actions import Action
 from stream_app.domain.guardrails import ContactPolicy
-from stream_app.domain.lead import Effects, LeadState, Params, Policy, apply
+from stream_app.domain.lead import Effects, LeadState, Params, Policy, Tick, apply
 from stream_app.domain.messages import NextBestAction
 from stream_app.domain.qlearning import seeded_priors
 from stream_app.domain.scheduling import VoiceCalendar, book_voice, hour_number
@@ -249,3 +249,37 @@ def test_the_decision_books_what_book_voice_books() -> None:
     assert expected is not None
     assert effects.voice_budget == expected[0]
     assert effects.decisions[0].brief.scheduled_for == expected[1]
+
+
+def test_two_decisions_in_one_tick_book_two_calls() -> None:
+    """A tick whose two overdue extractions both decide a call must count both calls:
+    the second decision books in the calendar the first one left."""
+    knobs = params(voice_per_hour=40)
+    state, first = created("T1", MON + 10 * H, None, knobs)
+    calendar = first.voice_budget
+    assert state is not None
+    for n in (1, 2):
+        call = INPUT_EVENT.validate_python(
+            {
+                "type": "interaction.completed",
+                "event_id": f"T1-call{n}",
+                "lead_id": "T1",
+                "occurred_at": (MON + (10 + n) * H).isoformat(),
+                "interaction_id": f"c{n}",
+                "channel": "voice",
+                "direction": "inbound",
+                "outcome": "completed",
+                "transcript": "Agent: Hi!\nParent: Tell me more about the classes.",
+            }
+        )
+        state, _ = apply(state, call, Policy(TABLE, 7, rng=CALL, voice_budget=calendar), knobs, NOW)
+        assert state is not None
+    assert len(state.pending) == 2
+    tick = Tick("T1", MON + 13 * H)
+    late = NOW + DAY  # both extraction deadlines have passed
+    _, effects = apply(state, tick, Policy(TABLE, 7, rng=CALL, voice_budget=calendar), knobs, late)
+    calls = [d for d in effects.decisions if d.channel == "voice"]
+    assert len(calls) == 2
+    booked_before = sum(n for _, n in calendar.slots) if calendar else 0
+    assert effects.voice_budget is not None
+    assert sum(n for _, n in effects.voice_budget.slots) == booked_before + 2
