@@ -10,19 +10,26 @@ Same class as https://github.com/faust-streaming/faust/issues/216 and #217
 
 The recovery override below is upstream's method with one change: seek first, then
 resume. The others, each with its measurement in its docstring: commit only
-contiguous acknowledged offsets, fetch for a snapshot of the active partitions (a
-pause mid-fetch made aiokafka fetch every partition), re-read partitions that stall,
-raw table keys so web routing finds the owner, and a recovery counter. All are
-installed through Faust's own settings (`TableManager`, `Table`, the transport),
-not by monkeypatching. Remove each once upstream ships the equivalent.
+acknowledged offsets with nothing unacknowledged below them, following the fetch
+across offset gaps (transaction markers, aborted or compacted-away records, records
+deleted below the committed offset) instead of offset + 1 (`next_commit`, the
+consumer thread reporting where each read began and ended), fetch for a snapshot of
+the active partitions (a pause mid-fetch made aiokafka fetch every partition),
+re-read partitions that stall but never a record still in flight (a slow LLM call
+at concurrency > 1 was sent again every 5 s), raw table keys so web routing finds
+the owner, and a recovery counter. All are installed through Faust's own settings
+(`TableManager`, `Table`, the transport), not by monkeypatching. Remove each once
+upstream ships the equivalent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container, Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from itertools import pairwise
 from typing import Any, cast
 
 # The fixes below override private methods of exactly these releases, each one
@@ -61,6 +68,8 @@ def check_versions(installed: Callable[[str], str | None] = _installed) -> None:
 check_versions()
 
 import faust  # noqa: E402  (after the version check, on purpose)
+from aiokafka.consumer.fetcher import FetchResult  # noqa: E402
+from aiokafka.errors import ConsumerStoppedError  # noqa: E402
 from faust.tables.manager import TableManager  # noqa: E402
 from faust.tables.recovery import Recovery  # noqa: E402
 from faust.transport.drivers import aiokafka as aiokafka_driver  # noqa: E402
@@ -167,20 +176,170 @@ class RawKeyTable(faust.Table[Any, Any]):
         return "raw" if typ is str else super()._serializer_from_type(typ)
 
 
+def next_commit(
+    committed: int,
+    acked: Container[int],
+    after: Mapping[int, int],
+    holes: Mapping[int, int],
+) -> int:
+    """The offset to commit: from `committed`, past every acknowledged record and hole.
+
+    Offsets have gaps: transaction markers and aborted batches of an exactly-once
+    producer, records compacted away, records deleted below a lagging group's offset.
+    So the walk follows what the fetch returned, not `offset + 1`: `after[o]` is the
+    offset fetched next after record `o` (the next record, or where that fetch ended),
+    and `holes[s]` the first offset a fetch that began at `s` found when nothing is at
+    `s` itself. It stops at the first record not acknowledged: the head the commit
+    waits for. An acknowledged record no fetch described falls back to `offset + 1`,
+    which never skips an offset that may exist; at worst the commit waits there.
+    """
+    offset = committed
+    while True:
+        if offset in holes:
+            following = holes[offset]
+        elif offset in acked:
+            following = after.get(offset, offset + 1)
+        else:
+            return offset
+        if following <= offset:  # inconsistent bookkeeping: stop rather than loop
+            return offset
+        offset = following
+
+
+@dataclass
+class FetchedOffsets:
+    """What fetches showed of one partition's log from its committed offset on.
+
+    Facts about the log, not about a position: offsets never come back, so a seek
+    back (the stall healer, a restart) leaves them true.
+    """
+
+    after: dict[int, int] = field(default_factory=dict)
+    holes: dict[int, int] = field(default_factory=dict)
+
+    def record(self, start: int, offsets: Sequence[int], end: int) -> None:
+        """A fetch read the log from `start` to `end` and found exactly `offsets`."""
+        points = [*offsets, end]
+        if end <= start or (offsets and offsets[0] < start):
+            return  # not one ordered span (never seen): learn nothing, fall back to +1
+        if any(b <= a for a, b in pairwise(points)):
+            return
+        first = offsets[0] if offsets else end
+        if first > start:
+            self.holes[start] = first
+        for offset, following in pairwise(points):
+            self.after[offset] = following
+
+    def forget_below(self, offset: int) -> None:
+        for known in (self.after, self.holes):
+            for key in [k for k in known if k < offset]:
+                del known[key]
+
+
+class FetchedRecords(dict[TP, list[Any]]):
+    """One fetch's records, with where each partition's read began and ended."""
+
+    def __init__(
+        self, records: Mapping[TP, list[Any]], spans: Mapping[TP, tuple[int, int]]
+    ) -> None:
+        super().__init__(records)
+        self.spans = dict(spans)
+
+
+class SpanReportingConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+    """Faust's aiokafka consumer thread, saying where each partition's read began and ended.
+
+    aiokafka moves a partition's fetch position past what it skips (control batches,
+    aborted batches, the offsets a compacted batch no longer holds) but returns only
+    records; the gaps are visible in the positions alone. Each round below notes the
+    offset every buffered fetch result will resume from, drains them without waiting
+    (`fetched_records(timeout=0)`, synchronous: no new result comes in between), and
+    reports `(began, ended)` for every result that moved, so `ContiguousCommitConsumer`
+    knows that nothing but the returned records exists in between. Both numbers are
+    the result's own (`PartitionRecords.next_fetch_offset`), not the partition's
+    position, so a seek from Faust's main thread meanwhile cannot make them wrong; a
+    result not noted before it was drained reports nothing, and its records fall back
+    to `offset + 1`. The wait for more data is upstream's: a fetch waiter, up to
+    `timeout`.
+    """
+
+    async def _fetch_records(
+        self,
+        consumer: Any,
+        active_partitions: set[TP],
+        timeout: float | None = None,
+        max_records: int | None = None,
+    ) -> Any:
+        if not self.consumer.flow_active:
+            return {}
+        fetcher = consumer._fetcher
+        if consumer._closed or fetcher._closed:
+            raise ConsumerStoppedError()
+        subscriptions = fetcher._subscriptions
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (timeout or 0.0)
+        with subscriptions.fetch_context():
+            while True:
+                if subscriptions.reassignment_in_progress:
+                    await subscriptions.wait_for_assignment()
+                unread = {
+                    tp: (result._partition_records, result._partition_records.next_fetch_offset)
+                    for tp, result in list(fetcher._records.items())
+                    if type(result) is FetchResult and result._partition_records is not None
+                }
+                records = await fetcher.fetched_records(
+                    active_partitions, timeout=0, max_records=max_records
+                )
+                spans = {
+                    tp: (began, partition.next_fetch_offset)
+                    for tp, (partition, began) in unread.items()
+                    if partition.next_fetch_offset != began
+                }
+                remaining = deadline - loop.time()
+                if records or spans or remaining <= 0:
+                    return FetchedRecords(records, spans)
+                waiter = fetcher._create_fetch_waiter()
+                done, _ = await asyncio.wait([waiter], timeout=remaining)
+                if not done or fetcher._closed:
+                    waiter.cancel()
+                    return FetchedRecords({}, {})
+                waiter.result()  # raises what the fetch raised (authorization errors)
+
+
 class ContiguousCommitConsumer(aiokafka_driver.Consumer):
-    """Commit only offsets every record below which was acknowledged.
+    """Commit only offsets every record below which was acknowledged, across offset gaps.
 
     Upstream `_new_offset` commits past records the stream never saw in two ways:
-    it fills "gaps" between fetched offsets as if acknowledged (meant for compacted
-    or transactional topics), and its head check is off by one and skipped at
-    offset 0. Records dropped during a rebalance or a restart (paused partitions,
-    a generation change mid-fetch) were then committed unprocessed: a kill test lost
-    up to 39 of 252 inputs on a loaded 2-core machine. Our input topics are
-    delete-policy and non-transactional, so offsets are contiguous; a missing
-    acknowledgement now holds the commit back, and the record is re-read after the
-    next seek to the committed offset instead of being lost. Faust #596 tracks the
-    same loss upstream.
+    it fills "gaps" between delivered offsets as if acknowledged (meant for compacted
+    or transactional topics, but a record dropped during a rebalance or a restart is
+    such a gap too), and its head check is off by one and skipped at offset 0. Those
+    records were committed unprocessed: a kill test lost up to 39 of 252 inputs on a
+    loaded 2-core machine. Faust #596 tracks the same loss upstream.
+
+    Here a missing acknowledgement holds the commit back, and the record is re-read
+    after the next seek to the committed offset. Which offsets exist comes from the
+    fetch itself (`SpanReportingConsumerThread`, `next_commit`), not from `offset + 1`:
+    with that arithmetic the first gap (a transaction marker or aborted batch of an
+    exactly-once producer upstream, compaction, retention deleting records below a
+    lagging offset) stopped commits for good, and the stall healer re-read the
+    partition every 5 s.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fetched: dict[TP, FetchedOffsets] = {}
+        self._stalled_since: dict[TP, float] = {}
+        # tp -> ((committed offset, last delivered offset), since when unchanged)
+        self._idle: dict[TP, tuple[tuple[int | None, int | None], float]] = {}
+
+    def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
+        return SpanReportingConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def _offsets(self, tp: TP) -> FetchedOffsets:
+        known = self._fetched.get(tp)
+        if known is None:
+            known = self._fetched[tp] = FetchedOffsets()
+        return known
 
     async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
         """Fetch for a snapshot of the active partitions, never Faust's live set.
@@ -193,53 +352,109 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
         positions past the committed offsets (measured: after most restarts in the
         kill test, e.g. position 122 for committed 93). Records taken that way were
         later missing from the stream.
+
+        Also notes, for partitions whose records are acknowledged, which offsets the
+        fetch found between where it began and ended (see `next_commit`).
         """
         snapshot = None if active_partitions is None else set(active_partitions)
-        return await super()._getmany(snapshot, timeout)
+        records = await super()._getmany(snapshot, timeout)
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        for tp, (began, ended) in getattr(records, "spans", {}).items():
+            if acks_enabled_for(tp.topic):  # changelogs are never committed
+                offsets = [record.offset for record in records.get(tp, ())]
+                self._offsets(tp).record(began, offsets, ended)
+                self._acked[tp]  # a key, so the commit visits a partition with holes only
+        return records
+
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        """Nothing: upstream's gap tree is what `_new_offset` no longer trusts.
+
+        Faust notes every jump between delivered offsets as a gap to commit over,
+        including records it dropped itself; `_new_offset` below never reads it,
+        so it is not kept (it would only grow).
+        """
 
     async def perform_seek(self) -> None:
         """Seek to committed offsets; a partition never committed starts at its log start.
 
         Upstream leaves such a partition's committed offset unknown, which turns
-        the head check in `_new_offset` off exactly where a fresh group begins.
+        the head check in `_new_offset` off exactly where a fresh group begins. A
+        committed offset below the log start (retention deleted records the group
+        had not read) is a hole up to it: aiokafka resets the fetch there, and the
+        commit follows.
         """
         await super().perform_seek()
-        fresh = [tp for tp in self.assignment() if self._committed_offset[tp] is None]
-        if fresh:
-            for tp, offset in (await self.earliest_offsets(*fresh)).items():
-                self._committed_offset[tp] = offset
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        assigned = self.assignment()
+        fresh = [tp for tp in assigned if self._committed_offset[tp] is None]
+        wanted = {*fresh, *(tp for tp in assigned if acks_enabled_for(tp.topic))}
+        if not wanted:
+            return
+        try:
+            starts = await self.earliest_offsets(*wanted)
+        except Exception as exc:
+            if fresh:
+                raise
+            # Only the log-start check failed: `_reread` makes it again if a stall shows.
+            self.log.warning("log start offsets unknown after the seek: %r", exc)
+            return
+        for tp, start in starts.items():
+            committed = self._committed_offset[tp]
+            if committed is None:
+                self._committed_offset[tp] = start
+            elif start > committed and acks_enabled_for(tp.topic):
+                self._offsets(tp).holes[committed] = start
 
-    # How long the next record to commit may stay unacknowledged while later ones
-    # are acknowledged before the partition is re-read from the committed offset.
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        for tp in revoked:
+            self._fetched.pop(tp, None)
+            self._stalled_since.pop(tp, None)
+            self._idle.pop(tp, None)
+        await super().on_partitions_revoked(revoked)
+
+    # How long the next record to commit may stay unacknowledged, and not in flight,
+    # while later ones are acknowledged before the partition is re-read.
     heal_after_s: float = 5.0
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._stalled_since: dict[TP, float] = {}
-        # tp -> ((committed offset, last delivered offset), since when unchanged)
-        self._idle: dict[TP, tuple[tuple[int | None, int | None], float]] = {}
-
     def _new_offset(self, tp: TP) -> int | None:
-        acked = self._acked[tp]
-        if not acked:
-            return None
-        acked.sort()
+        acked = self._acked_index[tp]
         committed = self._committed_offset[tp]
-        if committed is not None and acked[0] != committed:
-            self._heal(tp, committed, acked[0])
-            return None  # the next record to commit was never acknowledged
-        self._stalled_since.pop(tp, None)
-        end = acked[0]
-        for offset in acked[1:]:
-            if offset != end + 1:
-                break
-            end = offset
-        batch = end - acked[0] + 1
-        self._acked_index[tp].difference_update(acked[:batch])
-        del acked[:batch]
-        return end + 1
+        if committed is None:  # never committed, before `perform_seek` (upstream: no check)
+            if not acked:
+                return None
+            committed = min(acked)
+        known = self._fetched.get(tp) or FetchedOffsets()
+        head = next_commit(committed, acked, known.after, known.holes)
+        if head > committed:
+            self._stalled_since.pop(tp, None)
+            self._forget_below(tp, head)
+            return head
+        if any(offset > head for offset in acked):
+            self._heal(tp, head)  # the head record was never acknowledged
+        else:
+            self._stalled_since.pop(tp, None)
+        return None
 
-    def _heal(self, tp: TP, committed: int, first_acked: int) -> None:
+    def _forget_below(self, tp: TP, offset: int) -> None:
+        acked, index = self._acked[tp], self._acked_index[tp]
+        acked[:] = [o for o in acked if o >= offset]
+        index.difference_update([o for o in index if o < offset])
+        known = self._fetched.get(tp)
+        if known is not None:
+            known.forget_below(offset)
+
+    def _in_flight(self, tp: TP, offset: int) -> bool:
+        """The record at `offset` was delivered and is still being processed.
+
+        Faust tracks every record it hands to a stream (`_unacked_messages`) until
+        its final ack; a record dropped before delivery was never tracked, and one
+        dropped after it is garbage-collected out of that weak set.
+        """
+        return any(
+            m.tp == tp and m.offset == offset and not m.acked for m in list(self._unacked_messages)
+        )
+
+    def _heal(self, tp: TP, committed: int) -> None:
         """Re-read a partition whose head record the stream never received.
 
         Measured: after a restart, records delivered from a position ahead of the
@@ -247,23 +462,52 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
         (its `_read_offset` guard), so offsets in between were never processed. A
         seek back to the committed offset delivers them; records already applied
         come again and are ignored by their event ids.
+
+        A head record still in flight is slow, not lost, and is left alone however
+        long it takes: an agent with concurrency > 1 (the extractor) acknowledges
+        later records around one slow LLM call, and re-reading then sent every later
+        request in the partition, and the slow one, to the LLM again every 5 s
+        (measured: tests/integration/test_slow_extraction.py). The commit waits for
+        it instead; a crash meanwhile re-delivers the later ones (at-least-once).
         """
         stalled = self._stalled_since
+        if self._in_flight(tp, committed):
+            stalled.pop(tp, None)
+            return
         now = time.monotonic()
         since = stalled.setdefault(tp, now)
         if now - since < self.heal_after_s:
             return
         stalled[tp] = now
-        self.log.warning(
-            "%s stalled at offset %d while %d+ are acknowledged; re-reading from %d",
-            tp,
-            committed,
-            first_acked,
-            committed,
-        )
+        reason = f"stalled at offset {committed} while later ones are acknowledged"
+        self.add_future(self._reread(tp, committed, reason))
+
+    async def _reread(self, tp: TP, committed: int, reason: str) -> None:
+        """Seek `tp` back to `committed`, unless retention deleted records from there.
+
+        Below the log start there is nothing to re-read: aiokafka already reset the
+        fetch to the log start, so the missing offsets are a hole the commit passes.
+        """
+        try:
+            start = (await self.earliest_offsets(tp)).get(tp)
+        except Exception as exc:  # re-read anyway: the safe default
+            self.log.warning("%s: log start unknown (%r); re-reading", tp, exc)
+            start = None
+        if start is not None and start > committed:
+            self.log.warning(
+                "%s %s: records %d..%d were deleted (log start %d); committing past them",
+                tp,
+                reason,
+                committed,
+                start - 1,
+                start,
+            )
+            self._offsets(tp).holes[committed] = start
+            return
+        self.log.warning("%s %s; re-reading from %d", tp, reason, committed)
         self._acked[tp].clear()
         self._acked_index[tp].clear()
-        self.add_future(self.seek(tp, committed))
+        await self.seek(tp, committed)
 
     def verify_event_path(self, now: float, tp: TP) -> None:
         """Faust's livelock logging, then re-reading a partition that stopped delivering.
@@ -273,7 +517,8 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
         delivered another record from partitions with records past their committed
         offset; with nothing acknowledged, the head check in `_new_offset` could not
         notice. Faust calls this every 2.5 commit intervals outside rebalances. A
-        stream partition with records past its committed offset, nothing in flight,
+        stream partition with records past its committed offset, nothing in flight
+        (no record delivered and unacknowledged, none acknowledged and uncommitted),
         and no delivery or commit for `heal_after_s` is resumed and re-read from the
         committed offset.
         """
@@ -293,16 +538,12 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
         if now - seen[1] < self.heal_after_s:
             return
         self._idle[tp] = (marker, now)
-        self.log.warning(
-            "%s delivered nothing for %.0fs with records %d..%d waiting; re-reading from %d",
-            tp,
-            now - seen[1],
-            committed,
-            highwater - 1,
-            committed,
+        reason = (
+            f"delivered nothing for {now - seen[1]:.0f}s with records "
+            f"{committed}..{highwater - 1} waiting"
         )
         self.resume_partitions({tp})
-        self.add_future(self.seek(tp, committed))
+        self.add_future(self._reread(tp, committed, reason))
 
 
 class FixedTransport(aiokafka_driver.Transport):

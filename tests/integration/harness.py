@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -19,6 +20,10 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.client import AIOKafkaClient
+from aiokafka.protocol.produce import ProduceRequest
+from aiokafka.record._crc32c import crc as crc32c
+from aiokafka.record.default_records import DefaultRecordBase, DefaultRecordBatchBuilder
 
 from stream_app.kafka.embedded import EmbeddedBroker, free_port
 
@@ -277,3 +282,79 @@ async def decide(
         prefix + "next-best-actions", lambda r: r["trigger_event_id"] == event["event_id"]
     )
     return decision
+
+
+# Offset gaps through the broker (docs/runtime-notes.md, "Tansu, the embedded broker"):
+# Tansu has no transactions, retention or compaction to make one, and DeleteRecords
+# panics, but it stores a produced batch as sent, so the two gaps Kafka makes can be
+# written directly: a batch whose records skip offsets (what compaction leaves) and a
+# control batch (a transaction marker, which consumers skip).
+_CONTROL = 0x20
+_TRANSACTIONAL = 0x10
+
+
+def record_batch(
+    records: list[tuple[int, bytes | None, bytes]], base_offset: int = 0, attributes: int = 0
+) -> bytes:
+    """A v2 record batch of (offset delta, key, value); a broker sets the base offset on
+    append (`base_offset` is for batches read without one, in unit tests)."""
+    builder = DefaultRecordBatchBuilder(
+        magic=2,
+        compression_type=0,
+        is_transactional=0,
+        producer_id=-1,
+        producer_epoch=-1,
+        base_sequence=-1,
+        batch_size=1 << 20,
+    )
+    now_ms = int(time.time() * 1000)
+    for delta, key, value in records:
+        builder.append(delta, now_ms, key, value, [])
+    batch = builder.build()
+    struct.pack_into(">q", batch, 0, base_offset)  # outside the CRC
+    if attributes:
+        at = DefaultRecordBase.ATTRIBUTES_OFFSET
+        struct.pack_into(">h", batch, at, struct.unpack_from(">h", batch, at)[0] | attributes)
+        struct.pack_into(">I", batch, DefaultRecordBase.CRC_OFFSET, crc32c(bytes(batch[at:])))
+    return bytes(batch)
+
+
+def commit_marker_batch(base_offset: int = 0) -> bytes:
+    """A transaction COMMIT marker: a control batch of one control record."""
+    key, value = struct.pack(">hh", 0, 1), struct.pack(">hi", 0, 0)
+    return record_batch([(0, key, value)], base_offset, _CONTROL | _TRANSACTIONAL)
+
+
+async def _produce_batch(bootstrap: str, topic: str, partition: int, batch: bytes) -> int:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+    await client.bootstrap()
+    try:
+        client.add_topic(topic)
+        await client.force_metadata_update()
+        leader = client.cluster.leader_for_partition(TopicPartition(topic, partition))
+        response = await client.send(
+            leader, ProduceRequest(None, -1, 10_000, [(topic, [(partition, batch)])])
+        )
+        [(_, [(_, error_code, base_offset, *_)])] = response.topics
+        assert error_code == 0, f"produce to {topic}[{partition}] failed: error {error_code}"
+        return int(base_offset)
+    finally:
+        await client.close()
+
+
+async def produce_with_gaps(
+    bootstrap: str,
+    topic: str,
+    records: list[tuple[int, bytes | None, bytes]],
+    partition: int = 0,
+) -> list[int]:
+    """Append one batch with records at the given offset deltas (key, value); offsets
+    between the deltas do not exist, as after compaction. Returns the records' offsets."""
+    base = await _produce_batch(bootstrap, topic, partition, record_batch(records))
+    return [base + delta for delta, _, _ in records]
+
+
+async def produce_commit_marker(bootstrap: str, topic: str, partition: int = 0) -> int:
+    """Append a transaction COMMIT marker, as an exactly-once producer's commit leaves
+    one (a control batch: consumers skip its offset). Returns its offset."""
+    return await _produce_batch(bootstrap, topic, partition, commit_marker_batch())

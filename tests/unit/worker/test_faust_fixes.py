@@ -1,14 +1,30 @@
-"""The Faust fixes refuse releases they were not measured against."""
+"""The Faust fixes: the release check, and commits across offset gaps and slow records."""
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from aiokafka.consumer.fetcher import Fetcher, FetchResult, PartitionRecords
+from aiokafka.consumer.subscription_state import SubscriptionState
+from aiokafka.record.memory_records import MemoryRecords
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from packaging.requirements import Requirement
 
-from stream_app.worker.faust_fixes import TESTED_VERSIONS, check_versions
+from stream_app.worker.faust_fixes import (
+    TESTED_VERSIONS,
+    ContiguousCommitConsumer,
+    FetchedOffsets,
+    FetchedRecords,
+    FixedApp,
+    check_versions,
+    next_commit,
+)
+from tests.integration.harness import commit_marker_batch, record_batch
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -66,3 +82,265 @@ def test_pyproject_pins_exactly_the_tested_versions() -> None:
             pinned.setdefault(requirement.name, []).append(str(requirement.specifier))
     faust, aiokafka = TESTED_VERSIONS["faust-streaming"], TESTED_VERSIONS["aiokafka"]
     assert pinned == {"faust-streaming": [f"=={faust}"] * 2, "aiokafka": [f"=={aiokafka}"]}
+
+
+# --- Commits across offset gaps (docs/runtime-notes.md, "Commits past records the
+# stream never saw"): a transaction marker, an aborted batch or compaction leaves
+# offsets that no fetch returns; the commit follows the fetch, not offset + 1.
+
+
+def test_the_commit_passes_offsets_the_fetch_never_returned() -> None:
+    # 10 and 11, then 15: 12..14 do not exist (the fetch returned 15 after 11).
+    after = {10: 11, 11: 15, 15: 16}
+    assert next_commit(10, {10, 11, 15}, after, {}) == 16
+    # What offset + 1 arithmetic did: stop at 12 for good.
+    assert next_commit(10, {10, 11, 15}, {}, {}) == 12
+
+
+def test_the_commit_stops_at_the_first_record_not_acknowledged() -> None:
+    after = {10: 11, 11: 15, 15: 16}
+    assert next_commit(10, {10, 15}, after, {}) == 11
+    assert next_commit(10, {11, 15}, after, {}) == 10
+    assert next_commit(10, set(), after, {}) == 10
+
+
+def test_a_hole_where_a_read_began_is_passed_with_or_without_acks() -> None:
+    # A marker at 12, where the commit stood: the read from 12 found 13 first.
+    assert next_commit(12, {13}, {13: 14}, {12: 13}) == 14
+    # The partition ends with a marker: nothing to acknowledge, the commit moves on.
+    assert next_commit(8, set(), {}, {8: 9}) == 9
+
+
+def test_inconsistent_bookkeeping_never_loops_or_goes_back() -> None:
+    assert next_commit(10, {10}, {10: 10}, {}) == 10
+    assert next_commit(10, set(), {}, {10: 7}) == 10
+
+
+def test_a_read_is_learnt_as_records_and_holes() -> None:
+    known = FetchedOffsets()
+    known.record(10, [10, 11, 15], 16)
+    known.record(16, [19], 21)  # the read began at 16, found 19 first
+    known.record(21, [], 22)  # a read that found only a control batch
+    assert known.after == {10: 11, 11: 15, 15: 16, 19: 21}
+    assert known.holes == {16: 19, 21: 22}
+    assert next_commit(10, {10, 11, 15, 19}, known.after, known.holes) == 22
+    known.forget_below(19)
+    assert (known.after, known.holes) == ({19: 21}, {21: 22})
+
+
+@pytest.mark.parametrize(
+    ("start", "offsets", "end"),
+    [(10, [12, 11], 13), (10, [9, 10], 11), (10, [], 10), (10, [10, 12], 12)],
+)
+def test_a_read_out_of_order_teaches_nothing(start: int, offsets: list[int], end: int) -> None:
+    known = FetchedOffsets()
+    known.record(start, offsets, end)
+    assert (known.after, known.holes) == ({}, {})
+
+
+# The real consumer, in process: Faust's ack bookkeeping, aiokafka's fetch objects.
+
+TP_IN = TopicPartition("in", 0)
+
+
+@pytest.fixture
+async def consumer() -> ContiguousCommitConsumer:
+    app = FixedApp("unit-faust-fixes", broker="kafka://127.0.0.1:9", web_enabled=False)
+    app.topics._acking_topics.add(TP_IN.topic)  # what subscribing an agent to "in" does
+    made = app.consumer
+    assert isinstance(made, ContiguousCommitConsumer)
+    return made
+
+
+def _record(offset: int) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic=TP_IN.topic,
+        partition=TP_IN.partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"k",
+        value=b"v",
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=1,
+        headers=(),
+    )
+
+
+async def _deliver(consumer: ContiguousCommitConsumer, fetched: Any) -> list[Any]:
+    """Records through the consumer's `_getmany`, tracked as Faust tracks a delivery."""
+
+    async def getmany(active: Any, timeout: float) -> Any:
+        return fetched
+
+    consumer._thread.getmany = getmany  # type: ignore[method-assign]
+    records = await consumer._getmany({TP_IN}, 0.1)
+    messages = [consumer._to_message(TP_IN, r) for r in records.get(TP_IN, ())]
+    for message in messages:
+        consumer.track_message(message)
+    return messages
+
+
+async def test_the_consumer_commits_past_a_gap_its_fetch_reported(
+    consumer: ContiguousCommitConsumer,
+) -> None:
+    consumer._committed_offset[TP_IN] = 10
+    fetched = FetchedRecords({TP_IN: [_record(o) for o in (10, 11, 15)]}, {TP_IN: (10, 16)})
+    for message in await _deliver(consumer, fetched):
+        assert consumer.ack(message)
+    assert consumer._new_offset(TP_IN) == 16
+    assert consumer._acked[TP_IN] == []
+    assert consumer._fetched[TP_IN] == FetchedOffsets()
+
+
+async def test_without_a_reported_read_the_consumer_waits_at_the_gap(
+    consumer: ContiguousCommitConsumer,
+) -> None:
+    consumer._committed_offset[TP_IN] = 10
+    fetched = FetchedRecords({TP_IN: [_record(o) for o in (10, 11, 15)]}, {})
+    for message in await _deliver(consumer, fetched):
+        consumer.ack(message)
+    assert consumer._new_offset(TP_IN) == 12  # safe: never past an offset that may exist
+
+
+def _reread_calls(
+    consumer: ContiguousCommitConsumer, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[Any, int]]:
+    calls: list[tuple[Any, int]] = []
+
+    async def reread(tp: Any, committed: int, reason: str) -> None:
+        calls.append((tp, committed))
+
+    monkeypatch.setattr(consumer, "_reread", reread)
+    monkeypatch.setattr(consumer, "heal_after_s", 0.0)
+    return calls
+
+
+async def test_a_slow_head_record_in_flight_is_never_re_read(
+    consumer: ContiguousCommitConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agent with concurrency > 1 acknowledges 11 and 12 while 10 is still in an
+    LLM call: the commit waits for 10, nothing is sent to the LLM again."""
+    calls = _reread_calls(consumer, monkeypatch)
+    consumer._committed_offset[TP_IN] = 10
+    fetched = FetchedRecords({TP_IN: [_record(o) for o in (10, 11, 12)]}, {TP_IN: (10, 13)})
+    slow, *later = await _deliver(consumer, fetched)
+    for message in later:
+        consumer.ack(message)
+    for _ in range(3):
+        assert consumer._new_offset(TP_IN) is None
+        await asyncio.sleep(0)
+    assert calls == []
+    consumer.ack(slow)
+    assert consumer._new_offset(TP_IN) == 13
+
+
+async def test_a_head_record_never_delivered_is_re_read(
+    consumer: ContiguousCommitConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record the fetch returned but the stream never got (dropped in a rebalance)."""
+    calls = _reread_calls(consumer, monkeypatch)
+    consumer._committed_offset[TP_IN] = 10
+    fetched = FetchedRecords({TP_IN: [_record(o) for o in (10, 11, 12)]}, {TP_IN: (10, 13)})
+    dropped, *delivered = await _deliver(consumer, fetched)
+    consumer._unacked_messages.discard(dropped)  # as if it had never been tracked
+    for message in delivered:
+        consumer.ack(message)
+    assert consumer._new_offset(TP_IN) is None
+    await asyncio.sleep(0.01)
+    assert calls == [(TP_IN, 10)]
+
+
+async def test_records_deleted_below_the_committed_offset_are_a_hole(
+    consumer: ContiguousCommitConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retention deleted 12..19 before the group read them (Tansu cannot, so here):
+    aiokafka resets the fetch to the log start and the commit follows, on a restart
+    (`perform_seek`) as while running (`_reread`)."""
+
+    async def earliest_offsets(*tps: Any) -> dict[Any, int]:
+        return dict.fromkeys(tps, 20)
+
+    async def seek_to_committed() -> dict[Any, int]:
+        return {TP_IN: 12}
+
+    seeks: list[tuple[Any, int]] = []
+
+    async def seek(tp: Any, offset: int) -> None:
+        seeks.append((tp, offset))
+
+    monkeypatch.setattr(consumer, "earliest_offsets", earliest_offsets)
+    monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
+    monkeypatch.setattr(consumer, "assignment", lambda: {TP_IN})
+    monkeypatch.setattr(consumer, "seek", seek)
+    await consumer.perform_seek()
+    assert consumer._committed_offset[TP_IN] == 12
+    fetched = FetchedRecords({TP_IN: [_record(o) for o in (20, 21)]}, {TP_IN: (20, 22)})
+    for message in await _deliver(consumer, fetched):
+        consumer.ack(message)
+    assert consumer._new_offset(TP_IN) == 22
+
+    consumer._committed_offset[TP_IN] = 25  # while running: reset past 25..29
+    monkeypatch.setattr(consumer, "earliest_offsets", lambda *tps: _at(tps, 30))
+    await consumer._reread(TP_IN, 25, "stalled")
+    assert seeks == []  # nothing to re-read below the log start
+    assert consumer._new_offset(TP_IN) == 30
+
+
+async def _at(tps: Any, offset: int) -> dict[Any, int]:
+    return dict.fromkeys(tps, offset)
+
+
+class _Fetcher:
+    """The parts of aiokafka's Fetcher its `fetched_records` uses, around real results."""
+
+    _closed = False
+    _wait_consume_future = None
+    fetched_records = Fetcher.fetched_records
+
+    def __init__(self, subscriptions: SubscriptionState, records: dict[Any, Any]) -> None:
+        self._subscriptions = subscriptions
+        self._records = records
+
+    def _notify(self, future: Any) -> None:
+        pass
+
+    def _create_fetch_waiter(self) -> asyncio.Future[None]:
+        return asyncio.get_running_loop().create_future()
+
+
+async def test_the_consumer_thread_reports_what_aiokafka_skipped(
+    consumer: ContiguousCommitConsumer,
+) -> None:
+    """The log Tansu returned in tests/integration/test_offset_gaps.py: a batch with
+    records 2, 3 and 7 (4..6 compacted away), a commit marker at 8, a record at 9,
+    read with real aiokafka fetch results, two records per call."""
+    log = (
+        record_batch([(0, b"k", b"a"), (1, b"k", b"b"), (5, b"k", b"c")], base_offset=2)
+        + commit_marker_batch(base_offset=8)
+        + record_batch([(0, b"k", b"d")], base_offset=9)
+    )
+    subscriptions = SubscriptionState()
+    subscriptions.assign_from_user({TP_IN})
+    subscriptions.seek(TP_IN, 2)
+    assignment = subscriptions.subscription.assignment
+    partition = PartitionRecords(TP_IN, MemoryRecords(log), [], 2, None, None, True, 0)
+    result = FetchResult(TP_IN, assignment=assignment, partition_records=partition, backoff=0)
+    fetcher = _Fetcher(subscriptions, {TP_IN: result})
+    aiokafka_consumer = SimpleNamespace(_fetcher=fetcher, _closed=False)
+
+    thread = consumer._thread
+    first = await thread._fetch_records(aiokafka_consumer, {TP_IN}, timeout=0.1, max_records=2)
+    second = await thread._fetch_records(aiokafka_consumer, {TP_IN}, timeout=0.1, max_records=2)
+    assert [r.offset for r in first[TP_IN]] == [2, 3]
+    assert first.spans == {TP_IN: (2, 4)}
+    assert [r.offset for r in second[TP_IN]] == [7, 9]
+    assert second.spans == {TP_IN: (4, 10)}  # past the marker and the compacted offsets
+    assert assignment.state_value(TP_IN).position == 10
+
+    consumer._committed_offset[TP_IN] = 2
+    for fetched in (first, second):
+        for message in await _deliver(consumer, fetched):
+            consumer.ack(message)
+    assert consumer._new_offset(TP_IN) == 10
