@@ -27,10 +27,13 @@ OUTPUT_TOPICS = [
 ]
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def embedded_broker_env() -> Iterator[None]:
-    """Every Settings and every `stream-app` process of the session talks to the embedded
-    broker: dev (replication factor 1) and no idempotent producers (harness.py)."""
+    """Every Settings and every `stream-app` process of these tests talks to the embedded
+    broker: dev (replication factor 1) and no idempotent producers (harness.py).
+
+    Package-scoped: the environment is restored when the integration tests end, so the
+    unit tests that follow in the same run see the production defaults."""
     with pytest.MonkeyPatch.context() as patch:
         for name, value in EMBEDDED_BROKER_ENV.items():
             patch.setenv(name, value)
