@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import time
+from datetime import UTC, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_HTTP_TOKEN_CHARS = 16
@@ -113,6 +113,18 @@ class Settings(BaseSettings):
         "for the owning worker; then 503.",
     )
     max_event_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    # Event time at the door (wire.codec.EventTimeBounds): one far-future occurred_at
+    # would move stream time for every lead of its worker.
+    event_max_ahead_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        le=10 * 365 * 86_400,
+        description="An occurred_at further ahead of the wall clock is a dead letter.",
+    )
+    event_time_floor: AwareDatetime = Field(
+        default=datetime(2000, 1, 1, tzinfo=UTC),
+        description="An occurred_at before this is a dead letter.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # --- Extraction ------------------------------------------------------------

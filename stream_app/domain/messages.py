@@ -11,9 +11,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
+from stream_app.domain.actions import Action
 from stream_app.domain.briefs import ActionBrief
+from stream_app.domain.buckets import Bucket
 from stream_app.domain.extraction.model import Extraction
 from stream_app.domain.frozen import Stored
 from stream_app.domain.lifecycle import (
@@ -23,6 +26,7 @@ from stream_app.domain.lifecycle import (
     ContactOutcome,
     Milestone,
     PaymentOutcome,
+    Status,
 )
 from stream_app.domain.risk import ValueTier
 
@@ -36,6 +40,32 @@ EventId = Annotated[str, Field(min_length=1, max_length=128)]
 LeadId = Annotated[str, Field(min_length=1, max_length=64)]
 ShortText = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=20_000)]
+RecordId = Annotated[str, Field(max_length=128)]
+"""An id the app derives (`t-...`, `x-...`, `tm-...`, a decision's or a trigger's)."""
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+# JSON `Infinity`/`NaN` parse as floats in pydantic: an internal record carrying one
+# would poison the Q-table of every worker, so numbers on internal topics are finite.
+
+_ACTIONS = frozenset(a.value for a in Action)
+_STATES = frozenset(f"{s.value}:{b.value}" for s in Status for b in Bucket)
+
+
+def _known_action(value: str) -> str:
+    if value not in _ACTIONS:
+        raise PydanticCustomError("unknown_action", "not an action of the catalog")
+    return value
+
+
+def _known_state(value: str) -> str:
+    if value not in _STATES:
+        raise PydanticCustomError("unknown_state", "not a status:bucket state")
+    return value
+
+
+KnownAction = Annotated[str, AfterValidator(_known_action)]
+"""An action of the catalog (`domain/actions.py`), carried as its string."""
+RlState = Annotated[str, AfterValidator(_known_state)]
+"""An RL state, `status:bucket`, of known statuses and buckets."""
 
 
 class Message(BaseModel):
@@ -226,31 +256,33 @@ class NextBestAction(StoredMessage):
 
 
 class LeadTransition(Message):
-    transition_id: str
+    transition_id: RecordId
     lead_id: LeadId
-    occurred_at: datetime
-    state_before: str
-    action: str
-    decision_id: str
-    reward: float
-    state_after: str
-    cause_event_id: str
+    occurred_at: AwareDatetime
+    state_before: RlState
+    action: KnownAction
+    decision_id: RecordId
+    # A step of the reward table is at most a few units; the bound keeps one record
+    # from flooding the Q-table with a value no reward can undo.
+    reward: Annotated[float, Field(allow_inf_nan=False, ge=-1_000, le=1_000)]
+    state_after: RlState
+    cause_event_id: RecordId
 
 
 class ExtractionRequest(Message):
-    extraction_id: str
+    extraction_id: RecordId
     lead_id: LeadId
-    requested_at: datetime
+    requested_at: AwareDatetime
     channel: ContactChannel
     transcript: LongText
-    source_event_ids: tuple[str, ...]
+    source_event_ids: Annotated[tuple[EventId, ...], Field(max_length=256)]
 
 
 class ExtractionResult(Message):
-    extraction_id: str
+    extraction_id: RecordId
     lead_id: LeadId
-    extracted_at: datetime
-    source_event_ids: tuple[str, ...]
+    extracted_at: AwareDatetime
+    source_event_ids: Annotated[tuple[EventId, ...], Field(max_length=256)]
     extraction: Extraction
 
 

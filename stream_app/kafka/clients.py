@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -13,7 +14,7 @@ from aiokafka.errors import BrokerResponseError
 from stream_app.config.settings import Settings
 from stream_app.kafka.options import client_options, producer_options
 from stream_app.wire.catalog import load_catalog
-from stream_app.wire.codec import InvalidEvent, decode_event
+from stream_app.wire.codec import EventTimeBounds, InvalidEvent, decode_event
 from stream_app.wire.models import INPUT_TYPES
 
 
@@ -57,6 +58,7 @@ async def send_lines(settings: Settings, topic: str, lines: Iterable[str]) -> Se
     if topic not in INPUT_TYPES:
         raise SystemExit(f"{topic!r} is not an input topic; use one of {sorted(INPUT_TYPES)}")
     report = SendReport()
+    bounds = EventTimeBounds.of(settings)
     producer = await start_producer(settings, linger_ms=5)
     try:
         for line_no, line in enumerate(lines, start=1):
@@ -64,7 +66,9 @@ async def send_lines(settings: Settings, topic: str, lines: Iterable[str]) -> Se
                 continue
             raw = line.strip().encode("utf-8")
             try:
-                event = decode_event(topic, None, raw, settings.max_event_bytes)
+                event = decode_event(
+                    topic, None, raw, settings.max_event_bytes, now=datetime.now(UTC), bounds=bounds
+                )
             except InvalidEvent as exc:
                 report.rejected.append((line_no, f"{exc.error_type}: {exc.message}"))
                 continue

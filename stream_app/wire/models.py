@@ -8,18 +8,19 @@ event types each input topic accepts, and the models the JSON Schemas under
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
 
 from stream_app.domain.messages import (
     ActionOutcome,
     AttendanceRecorded,
     ExtractionRequest,
     ExtractionResult,
+    FiniteFloat,
     InputEvent,
     InteractionCompleted,
+    KnownAction,
     LeadConsent,
     LeadCreated,
     LeadErased,
@@ -30,7 +31,9 @@ from stream_app.domain.messages import (
     Message,
     NextBestAction,
     PaymentRecorded,
+    RecordId,
     Reminder,
+    RlState,
     SmsReceived,
     SmsSent,
 )
@@ -50,7 +53,6 @@ INPUT_TYPES: dict[str, tuple[str, ...]] = {
 INPUT_EVENT: TypeAdapter[InputEvent] = TypeAdapter(cast(Any, InputEvent))
 
 
-
 # --- records only the shell handles ----------------------------------------------
 
 
@@ -60,14 +62,18 @@ def entry_key(state: str, action: str) -> str:
 
 
 class QUpdate(Message):
-    state: str
-    action: str
-    q_before: float
-    q_after: float
-    visits: int
-    td_error: float
-    transition_id: str
-    q_version: int
+    """One Q-table entry's new value. Validated like an input on every worker's view:
+    a state or action the table does not know, or a number that is not finite, would
+    otherwise stop every worker that replays the compacted topic."""
+
+    state: RlState
+    action: KnownAction
+    q_before: FiniteFloat
+    q_after: FiniteFloat
+    visits: Annotated[int, Field(ge=0)]
+    td_error: FiniteFloat
+    transition_id: RecordId
+    q_version: Annotated[int, Field(ge=0)]
 
 
 class LeadTimer(Message):
@@ -78,21 +84,31 @@ class LeadTimer(Message):
     times work handed to other agents.
     """
 
-    timer_id: str
+    timer_id: RecordId
     lead_id: LeadId
-    now: datetime
-    wall_now: datetime
+    now: AwareDatetime
+    wall_now: AwareDatetime
 
 
 class DeadLetter(Message):
+    """A record that could not be applied: where it was, why, and its payload.
+
+    `raw` is cut to a bound (`wire.codec.DEAD_LETTER_RAW_CHARS`, `truncated` says
+    so) so a dead letter always fits the producer's max request size; `raw_size` is
+    the original payload's size in bytes. `error` names fields and error types, never
+    input values; `error_type` is the metric's label.
+    """
+
     source_topic: str
     partition: int
     offset: int
     raw: str
     raw_encoding: Literal["utf-8", "base64"]
+    raw_size: int
+    truncated: bool
     error: str
     error_type: str
-    failed_at: datetime
+    failed_at: AwareDatetime
 
 
 # Models whose JSON Schema is published under topics/schemas/, by file stem.

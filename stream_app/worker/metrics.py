@@ -119,15 +119,26 @@ upstream contract change.
 
 DEAD_LETTERS = Counter(
     "stream_app_dead_letters_total",
-    "Messages sent to the dead-letters topic, by source topic and error type.",
+    "Records diverted to the dead-letters topic instead of applied, by source topic and "
+    "error type (q-updates: skipped by this worker's Q-table view).",
     ["topic", "error_type"],
     registry=REGISTRY,
 )
-"""Poison messages diverted to `dead-letters` instead of stopping the worker.
+"""Poison records diverted to `dead-letters` instead of stopping the worker.
+
+Every agent counts here (lead, extractor, Q-learner) once the dead letter is sent,
+labelled with the record's logical topic. `error_type` is a fixed vocabulary:
+`empty`, `too_large`, `invalid_json`, `unknown_topic`, `unknown_type`, `validation`,
+`missing_key`, `key_mismatch`, `event_time` (the door), `unreadable_state` (the
+stored state the record needs), `step_error` (the pure step raised on it). The
+Q-table view on every worker counts each `q-updates` record it skips, at every
+start too while the record is on the compacted topic; it sends the dead letter only
+for one that arrived while it ran.
 
 SRE: any sustained increase means an upstream producer sends something the contract
-rejects (`error_type` says which class: decode, validation, key mismatch, ...). The
-`dead-letters` topic holds the payloads to hand back to the producer's owner.
+rejects (`error_type` says which class). The `dead-letters` topic holds the payloads
+(cut to 64 KiB, `raw_size` the original) to hand back to the producer's owner;
+`step_error` and `unreadable_state` point at this service instead.
 """
 
 PROCESSING_SECONDS = Histogram(

@@ -24,6 +24,7 @@ from aiokafka.client import AIOKafkaClient
 from aiokafka.protocol.produce import ProduceRequest
 from aiokafka.record._crc32c import crc as crc32c
 from aiokafka.record.default_records import DefaultRecordBase, DefaultRecordBatchBuilder
+from prometheus_client.parser import text_string_to_metric_families
 
 from stream_app.kafka.embedded import EmbeddedBroker, free_port
 
@@ -37,6 +38,9 @@ FAST_GROUP_ENV = {
     # SMS windows in seconds, so a thread's quiet period passes within a test.
     "STREAM_APP_SMS_QUIET_S": "2",
     "STREAM_APP_SMS_MAX_AGE_S": "8",
+    # Tests move event time weeks past the wall clock (decay, retention, replay); the
+    # door's bound (default one day) is checked by test_poison.py, which sets it back.
+    "STREAM_APP_EVENT_MAX_AHEAD_S": str(366 * 86_400),
 }
 
 # The embedded broker is one broker (replication factor 1 is only allowed in dev) and
@@ -242,6 +246,14 @@ class Upstream:
     async def stop(self) -> None:
         await self._producer.stop()
 
+    async def send_raw(
+        self, topic: str, value: bytes | None, key: bytes | None, partition: int | None = None
+    ) -> tuple[int, int]:
+        """One record exactly as given, no key derived, any bytes (a hostile producer);
+        returns where it landed, (partition, offset)."""
+        metadata = await self._producer.send_and_wait(topic, value, key=key, partition=partition)
+        return metadata.partition, metadata.offset
+
     async def send(self, topic: str, event: dict[str, Any] | bytes, key: str | None = None) -> None:
         value = event if isinstance(event, bytes) else orjson.dumps(event)
         if key is None and isinstance(event, dict):
@@ -262,6 +274,17 @@ async def group_positions(bootstrap: str, group: str, topic: str) -> dict[int, t
         return {tp.partition: ((await consumer.committed(tp)) or 0, ends[tp]) for tp in partitions}
     finally:
         await consumer.stop()
+
+
+def metric_value(worker: WorkerProcess, name: str, labels: dict[str, str]) -> float:
+    """One sample of the worker's /metrics (0 when the series does not exist yet)."""
+    status, body = worker.get("/metrics")
+    assert status == 200, status
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
 
 
 async def until(what: str, check: Callable[[], bool], timeout_s: float = 20.0) -> None:

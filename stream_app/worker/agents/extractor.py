@@ -12,8 +12,16 @@ from stream_app.config.settings import Settings
 from stream_app.domain.extraction.base import Extractor
 from stream_app.domain.extraction.conversation import parse_transcript
 from stream_app.domain.messages import ExtractionRequest, ExtractionResult
-from stream_app.wire.codec import InvalidEvent, dead_letter, decode_model, encode, escaped
+from stream_app.wire.codec import (
+    EventTimeBounds,
+    InvalidEvent,
+    decode_extraction_request,
+    encode,
+    escaped,
+    poison,
+)
 from stream_app.worker import metrics
+from stream_app.worker.dead_letters import divert, via_topic
 from stream_app.worker.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -35,6 +43,34 @@ def is_stale(produced_at: float | None, now: float, deadline_s: float) -> bool:
 
 
 def register(app: faust.App, settings: Settings, topics: Topics, extractor: Extractor) -> None:
+    bounds = EventTimeBounds.of(settings)
+    dead_letters = via_topic(topics.dead_letters)
+
+    async def extract(request: ExtractionRequest) -> ExtractionResult:
+        """The pure part: parse, extract (a provider never raises), build the result."""
+        started = time.perf_counter()
+        conversation = parse_transcript(request.transcript, request.channel.value)
+        extraction = await extractor.extract(conversation)
+        elapsed = time.perf_counter() - started
+        metrics.EXTRACTION_SECONDS.labels(extractor.name).observe(elapsed)
+        metrics.EXTRACTIONS.labels(extractor.name, extraction.status.value).inc()
+        if extraction.status.value == "failed":
+            metrics.EXTRACTION_FAILURES.labels(extractor.name).inc()
+            # The provider's error is a short cause, no response body (escaped all
+            # the same: it is text from outside the process).
+            log.warning(
+                "extraction %s failed: %s",
+                escaped(request.extraction_id),
+                escaped(extraction.error, 200),
+            )
+        return ExtractionResult(
+            extraction_id=request.extraction_id,
+            lead_id=request.lead_id,
+            extracted_at=datetime.now(UTC),
+            source_event_ids=request.source_event_ids,
+            extraction=extraction,
+        )
+
     # Concurrency > 1 may commit past an in-flight request on a crash (faust #606);
     # the lead agent's extraction deadline covers that loss.
     @app.agent(
@@ -55,49 +91,34 @@ def register(app: faust.App, settings: Settings, topics: Topics, extractor: Extr
                     settings.extraction_deadline_s,
                 )
                 continue
+            started = time.perf_counter()
+            error: InvalidEvent | None = None
             try:
                 # The error names fields and error types; pydantic's own text would
                 # repeat the transcript in the dead letter's `error`.
-                request = decode_model(ExtractionRequest, message.value)
-            except InvalidEvent as error:
-                letter = dead_letter(
+                request = decode_extraction_request(
+                    message.key, message.value, now=datetime.now(UTC), bounds=bounds
+                )
+                result = await extract(request)
+                value = encode(result)
+            except InvalidEvent as exc:
+                error = exc
+            except Exception as exc:  # the pure part raising (a provider never does): poison
+                error = poison(exc, "the extraction", "step_error")
+            if error is not None:
+                # A dead letter the broker does not acknowledge raises: transient.
+                await divert(
+                    dead_letters,
+                    log,
                     "extraction-requests",
                     message.partition,
                     message.offset,
+                    message.key,
                     message.value,
                     error,
-                    datetime.now(UTC),
                 )
-                log.warning(
-                    "dead letter extraction-requests[%d]@%d %s: %s",
-                    message.partition,
-                    message.offset,
-                    error.error_type,
-                    error.message,
-                )
-                await topics.dead_letters.send(key=message.key, value=encode(letter))
                 continue
-            started = time.perf_counter()
-            conversation = parse_transcript(request.transcript, request.channel.value)
-            extraction = await extractor.extract(conversation)
-            elapsed = time.perf_counter() - started
-            metrics.EXTRACTION_SECONDS.labels(extractor.name).observe(elapsed)
-            metrics.EXTRACTIONS.labels(extractor.name, extraction.status.value).inc()
-            if extraction.status.value == "failed":
-                metrics.EXTRACTION_FAILURES.labels(extractor.name).inc()
-                # The provider's error is a short cause, no response body (escaped all
-                # the same: it is text from outside the process).
-                log.warning(
-                    "extraction %s failed: %s",
-                    escaped(request.extraction_id),
-                    escaped(extraction.error, 200),
-                )
-            result = ExtractionResult(
-                extraction_id=request.extraction_id,
-                lead_id=request.lead_id,
-                extracted_at=datetime.now(UTC),
-                source_event_ids=request.source_event_ids,
-                extraction=extraction,
-            )
-            await topics.extractions.send(key=request.lead_id.encode(), value=encode(result))
+            # Transient, not poison: a send that fails propagates as before (never a
+            # dead letter); a lost request is covered by the lead's deadline.
+            await topics.extractions.send(key=request.lead_id.encode(), value=value)
             metrics.PROCESSING_SECONDS.labels("extractor").observe(time.perf_counter() - started)

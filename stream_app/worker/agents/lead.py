@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import faust
-from pydantic import ValidationError
 
 from stream_app.config.settings import Settings
 from stream_app.domain.lead import (
@@ -32,19 +31,21 @@ from stream_app.domain.lead import (
     apply,
     stable_id,
 )
+from stream_app.domain.lead.timers import next_deadline, next_due
 from stream_app.domain.lifecycle import Status
 from stream_app.domain.messages import ExtractionResult
 from stream_app.domain.scheduling import VoiceCalendar
 from stream_app.wire.codec import (
+    EventTimeBounds,
     InvalidEvent,
-    dead_letter,
     decode_lead_record,
     encode,
     escaped,
-    validation_summary,
+    poison,
 )
 from stream_app.wire.models import LeadTimer
 from stream_app.worker import metrics
+from stream_app.worker.dead_letters import divert, via_topic
 from stream_app.worker.faust_fixes import FixedTableManager
 from stream_app.worker.qtable_view import QTableView
 from stream_app.worker.tables import budget_key, load_lead, read_lead
@@ -57,13 +58,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class LeadStepError(RuntimeError):
-    """A lead's stored state (or a value the step built) does not validate.
+Output = tuple[Any, bytes, bytes]
+"""A record to publish: the Faust topic, its key and its encoded value."""
 
-    Raised in place of pydantic's error, whose text repeats the invalid values (a
-    stored state holds names and phone numbers): Faust logs an agent's exception,
-    so it names the lead (escaped) and the failing fields only.
-    """
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One record applied in memory: everything the shell sends and writes for it."""
+
+    lead_id: str
+    policy: Policy
+    state: LeadState | None
+    effects: Effects
+    outputs: list[Output]
+    stored: bytes | None
+    """The state's table value (None: nothing to write)."""
 
 
 @dataclass
@@ -98,9 +107,18 @@ class LeadAgent:
         return Policy(self.q_view.table, self.q_view.q_version, voice_budget=budget)
 
     def record_of(self, topic: str, message: Any) -> tuple[LeadRecord, datetime]:
-        """The domain record a message carries, and the wall clock to apply it at."""
+        """The domain record a message carries, and the wall clock to apply it at.
+
+        The door: size, JSON, schema, the key (required: it chose the partition that
+        owns the lead) and event time against the wall clock (STREAM_APP_EVENT_*).
+        """
         decoded = decode_lead_record(
-            topic, message.key, message.value, self.settings.max_event_bytes
+            topic,
+            message.key,
+            message.value,
+            self.settings.max_event_bytes,
+            now=utcnow(),
+            bounds=EventTimeBounds.of(self.settings),
         )
         if isinstance(decoded, LeadTimer):
             return Tick(decoded.lead_id, decoded.now), decoded.wall_now
@@ -110,31 +128,73 @@ class LeadAgent:
         return decoded, utcnow()
 
     async def handle(self, message: Any, topic: str) -> None:
-        """Apply one record; one that can never be applied goes to dead-letters."""
-        policy = self.policy(message.partition)
+        """Apply one record. One that cannot be applied, for any reason, goes to
+        dead-letters (and is acked by the caller); the worker goes on.
+
+        Poison and transient failures are told apart by where they happen. `step`
+        is deterministic: decoding, the stored state, the pure step and building
+        every value to send and write; what raises there raises again on every
+        retry, so the record is a dead letter. The sends and writes after it are the
+        shell: a broker that does not acknowledge is transient, so that exception
+        propagates (the record stays unacked and is read again, as before) and is
+        never dead-lettered.
+        """
         try:
-            record, clock = self.record_of(topic, message)
+            step = self.step(message, topic)
         except InvalidEvent as exc:
             await self.dead(message, topic, exc)
             return
-        try:
-            state, effects = apply(
-                load_lead(self.leads, record.lead_id), record, policy, self.params, clock
-            )
-        except ValidationError as exc:
-            lead = escaped(record.lead_id)
-            raise LeadStepError(f"lead {lead}: {validation_summary(exc)}") from None
-        await self.publish(effects)
+        except Exception as exc:  # any other failure of the pure step is poison too
+            await self.dead(message, topic, poison(exc, "the lead step", "step_error"))
+            return
+        state, effects, policy = step.state, step.effects, step.policy
+        await self.publish(step.outputs, effects)
         if effects.erased:
-            self.forget(record.lead_id)
-        elif state is not None:
-            self.leads[state.lead_id] = state.model_dump_json().encode()
+            self.forget(step.lead_id)
+        elif state is not None and step.stored is not None:
+            self.leads[state.lead_id] = step.stored
             self.remember(state)
         if effects.voice_budget is not None and effects.voice_budget != policy.voice_budget:
             key = budget_key(message.partition)
             self.budgets[key] = effects.voice_budget.model_dump_json().encode()
 
-    async def publish(self, effects: Effects) -> None:
+    def step(self, message: Any, topic: str) -> Step:
+        """Decode, load, apply, and build what `handle` sends and writes; raises on poison."""
+        record, clock = self.record_of(topic, message)
+        try:
+            policy = self.policy(message.partition)
+            stored = load_lead(self.leads, record.lead_id)
+        except Exception as exc:
+            # The text names the lead (escaped) and the fields: a stored state holds
+            # names and phone numbers, which pydantic's own text would repeat.
+            what = f"stored state of lead {escaped(record.lead_id)}"
+            raise poison(exc, what, "unreadable_state") from None
+        state, effects = apply(stored, record, policy, self.params, clock)
+        value = None
+        if state is not None and not effects.erased:
+            value = state.model_dump_json().encode()
+            # The sweep's index must take the state too: a time rule that overflows
+            # (an SMS thread dated near datetime.max) would raise after the write.
+            next_due(state, self.params)
+            next_deadline(state)
+        return Step(record.lead_id, policy, state, effects, self.outputs(effects), value)
+
+    def outputs(self, effects: Effects) -> list[Output]:
+        """Every record the effects publish, encoded, in the order they are sent."""
+        topics = self.topics
+        groups: list[tuple[Any, list[Any]]] = [
+            (topics.extraction_requests, list(effects.extraction_requests)),
+            (topics.lead_transitions, list(effects.transitions)),
+            (topics.next_best_actions, list(effects.decisions)),
+            (topics.reminders, list(effects.reminders)),
+        ]
+        return [
+            (topic, cast(str, message.lead_id).encode(), encode(message))
+            for topic, messages in groups
+            for message in messages
+        ]
+
+    async def publish(self, outputs: list[Output], effects: Effects) -> None:
         """Publish and wait for the broker's ack before the state write that follows.
 
         The state carries the event's dedup marker. Were it to reach the changelog
@@ -142,37 +202,26 @@ class LeadAgent:
         output for good: the redelivered event is then a duplicate and emits nothing
         (measured: 1-8 of 252 decisions lost in a kill test without this wait).
         """
-        topics = self.topics
         sent: list[Awaitable[Any]] = []
-        outputs: list[tuple[Any, list[Any]]] = [
-            (topics.extraction_requests, list(effects.extraction_requests)),
-            (topics.lead_transitions, list(effects.transitions)),
-            (topics.next_best_actions, list(effects.decisions)),
-            (topics.reminders, list(effects.reminders)),
-        ]
-        for topic, messages in outputs:
-            for message in messages:
-                key = cast(str, message.lead_id).encode()
-                sent.append(await topic.send(key=key, value=encode(message)))
+        for topic, key, value in outputs:
+            sent.append(await topic.send(key=key, value=value))
         if sent:
             await asyncio.gather(*sent)
         _count(effects)
 
     async def dead(self, message: Any, topic: str, exc: InvalidEvent) -> None:
-        letter = dead_letter(
-            topic, message.partition, message.offset, message.value, exc, utcnow()
-        )
-        # exc.message names fields and error types, never values (wire.codec).
-        log.warning(
-            "dead letter %s[%d]@%d %s: %s",
+        """The record's dead letter, awaited to the broker's ack (a failure propagates:
+        transient, the record is read again), logged and counted."""
+        await divert(
+            via_topic(self.topics.dead_letters),
+            log,
             topic,
             message.partition,
             message.offset,
-            exc.error_type,
-            exc.message,
+            message.key,
+            message.value,
+            exc,
         )
-        metrics.DEAD_LETTERS.labels(topic, exc.error_type).inc()
-        await self.topics.dead_letters.send(key=message.key, value=encode(letter))
 
     def remember(self, state: LeadState) -> None:
         self.facts[state.lead_id] = (state.status, len(state.sms.messages))

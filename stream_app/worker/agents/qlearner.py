@@ -5,20 +5,28 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import faust
 import orjson
-from pydantic import ValidationError
 
 from stream_app.config.settings import LearningMode, Settings
 from stream_app.domain.actions import Action
 from stream_app.domain.learner import Learned, LearnerParams, Step, learn, overlay
-from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QTable, seeded_priors
-from stream_app.wire.codec import encode, validation_summary
+from stream_app.wire.codec import (
+    EventTimeBounds,
+    InvalidEvent,
+    decode_transition,
+    encode,
+    escaped,
+    poison,
+)
 from stream_app.wire.models import QUpdate, entry_key
 from stream_app.worker import metrics
+from stream_app.worker.dead_letters import divert, via_topic
 from stream_app.worker.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -43,18 +51,74 @@ def load_learned(raw: bytes) -> Learned:
     return Learned(**data)
 
 
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """One transition learned in memory: the new table, and what to write and send."""
+
+    table: QTable
+    key: str
+    stored: bytes | None
+    """The entry's new table value; None when the transition was applied before."""
+    entry: Learned
+    update: bytes
+
+
 def register(
     app: faust.App, settings: Settings, topics: Topics, learned: Any, params: LearnerParams
 ) -> None:
     working: QTable | None = None
+    bounds = EventTimeBounds.of(settings)
+    dead_letters = via_topic(topics.dead_letters)
 
     def working_table() -> QTable:
-        """Priors plus every learned entry, built once from the recovered table."""
+        """Priors plus every learned entry, built once from the recovered table.
+
+        An entry that does not read is left out (its priors serve, logged by key);
+        a transition for it is then a dead letter (`unreadable_state`), not a stop.
+        """
         entries = {}
         for key, raw in learned.items():
-            state, action = key.rsplit("|", 1)
-            entries[(state, Action(action))] = load_learned(raw)
+            try:
+                state, action = key.rsplit("|", 1)
+                entries[(state, Action(action))] = load_learned(raw)
+            except Exception as exc:  # one unreadable entry stops nothing
+                log.error("unreadable q-learner entry %s left out: %s", escaped(key), _kind(exc))
         return overlay(seeded_priors(), entries)
+
+    def apply(table: QTable, message: Any) -> Applied:
+        """Decode and learn one transition; deterministic, so what raises is poison."""
+        transition = decode_transition(
+            message.key, message.value, now=datetime.now(UTC), bounds=bounds
+        )
+        key = entry_key(transition.state_before, transition.action)
+        raw = learned.get(key)
+        try:
+            stored = load_learned(raw) if raw else None
+        except Exception as exc:
+            raise poison(exc, f"stored entry {escaped(key)}", "unreadable_state") from None
+        step = Step(
+            transition_id=transition.transition_id,
+            state_before=transition.state_before,
+            action=Action(transition.action),
+            reward=transition.reward,
+            state_after=transition.state_after,
+            # The log has one partition: its offsets order every update.
+            q_version=message.offset + 1,
+        )
+        table, entry = learn(table, stored, step, params)
+        value = None
+        if entry is None:
+            # Applied before a crash; its q-update may not have been sent.
+            if stored is None:
+                raise InvalidEvent(
+                    "step_error", "the learner skipped a transition it never applied"
+                )
+            entry = stored
+        else:
+            value = orjson.dumps(dataclasses.asdict(entry))
+        # Built (and validated: finite numbers, known state and action) before the write.
+        update = encode(q_update(transition.state_before, transition.action, entry))
+        return Applied(table, key, value, entry, update)
 
     @app.agent(topics.lead_transitions, concurrency=1, name="q-learner")
     async def q_learner(stream: faust.StreamT[bytes]) -> None:
@@ -67,41 +131,43 @@ def register(
                 continue  # batch mode: the log is the product; `stream-app train` learns
             started = time.perf_counter()
             message = record.message
+            if working is None:
+                working = working_table()
+            error: InvalidEvent | None = None
             try:
-                transition = LeadTransition.model_validate_json(message.value or b"")
-            except ValidationError as exc:
-                # Fields and error types only: pydantic's text repeats the values.
-                log.error(
-                    "unreadable transition at offset %d: %s",
+                applied = apply(working, message)
+            except InvalidEvent as exc:
+                error = exc
+            except Exception as exc:  # the pure step raising is poison too
+                error = poison(exc, "the Q-learner step", "step_error")
+            if error is not None:
+                # An unknown action or a reward of Infinity would stop all learning:
+                # dead-lettered and acked. A dead letter the broker does not
+                # acknowledge raises (transient): the transition is read again.
+                await divert(
+                    dead_letters,
+                    log,
+                    "lead-transitions",
+                    message.partition,
                     message.offset,
-                    validation_summary(exc),
+                    message.key,
+                    message.value,
+                    error,
                 )
                 await manual.ack(record)
                 continue
-            if working is None:
-                working = working_table()
-            key = entry_key(transition.state_before, transition.action)
-            raw = learned.get(key)
-            stored = load_learned(raw) if raw else None
-            step = Step(
-                transition_id=transition.transition_id,
-                state_before=transition.state_before,
-                action=Action(transition.action),
-                reward=transition.reward,
-                state_after=transition.state_after,
-                # The log has one partition: its offsets order every update.
-                q_version=message.offset + 1,
-            )
-            working, entry = learn(working, stored, step, params)
-            if entry is None:
-                # Applied before a crash; its q-update may not have been sent.
-                assert stored is not None
-                entry = stored
-            else:
-                learned[key] = orjson.dumps(dataclasses.asdict(entry))
+            working = applied.table
+            if applied.stored is not None:
+                learned[applied.key] = applied.stored
                 metrics.Q_UPDATES.inc()
-                metrics.TD_ERROR_ABS.observe(abs(entry.td_error))
-            update = q_update(transition.state_before, transition.action, entry)
-            await topics.q_updates.send(key=key.encode(), value=encode(update))
+                metrics.TD_ERROR_ABS.observe(abs(applied.entry.td_error))
+            # Transient, not poison: a send that fails propagates (never a dead letter);
+            # the transition stays unacked, and its redelivery republishes the entry.
+            await topics.q_updates.send(key=applied.key.encode(), value=applied.update)
             await manual.ack(record)
             metrics.PROCESSING_SECONDS.labels("q-learner").observe(time.perf_counter() - started)
+
+
+def _kind(exc: BaseException) -> str:
+    """An exception by its type only: its text may quote the stored values."""
+    return type(exc).__name__

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import base64
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
 
+from stream_app.config.settings import Settings
 from stream_app.domain.messages import InteractionCompleted, LeadCreated
-from stream_app.wire.codec import InvalidEvent, dead_letter, decode_event
+from stream_app.wire.codec import (
+    DEAD_LETTER_MAX_BYTES,
+    INTERNAL_MAX_BYTES,
+    EventTimeBounds,
+    InvalidEvent,
+    dead_letter,
+    dead_letter_key,
+    decode_event,
+    decode_extraction_request,
+    decode_lead_record,
+    decode_q_update,
+    decode_transition,
+    encode,
+    poison,
+)
 
 VALID = {
     "type": "lead.created",
@@ -83,3 +100,238 @@ def test_dead_letter_keeps_binary_payloads_as_base64() -> None:
     assert letter.raw == "/wA="
     text = dead_letter("leads", 0, 1, b"{oops", InvalidEvent("invalid_json", "bad"), now)
     assert (text.raw, text.raw_encoding) == ("{oops", "utf-8")
+
+
+# --- the door: keys and event time -------------------------------------------------
+
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def test_a_record_read_from_kafka_needs_its_key() -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        decode_event("leads", None, raw(), 10_000, now=NOW, require_key=True)
+    assert caught.value.error_type == "missing_key"
+    assert "murmur2" in caught.value.message
+    # HTTP ingest and `stream-app send` key the record themselves.
+    assert isinstance(decode_event("leads", None, raw(), 10_000, now=NOW), LeadCreated)
+
+
+@pytest.mark.parametrize(
+    "occurred_at, accepted",
+    [
+        ("2026-11-02T11:59:00Z", True),  # within a day ahead of the wall clock
+        ("2026-11-02T12:00:01Z", False),  # just past it
+        ("9999-12-31T23:50:00Z", False),  # near datetime.max: overflowed the time rules
+        ("2999-01-01T00:00:00Z", False),
+        ("2000-01-01T00:00:00Z", True),  # the floor itself
+        ("1999-12-31T23:59:59Z", False),
+    ],
+)
+def test_event_time_is_bounded_at_the_door(occurred_at: str, accepted: bool) -> None:
+    value = raw(occurred_at=occurred_at)
+    if accepted:
+        decode_event("leads", b"L1", value, 10_000, now=NOW)
+        return
+    with pytest.raises(InvalidEvent) as caught:
+        decode_event("leads", b"L1", value, 10_000, now=NOW)
+    assert caught.value.error_type == "event_time"
+    assert occurred_at[:4] not in caught.value.message, "names the bound, not the value"
+
+
+def test_bounds_come_from_settings_and_without_a_clock_only_the_floor_applies() -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        event_max_ahead_s=3600,
+        event_time_floor=datetime(2020, 1, 1, tzinfo=UTC),
+    )
+    bounds = EventTimeBounds.of(settings)
+    assert bounds == EventTimeBounds(timedelta(hours=1), datetime(2020, 1, 1, tzinfo=UTC))
+    with pytest.raises(InvalidEvent, match="STREAM_APP_EVENT_MAX_AHEAD_S"):
+        decode_event(
+            "leads", b"L1", raw(occurred_at="2026-11-01T14:00:00Z"), 10_000, now=NOW, bounds=bounds
+        )
+    # An offline tool reading a log (no wall clock): the floor only.
+    decode_event("leads", b"L1", raw(occurred_at="2999-01-01T00:00:00Z"), 10_000, bounds=bounds)
+    with pytest.raises(InvalidEvent, match="STREAM_APP_EVENT_TIME_FLOOR"):
+        decode_event("leads", b"L1", raw(occurred_at="2019-12-31T00:00:00Z"), 10_000, bounds=bounds)
+
+
+# --- internal topics -------------------------------------------------------------
+
+
+def timer(**changes: object) -> bytes:
+    return orjson.dumps(
+        {
+            "timer_id": "tm-1",
+            "lead_id": "L1",
+            "now": "2026-11-01T12:00:00Z",
+            "wall_now": "2026-11-01T12:00:00Z",
+            **changes,
+        }
+    )
+
+
+def extraction(**changes: object) -> bytes:
+    return orjson.dumps(
+        {
+            "extraction_id": "x-1",
+            "lead_id": "L1",
+            "extracted_at": "2026-11-01T12:00:00Z",
+            "source_event_ids": ["e-1"],
+            "extraction": {},
+            **changes,
+        }
+    )
+
+
+def transition(**changes: object) -> bytes:
+    return orjson.dumps(
+        {
+            "transition_id": "t-1",
+            "lead_id": "L1",
+            "occurred_at": "2026-11-01T12:00:00Z",
+            "state_before": "contacted:neutral",
+            "action": "warm_follow_up",
+            "decision_id": "d-1",
+            "reward": 0.4,
+            "state_after": "interested:neutral",
+            "cause_event_id": "e-2",
+            **changes,
+        }
+    )
+
+
+def q_update(**changes: object) -> bytes:
+    return orjson.dumps(
+        {
+            "state": "contacted:neutral",
+            "action": "warm_follow_up",
+            "q_before": 0.1,
+            "q_after": 0.2,
+            "visits": 1,
+            "td_error": 0.1,
+            "transition_id": "t-1",
+            "q_version": 3,
+            **changes,
+        }
+    )
+
+
+Q_KEY = b"contacted:neutral|warm_follow_up"
+
+
+@pytest.mark.parametrize(
+    "decode, error_type",
+    [
+        (
+            lambda: decode_lead_record("lead-timers", b"L1", timer(now="2026-11-01T12:00:00"), 1),
+            "validation",
+        ),
+        (lambda: decode_lead_record("lead-timers", None, timer(), 1), "missing_key"),
+        (lambda: decode_lead_record("lead-timers", b"L2", timer(), 1, now=NOW), "key_mismatch"),
+        (
+            lambda: decode_lead_record(
+                "lead-timers", b"L1", timer(now="2999-01-01T00:00:00Z"), 1, now=NOW
+            ),
+            "event_time",
+        ),
+        (
+            lambda: decode_lead_record(
+                "extractions", b"L1", extraction(extracted_at="2026-11-01T12:00:00"), 1
+            ),
+            "validation",
+        ),
+        (lambda: decode_lead_record("extractions", None, extraction(), 1), "missing_key"),
+        (lambda: decode_lead_record("extractions", b"L1", b"{oops", 1), "invalid_json"),
+        (
+            lambda: decode_lead_record(
+                "extractions", b"L1", extraction(source_event_ids=["e"] * 300), 1
+            ),
+            "validation",
+        ),
+        (lambda: decode_transition(None, transition(action="teleport")), "validation"),
+        (lambda: decode_transition(None, transition(state_before="mars:neutral")), "validation"),
+        (
+            lambda: decode_transition(None, transition(occurred_at="2026-11-01T12:00:00")),
+            "validation",
+        ),
+        (lambda: decode_transition(None, transition(reward=1e300)), "validation"),
+        (lambda: decode_transition(None, transition()[:-1] + b', "x": 1}'), "validation"),
+        (lambda: decode_transition(b"L2", transition()), "key_mismatch"),
+        (lambda: decode_q_update(Q_KEY, q_update(action="teleport")), "validation"),
+        (lambda: decode_q_update(Q_KEY, b"not json"), "invalid_json"),
+        (lambda: decode_q_update(None, q_update()), "missing_key"),
+        (lambda: decode_q_update(b"new:neutral|wait", q_update()), "key_mismatch"),
+        (lambda: decode_q_update(Q_KEY, q_update(visits=-1)), "validation"),
+        (
+            lambda: decode_extraction_request(None, b"{" + b" " * INTERNAL_MAX_BYTES + b"}"),
+            "too_large",
+        ),
+    ],
+)
+def test_internal_records_are_validated_like_inputs(
+    decode: Callable[[], object], error_type: str
+) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        decode()
+    assert caught.value.error_type == error_type
+
+
+@pytest.mark.parametrize("literal", [b"Infinity", b"-Infinity", b"NaN", b"1e999"])
+def test_numbers_on_internal_topics_are_finite(literal: bytes) -> None:
+    """pydantic's JSON parser reads these as floats; the models refuse them."""
+    reward = transition().replace(b'"reward":0.4', b'"reward":' + literal)
+    assert literal in reward
+    with pytest.raises(InvalidEvent) as caught:
+        decode_transition(None, reward)
+    assert (caught.value.error_type, "reward" in caught.value.message) == ("validation", True)
+    update = q_update().replace(b'"q_after":0.2', b'"q_after":' + literal)
+    with pytest.raises(InvalidEvent, match="q_after"):
+        decode_q_update(Q_KEY, update)
+
+
+def test_valid_internal_records_decode() -> None:
+    assert decode_transition(None, transition()).reward == 0.4
+    assert decode_q_update(Q_KEY, q_update()).q_version == 3
+    assert decode_lead_record("lead-timers", b"L1", timer(), 1, now=NOW).lead_id == "L1"
+    assert decode_lead_record("extractions", b"L1", extraction(), 1, now=NOW).lead_id == "L1"
+
+
+# --- dead letters ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        bytes(range(256)) * 4096,  # 1 MiB that is not UTF-8
+        b"\x01" * 800_000,  # control characters: six bytes each once JSON-escaped
+        "\U0001f600".encode() * 200_000,  # 4-byte characters
+        b'"' * 500_000,
+        b"x" * 10,
+    ],
+)
+def test_a_dead_letter_always_fits_a_request(payload: bytes) -> None:
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    error = InvalidEvent("too_large", "e" * 50_000)
+    letter = dead_letter("leads", 0, 7, payload, error, now)
+    encoded = encode(letter)
+    assert len(encoded) <= DEAD_LETTER_MAX_BYTES
+    assert letter.raw_size == len(payload)
+    assert letter.truncated == (len(payload) > 10)
+    assert len(letter.error) <= 2_000
+    kept = base64.b64decode(letter.raw) if letter.raw_encoding == "base64" else letter.raw.encode()
+    assert payload.startswith(kept), "the raw payload is a prefix of the original"
+    assert len(dead_letter_key(b"k" * 10_000) or b"") == 256
+
+
+def test_poison_names_the_exception_and_where_never_its_text() -> None:
+    def step() -> None:
+        raise ValueError("Sarah Mitchell +15550100")
+
+    try:
+        step()
+    except ValueError as exc:
+        error = poison(exc, "the lead step", "step_error")
+    assert error.error_type == "step_error"
+    assert error.message.startswith("the lead step raised ValueError at ")
+    assert "Sarah" not in error.message

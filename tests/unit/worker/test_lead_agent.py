@@ -1,4 +1,4 @@
-"""The lead agent's shell around the pure step: erasure and what reaches the logs.
+"""The lead agent's shell around the pure step: erasure, poison, and what reaches the logs.
 
 Fakes stand in for Faust's topics and tables (a dict has the table's mapping
 interface); the broker-level behaviour, the changelog tombstone included, is in
@@ -21,7 +21,8 @@ from stream_app.config.params import lead_params
 from stream_app.config.settings import Settings
 from stream_app.domain.qlearning import seeded_priors
 from stream_app.worker import metrics
-from stream_app.worker.agents.lead import LeadAgent, LeadStepError
+from stream_app.worker.agents import lead as lead_module
+from stream_app.worker.agents.lead import LeadAgent
 
 PII = ("Sarah Mitchell", "+15550100", "sarah@example.com", "Jake")
 
@@ -135,20 +136,143 @@ async def test_a_redelivered_erasure_deletes_and_counts_nothing() -> None:
     assert erasures() == before
 
 
-async def test_an_unreadable_stored_state_is_reported_without_its_values() -> None:
-    lead_agent, leads, _ = agent()
+def dead_letters(topics: FakeTopics) -> list[dict[str, Any]]:
+    return [orjson.loads(value) for _, value in topics.sent["dead_letters"]]
+
+
+def counted(topic: str, error_type: str) -> float:
+    labels = {"topic": topic, "error_type": error_type}
+    return metrics.REGISTRY.get_sample_value("stream_app_dead_letters_total", labels) or 0.0
+
+
+async def test_an_unreadable_stored_state_is_a_dead_letter_without_its_values() -> None:
+    lead_agent, leads, topics = agent()
     await lead_agent.handle(created(), "leads")
     stored = orjson.loads(leads["L1"])
     stored["profile"]["child_age"] = "Sarah Mitchell +15550100"  # no longer validates
-    leads["L1"] = orjson.dumps(stored)
+    leads["L1"] = raw_state = orjson.dumps(stored)
+    before = counted("leads", "unreadable_state")
 
-    with pytest.raises(LeadStepError) as caught:
-        await lead_agent.handle(event("lead.updated", 2, owner="crm"), "leads")
+    await lead_agent.handle(event("lead.updated", 2, owner="crm"), "leads")  # returns: acked
 
-    message = str(caught.value)
-    assert "'L1'" in message and "child_age" in message
-    assert not [value for value in PII if value in message]
-    assert caught.value.__suppress_context__, "pydantic's text must not ride along"
+    [letter] = dead_letters(topics)
+    assert letter["error_type"] == "unreadable_state"
+    assert "'L1'" in letter["error"] and "child_age" in letter["error"]
+    assert not [value for value in PII if value in letter["error"]], letter["error"]
+    assert leads["L1"] == raw_state, "the stored state is left as it was"
+    assert counted("leads", "unreadable_state") == before + 1
+
+
+async def test_a_record_without_a_key_is_a_dead_letter_and_creates_no_lead() -> None:
+    lead_agent, leads, topics = agent()
+    before = counted("leads", "missing_key")
+    await lead_agent.handle(Message(created().value, None), "leads")
+
+    [letter] = dead_letters(topics)
+    assert letter["error_type"] == "missing_key"
+    assert leads == {} and not topics.sent["next_best_actions"]
+    assert counted("leads", "missing_key") == before + 1
+
+
+@pytest.mark.parametrize(
+    "occurred_at", ["9999-12-31T23:50:00Z", "2999-01-01T00:00:00Z", "1999-12-31T23:59:59Z"]
+)
+async def test_an_event_time_out_of_bounds_is_a_dead_letter_and_moves_no_clock(
+    occurred_at: str,
+) -> None:
+    lead_agent, leads, topics = agent()
+    sms = {
+        "type": "sms.received",
+        "event_id": "L1-e9",
+        "lead_id": "L1",
+        "occurred_at": occurred_at,
+        "message_id": "m9",
+        "body": "hello",
+    }
+    await lead_agent.handle(Message(orjson.dumps(sms), b"L1", topic="sms-messages"), "sms-messages")
+
+    [letter] = dead_letters(topics)
+    assert letter["error_type"] == "event_time"
+    assert occurred_at[:4] not in letter["error"], "the bound is named, not the value"
+    assert leads == {}
+    assert lead_agent.clock.now(AT) == AT, "stream time did not move"
+
+
+async def test_a_step_that_raises_is_a_dead_letter_naming_where_not_what(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: Any) -> Any:
+        raise ValueError("Sarah Mitchell +15550100")  # an exception text quoting values
+
+    lead_agent, leads, topics = agent()
+    monkeypatch.setattr(lead_module, "apply", broken)
+    await lead_agent.handle(created(), "leads")
+
+    [letter] = dead_letters(topics)
+    assert letter["error_type"] == "step_error"
+    assert "ValueError" in letter["error"] and "test_lead_agent.py" not in letter["error"]
+    assert not [value for value in PII if value in letter["error"]], letter["error"]
+    assert leads == {}
+
+
+async def test_a_state_the_timer_index_cannot_take_is_a_dead_letter_before_any_send(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A time rule that overflows (an SMS thread dated near datetime.max) raised after
+    the state write, and again in every sweep after a restart."""
+
+    def overflow(*args: Any) -> Any:
+        raise OverflowError("date value out of range")
+
+    lead_agent, leads, topics = agent()
+    monkeypatch.setattr(lead_module, "next_due", overflow)
+    await lead_agent.handle(created(), "leads")
+
+    assert [letter["error_type"] for letter in dead_letters(topics)] == ["step_error"]
+    assert "OverflowError" in dead_letters(topics)[0]["error"]
+    assert leads == {} and not topics.sent["next_best_actions"], "nothing sent, nothing written"
+
+
+class FailingTopics(FakeTopics):
+    """The broker does not acknowledge: every send's delivery future fails."""
+
+    def __getattr__(self, name: str) -> FakeTopic:
+        sent = self.sent
+
+        class Failing(FakeTopic):
+            async def send(self, key: bytes, value: bytes) -> Any:
+                sent[name].append((key, value))
+                failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                failed.set_exception(ConnectionError("broker gone"))
+                return failed
+
+        return Failing(name, sent)
+
+
+async def test_a_broker_that_does_not_acknowledge_is_transient_not_poison() -> None:
+    lead_agent, leads, _ = agent()
+    lead_agent.topics = cast(Any, FailingTopics())
+
+    with pytest.raises(ConnectionError):  # an output: propagates, the record stays unacked
+        await lead_agent.handle(created(), "leads")
+    assert leads == {}, "no state is written before the outputs are acknowledged"
+
+    before = counted("leads", "invalid_json")
+    with pytest.raises(ConnectionError):  # the dead letter's own send: propagates too
+        await lead_agent.handle(Message(b"{not json", b"L1"), "leads")
+    assert counted("leads", "invalid_json") == before, "counted once it is sent"
+
+
+async def test_an_oversized_record_becomes_a_dead_letter_that_fits_a_request() -> None:
+    lead_agent, _, topics = agent()
+    huge = bytes(range(256)) * (800 * 1024 // 256)  # 800 KB, not UTF-8
+    await lead_agent.handle(Message(huge, b"L1"), "leads")
+
+    [(_, value)] = topics.sent["dead_letters"]
+    letter = orjson.loads(value)
+    assert letter["error_type"] == "too_large"
+    assert (letter["raw_size"], letter["truncated"]) == (len(huge), True)
+    assert len(value) < 100 * 1024
 
 
 async def test_dead_letter_log_lines_carry_no_values_and_cannot_be_forged(
