@@ -23,6 +23,7 @@ import hmac
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
@@ -35,7 +36,7 @@ from pydantic import TypeAdapter, ValidationError
 from stream_app.config.settings import Settings
 from stream_app.domain.context_pack import context_pack, minimal_pack
 from stream_app.domain.messages import LeadId
-from stream_app.wire.codec import InvalidEvent, decode_event
+from stream_app.wire.codec import EventTimeBounds, InvalidEvent, decode_event
 from stream_app.wire.models import INPUT_TYPES
 from stream_app.worker import metrics
 from stream_app.worker.runtime import Runtime
@@ -234,6 +235,8 @@ def register_views(runtime: Runtime) -> None:
                 return guard.refuse(self)
             return await _post_event(self, request, topic)
 
+    bounds = EventTimeBounds.of(settings)
+
     async def _post_event(web: View, request: Request, topic: str) -> Response:
         limit = settings.max_event_bytes
         if topic not in INPUT_TYPES:
@@ -257,7 +260,8 @@ def register_views(runtime: Runtime) -> None:
         if body is None:  # chunked, or a Content-Length that understated it
             return _error(web, 413, "too_large", f"body over {limit} bytes")
         try:
-            event = decode_event(topic, None, body, limit)
+            now = datetime.now(UTC)
+            event = decode_event(topic, None, body, limit, now=now, bounds=bounds)
         except InvalidEvent as exc:
             fields = _fields(exc)
             where = f" {fields}" if fields else ""

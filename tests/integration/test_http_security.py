@@ -17,6 +17,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,17 @@ async def test_a_body_that_is_not_json_is_415(secured: WorkerProcess) -> None:
         headers = {**bearer(TOKEN_A), "Content-Type": content_type}
         status, body, _ = secured.request("POST", "/events/leads", orjson.dumps(event), headers)
         assert (status, body["error_type"]) == (415, "unsupported_media_type")
+
+
+async def test_an_event_dated_past_the_allowed_skew_is_refused_at_the_door(
+    secured: WorkerProcess,
+) -> None:
+    event = Events(f"sec-{uuid.uuid4().hex[:10]}", Events.default_start()).created()
+    far = (datetime.now(UTC) + timedelta(days=3650)).isoformat()
+    raw = orjson.dumps({**event, "occurred_at": far})
+    status, body, _ = secured.request("POST", "/events/leads", raw, {**JSON, **bearer(TOKEN_A)})
+    assert (status, body["error_type"]) == (400, "event_time")
+    assert far not in str(body)
 
 
 async def test_202_comes_only_once_the_record_is_on_the_topic(
