@@ -8,8 +8,8 @@ partition every 5 s. Tansu cannot make these gaps itself (no transactions, reten
 or compaction; DeleteRecords panics), so the test writes them as they reach a
 consumer: a batch whose records skip offsets and a control batch (harness.py).
 Deleting records below a lagging committed offset (retention) cannot be made on
-Tansu; `perform_seek` and `_reread` in faust_fixes.py handle it, unit-tested in
-tests/unit/worker/test_faust_fixes.py.
+Tansu; `perform_seek` and `_reread` in `stream_app/worker/faust_fixes/commits.py`
+handle it, unit-tested in tests/unit/worker/test_faust_fixes.py.
 """
 
 from __future__ import annotations

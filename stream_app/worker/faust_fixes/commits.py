@@ -1,179 +1,18 @@
-"""Fixes for faust-streaming 0.15.3 losing or stalling input when a worker with tables restarts.
-
-Upstream `Recovery.on_recovery_completed` resumes the stream partitions *before*
-seeking them to the committed offsets. Records fetched in that window are
-dropped, and the consumer's gap logic then commits past them: input is lost
-(measured: 5–18 of 400 events in 6 of 7 kill/restart runs; docs/runtime-notes.md,
-"Fixes to faust-streaming", has every measurement).
-Same class as https://github.com/faust-streaming/faust/issues/216 and #217
-(fixed upstream only for apps without tables) and #596 (open).
-
-The recovery override below is upstream's method with one change: seek first, then
-resume. The others, each with its measurement in its docstring: commit only
-acknowledged offsets with nothing unacknowledged below them, following the fetch
-across offset gaps (transaction markers, aborted or compacted-away records, records
-deleted below the committed offset) instead of offset + 1 (`next_commit`, the
-consumer thread reporting where each read began and ended), fetch for a snapshot of
-the active partitions (a pause mid-fetch made aiokafka fetch every partition),
-re-read partitions that stall but never a record still in flight (a slow LLM call
-at concurrency > 1 was sent again every 5 s), raw table keys so web routing finds
-the owner, and a recovery counter. All are installed through Faust's own settings
-(`TableManager`, `Table`, the transport), not by monkeypatching. Remove each once
-upstream ships the equivalent.
-"""
+"""Commits that follow acknowledged records across offset gaps, and the stall healer."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from itertools import pairwise
-from typing import Any, cast
+from typing import Any
 
-# The fixes below override private methods of exactly these releases, each one
-# measured against them (docs/runtime-notes.md). pyproject.toml pins the same
-# versions; moving a pin means re-running the kill tests and updating both.
-TESTED_VERSIONS = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0"}
-
-
-def _installed(package: str) -> str | None:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return None
-
-
-def check_versions(installed: Callable[[str], str | None] = _installed) -> None:
-    """Refuse to run on a faust-streaming or aiokafka these fixes were not tested with.
-
-    Checked when this module is imported, before it imports Faust's internals, so
-    an untested release fails with this message rather than with an import error
-    or, worse, with a fix that silently no longer applies (lost or stalled input).
-    """
-    found_versions = {package: installed(package) for package in TESTED_VERSIONS}
-    wrong = {p: v for p, v in found_versions.items() if v != TESTED_VERSIONS[p]}
-    if wrong:
-        found = ", ".join(f"{p} {v or 'not installed'}" for p, v in wrong.items())
-        tested = ", ".join(f"{p}=={v}" for p, v in TESTED_VERSIONS.items())
-        raise RuntimeError(
-            f"stream_app.worker.faust_fixes is tested with {tested} only, but found {found}: "
-            "install the pinned versions (pip install -e .), or re-run the kill tests "
-            "against the new release and update TESTED_VERSIONS and the pins in "
-            "pyproject.toml together"
-        )
-
-
-check_versions()
-
-import faust  # noqa: E402  (after the version check, on purpose)
-from aiokafka.consumer.fetcher import FetchResult  # noqa: E402
-from aiokafka.errors import ConsumerStoppedError  # noqa: E402
-from faust.tables.manager import TableManager  # noqa: E402
-from faust.tables.recovery import Recovery  # noqa: E402
-from faust.transport.drivers import aiokafka as aiokafka_driver  # noqa: E402
-from faust.types import TP  # noqa: E402
-from faust.types.transports import TransportT  # noqa: E402
-
-
-class SeekBeforeResumeRecovery(Recovery):
-    async def on_recovery_completed(self, generation_id: int = 0) -> None:
-        consumer = self.app.consumer
-        self.log.info("Restore complete!")
-        await self.app.on_rebalance_complete.send()
-        self._set_recovery_ended()
-        callback_coros = [
-            asyncio.ensure_future(
-                table.on_recovery_completed(
-                    self.actives_for_table[table], self.standbys_for_table[table]
-                )
-            )
-            for table in self.tables.values()
-        ]
-        if callback_coros:
-            await asyncio.wait(callback_coros)
-        assignment = consumer.assignment()
-        if self.app.consumer_generation_id != generation_id:
-            self.log.warning(
-                "Recovery rebalancing again app id %s param %s",
-                self.app.consumer_generation_id,
-                generation_id,
-            )
-            return
-        if assignment:
-            self.log.info("Seek stream partitions to committed offsets (before resuming).")
-            await self._wait(consumer.perform_seek(), timeout=self.app.conf.broker_request_timeout)
-            self._warn_unseeked(consumer, assignment)
-        consumer.resume_partitions({tp for tp in assignment if not self._is_changelog_tp(tp)})
-        self.completed.set()
-        self.app.flow_control.resume()
-        consumer.resume_flow()
-        await cast(Any, self.app)._fetcher.maybe_start()
-        self.tables.on_actives_ready()
-        if not self.app.assignor.assigned_standbys():
-            self.tables.on_standbys_ready()
-        self.app.on_rebalance_end()
-        self.log.info("Worker ready")
-
-    def _warn_unseeked(self, consumer: Any, assignment: set[TP]) -> None:
-        """Say so when a stream partition's fetch position is not its committed offset.
-
-        That was the cause of the stalls `ContiguousCommitConsumer._getmany` now
-        prevents (fetches during recovery moved positions past the seek); this
-        warning says so at once if it ever comes back. Diagnostics only.
-        """
-        try:
-            states = consumer._thread._consumer._fetcher._subscriptions.subscription.assignment
-        except AttributeError:  # unsubscribed: a new rebalance began, nothing to check
-            return
-        off = {}
-        for tp in assignment:
-            committed, state = consumer._committed_offset.get(tp), states.state_value(tp)
-            if state is None or not committed or self._is_changelog_tp(tp):
-                continue
-            if state._position != committed:
-                off[tp] = (state._position, committed)
-        if off:
-            self.log.warning("fetch position != committed offset after the seek: %r", off)
-
-
-class FixedTableManager(TableManager):
-    """Faust's table manager, using the recovery above, counting recoveries.
-
-    `actives_generation` grows each time the active partitions are recovered and
-    ready, so code that indexes table contents (the lead sweep) can tell that a
-    rebalance brought it partitions it has not seen; `actives_ready` alone goes
-    false and true again without saying so.
-    """
-
-    actives_generation: int = 0
-
-    def on_actives_ready(self) -> None:
-        super().on_actives_ready()
-        self.actives_generation += 1
-
-    @property
-    def recovery(self) -> Recovery:
-        if self._recovery is None:
-            self._recovery = SeekBeforeResumeRecovery(
-                self.app, self, beacon=self.beacon, loop=self.loop
-            )
-        return self._recovery
-
-
-class RawKeyTable(faust.Table[Any, Any]):
-    """A table whose string keys reach the changelog as plain UTF-8, like every topic's.
-
-    Faust serializes a `key_type=str` table key as JSON (`"lead-1"` with quotes),
-    and `table_route` hashes that serialized key to find the owning worker, while the
-    producers upstream hash the raw key. With two workers, `/leads/{id}` was routed
-    to the wrong one and answered 404 for 3 of 4 leads (measured). Raw keys make
-    both hashes agree and keep changelog keys readable.
-    """
-
-    def _serializer_from_type(self, typ: Any) -> Any:
-        return "raw" if typ is str else super()._serializer_from_type(typ)
+from aiokafka.consumer.fetcher import FetchResult
+from aiokafka.errors import ConsumerStoppedError
+from faust.transport.drivers import aiokafka as aiokafka_driver
+from faust.types import TP
 
 
 def next_commit(
@@ -544,14 +383,3 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
         )
         self.resume_partitions({tp})
         self.add_future(self._reread(tp, committed, reason))
-
-
-class FixedTransport(aiokafka_driver.Transport):
-    Consumer = ContiguousCommitConsumer
-
-
-class FixedApp(faust.App):
-    """Faust's App with the transport above; the only place that knows about it."""
-
-    def _new_transport(self) -> TransportT:
-        return FixedTransport(self.conf.broker_consumer, self)
