@@ -8,10 +8,14 @@ part of the live pipeline with the very functions the workers call:
 - extractor agent: the rules extractor, synchronously, right after the request, so
   no extraction deadline ever passes (a live run with `STREAM_APP_EXTRACTOR=openai`
   can therefore differ wherever the LLM read a conversation differently);
-- the sweep: before each record, every lead whose time rule is due at or before
-  the record's time ticks at that time, earliest first (`tick_due`). This is the
-  live sweep with an instant clock: live, a rule fires within one sweep interval
-  of its due time. Time is event time only; nothing fires after the last record;
+- the sweep: before each record of partition p, every lead of p whose time rule
+  is due by p's stream time ticks at that time, earliest first (`tick_due`). As
+  live, stream time is kept per partition (`StreamClocks`); replay has no wall
+  clock, so p's stream time is the newest event time seen in p, the record's
+  included. This is the live sweep with an instant clock: live, a rule fires
+  within one sweep interval of its due time. Time is event time only; nothing
+  fires after the last record of the lead's partition, and no record of another
+  partition moves it;
 - Q-learner: each transition is learned as it is emitted, in emission order, with
   `q_version` = its position in the single-partition `lead-transitions` log + 1,
   as the live learner numbers it (a disabled learner logs and learns nothing).
@@ -39,9 +43,9 @@ from stream_app.domain.lead import (
     Params,
     Policy,
     Tick,
-    TimerIndex,
     apply,
 )
+from stream_app.domain.lead.timers import PartitionedIndex, StreamClocks
 from stream_app.domain.learner import Learned, LearnerParams, Step, learn
 from stream_app.domain.messages import ExtractionRequest, ExtractionResult, LeadTransition
 from stream_app.domain.qlearning import QTable, seeded_priors
@@ -92,7 +96,8 @@ class Learner:
 
 @dataclass
 class InProcess:
-    """Lead states, per-partition voice calendars and the sweep's index, in memory.
+    """Lead states, per-partition voice calendars, stream time and the sweep's index,
+    in memory.
 
     `rng` makes every decision a uniform random pick (the baseline policy).
     """
@@ -104,21 +109,25 @@ class InProcess:
     ticks: int = 0
     _partitions: dict[str, int] = field(default_factory=dict)
     _calendars: dict[int, VoiceCalendar] = field(default_factory=dict)
-    _index: TimerIndex = field(init=False)
+    _index: PartitionedIndex = field(init=False)
+    _clock: StreamClocks = field(default_factory=StreamClocks)
     _extractor: RulesExtractor = field(default_factory=RulesExtractor)
 
     def __post_init__(self) -> None:
-        self._index = TimerIndex(self.params)
+        self._index = PartitionedIndex(self.params)
 
     def feed(self, record: LeadRecord, partition: int, at: datetime) -> Iterator[Effects]:
-        """Every step `record` causes: due time rules first, then the record itself."""
+        """Every step `record` (of `partition`, at event time `at`) causes: the due time
+        rules of the partition's leads first, then the record itself."""
         self._partitions[record.lead_id] = partition
-        yield from self.tick_due(at)
+        self._clock.observe(partition, at)
+        yield from self.tick_due(partition, self._clock.now(partition, at))
         yield from self._step(record, at)
 
-    def tick_due(self, now: datetime) -> Iterator[Effects]:
+    def tick_due(self, partition: int, now: datetime) -> Iterator[Effects]:
+        """Tick every lead of `partition` whose rule is due by `now`, earliest first."""
         ticked: set[tuple[datetime, str]] = set()
-        while (due := self._index.pop_next(now, now)) is not None:
+        while (due := self._index.pop_next(partition, now, now)) is not None:
             if due in ticked:
                 continue  # a rule that cannot fire yet: it waits for a later record
             ticked.add(due)
@@ -144,6 +153,6 @@ class InProcess:
         if state is None:
             return
         self.states[record.lead_id] = state
-        self._index.update(state)
+        self._index.update(state, partition)
         for request in effects.extraction_requests:
             yield from self._step(extract_now(request, self._extractor), clock)

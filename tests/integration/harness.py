@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,9 @@ from aiokafka.record._crc32c import crc as crc32c
 from aiokafka.record.default_records import DefaultRecordBase, DefaultRecordBatchBuilder
 from prometheus_client.parser import text_string_to_metric_families
 
+from stream_app.config.settings import Settings
 from stream_app.kafka.embedded import EmbeddedBroker, free_port
+from stream_app.kafka.partitioner import partition_for
 
 # Tansu-friendly group timings (docs/runtime-notes.md, "Tansu, the embedded broker"):
 # ready in seconds, not 30 s.
@@ -381,3 +384,24 @@ async def produce_commit_marker(bootstrap: str, topic: str, partition: int = 0) 
     """Append a transaction COMMIT marker, as an exactly-once producer's commit leaves
     one (a control batch: consumers skip its offset). Returns its offset."""
     return await _produce_batch(bootstrap, topic, partition, commit_marker_batch())
+
+
+PARTITIONS = Settings.model_fields["partitions"].default
+"""Of every input topic the harness's workers create (`STREAM_APP_PARTITIONS` unset)."""
+
+
+def partition_of(lead_id: str, partitions: int = PARTITIONS) -> int:
+    """The input partition of a lead: murmur2 of its key, as producers partition."""
+    return partition_for(lead_id, partitions)
+
+
+def lead_id_in_partition(partition: int, prefix: str, partitions: int = PARTITIONS) -> str:
+    """A fresh lead id (`prefix` + random hex) in `partition`.
+
+    Time rules run on per-partition stream time, so a test that moves event time with
+    another lead's events picks that other lead in the same partition.
+    """
+    while True:
+        lead_id = f"{prefix}{uuid.uuid4().hex[:8]}"
+        if partition_of(lead_id, partitions) == partition:
+            return lead_id

@@ -11,12 +11,13 @@ holds because the script makes the live run's timing the replay's:
   differ: that is live learning's asynchrony, not a replay defect.
 - time rules fire at the same point: events are dated in the future, so the wall
   clock never fires a rule and the sweep follows event time alone (the newest event
-  time the worker has seen). Live, a rule then fires right after the first event
-  past its due time; replay fires it right before that event. The script makes the
-  two agree by passing the decay's due time with an event that changes nothing (an
-  outcome for a decision nobody made) and waiting for the rule's decision before
-  the next event. With past-dated events the wall clock fires a rule as soon as its
-  lead is written, racing the learner (seen: a decay decided one q_version early).
+  time the worker has seen in the lead's partition). Live, a rule then fires right
+  after the first event of its partition past its due time; replay fires it right
+  before that event. The script makes the two agree by passing the decay's due time
+  with an event that changes nothing (an outcome for a decision nobody made, of a
+  lead in A's partition) and waiting for the rule's decision before the next event.
+  With past-dated events the wall clock fires a rule as soon as its lead is
+  written, racing the learner (seen: a decay decided one q_version early).
 """
 
 from __future__ import annotations
@@ -37,7 +38,14 @@ from stream_app.offline.export import export, read_log
 from stream_app.offline.pipeline import Learner
 from stream_app.offline.replay import Replay
 from tests.integration.conftest import Events
-from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, until
+from tests.integration.harness import (
+    TopicWatcher,
+    Upstream,
+    WorkerProcess,
+    lead_id_in_partition,
+    partition_of,
+    until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +109,8 @@ async def test_replay_reproduces_every_live_decision(
     start += timedelta(days=1, hours=-232)
     a = Events(f"rp-a-{uuid.uuid4().hex[:6]}", start)
     b = Events(f"rp-b-{uuid.uuid4().hex[:6]}", start + timedelta(hours=1))
-    clock = Events(f"rp-clock-{uuid.uuid4().hex[:6]}", start)
+    # Stream time is per partition: the lead whose event passes A's decay is in A's.
+    clock = Events(lead_id_in_partition(partition_of(a.lead_id), "rp-clock-"), start)
 
     async def settle(lead_id: str, event_id: str | None, decision_trigger: str | None) -> None:
         """The event is applied, its decision written, and learning has caught up."""

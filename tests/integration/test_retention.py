@@ -10,7 +10,14 @@ import pytest
 
 from stream_app.kafka.embedded import EmbeddedBroker
 from tests.integration.conftest import Events, IsolatedWorkers, watch
-from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, decide
+from tests.integration.harness import (
+    TopicWatcher,
+    Upstream,
+    WorkerProcess,
+    decide,
+    lead_id_in_partition,
+    partition_of,
+)
 
 
 async def test_attended_before_enrolled_still_ends_active(
@@ -56,8 +63,10 @@ async def test_the_retention_path_and_the_event_time_decay(
         assert states[3] == "active:payment_concern"
 
         # Nothing happens to the lead; another lead's events move event time a month on,
-        # past the 14 days of no attendance that make an at_risk family inactive.
-        other = Events(f"ret-{uuid.uuid4().hex[:8]}", Events.default_start() + timedelta(days=40))
+        # past the 14 days of no attendance that make an at_risk family inactive. Stream
+        # time is per partition: the other lead must be in the lead's partition.
+        other_id = lead_id_in_partition(partition_of(lead.lead_id), "ret-")
+        other = Events(other_id, Events.default_start() + timedelta(days=40))
         await decide(upstream, watcher, "leads", other.created(), prefix)
 
         [decayed] = await watcher.wait_for(

@@ -4,6 +4,11 @@ Event-time rules (the retention decay, an idle SMS thread's flush, a reminder)
 fire when stream time passes them; wall-clock deadlines time work handed to the
 extractor. `TimerIndex` is the worker's and replay's memory of who is due when,
 so a sweep never reads every lead.
+
+Stream time is kept per input partition (`StreamClocks`), as Kafka Streams keeps
+it, and each partition's leads are indexed apart (`PartitionedIndex`): a lead's
+rules run on its own partition's stream time, which no record of another
+partition moves.
 """
 
 from __future__ import annotations
@@ -190,3 +195,89 @@ class StreamClock:
     def now(self, wall_now: datetime) -> datetime:
         return max(wall_now, self.newest)
 
+
+@dataclass(slots=True)
+class StreamClocks:
+    """Stream time per input partition: one `StreamClock` each, moved only by the
+    events of that partition.
+
+    A far-future (but valid) event time moves its own partition's clock alone, so
+    it fires nothing of a lead in another partition. A partition nothing was seen
+    in follows the wall clock.
+    """
+
+    _clocks: dict[int, StreamClock] = field(default_factory=dict)
+
+    def observe(self, partition: int, occurred_at: datetime) -> None:
+        clock = self._clocks.get(partition)
+        if clock is None:
+            clock = self._clocks[partition] = StreamClock()
+        clock.observe(occurred_at)
+
+    def now(self, partition: int, wall_now: datetime) -> datetime:
+        """The partition's stream time: the later of `wall_now` and its newest event."""
+        clock = self._clocks.get(partition)
+        return wall_now if clock is None else clock.now(wall_now)
+
+    def newest(self) -> dict[int, datetime]:
+        """Each partition's newest event time seen (partitions with none are left out)."""
+        return {partition: clock.newest for partition, clock in sorted(self._clocks.items())}
+
+
+@dataclass(slots=True)
+class PartitionedIndex:
+    """One `TimerIndex` per input partition, so each partition's leads are handed out
+    at that partition's stream time (`pop_next(partition, ...)`).
+
+    `update` files a lead under the partition it was written in; a lead filed under
+    another partition before is dropped there, so it is never due twice.
+    """
+
+    params: Params
+    _indexes: dict[int, TimerIndex] = field(default_factory=dict)
+    _partition_of: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return sum(len(index) for index in self._indexes.values())
+
+    def __contains__(self, lead_id: object) -> bool:
+        partition = self._partition_of.get(lead_id) if isinstance(lead_id, str) else None
+        return partition is not None and lead_id in self._indexes[partition]
+
+    def partitions(self) -> list[int]:
+        """The partitions with an index, in order (possibly empty ones)."""
+        return sorted(self._indexes)
+
+    def clear(self) -> None:
+        self._indexes.clear()
+        self._partition_of.clear()
+
+    def update(self, state: LeadState, partition: int) -> None:
+        """Remember when this lead, of `partition`, next needs a tick."""
+        lead_id = state.lead_id
+        before = self._partition_of.get(lead_id)
+        if before is not None and before != partition:
+            self._indexes[before].forget(lead_id)
+        index = self._indexes.get(partition)
+        if index is None:
+            index = self._indexes[partition] = TimerIndex(self.params)
+        index.update(state)
+        if lead_id in index:
+            self._partition_of[lead_id] = partition
+        else:
+            self._partition_of.pop(lead_id, None)
+
+    def forget(self, lead_id: str) -> None:
+        partition = self._partition_of.pop(lead_id, None)
+        if partition is not None:
+            self._indexes[partition].forget(lead_id)
+
+    def pop_next(
+        self, partition: int, now: datetime, wall_now: datetime
+    ) -> tuple[datetime, str] | None:
+        """`TimerIndex.pop_next` among the partition's leads, `now` its stream time."""
+        index = self._indexes.get(partition)
+        due = None if index is None else index.pop_next(now, wall_now)
+        if due is not None:
+            self._partition_of.pop(due[1], None)
+        return due

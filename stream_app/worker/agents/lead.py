@@ -25,16 +25,20 @@ from stream_app.domain.lead import (
     LeadState,
     Params,
     Policy,
-    StreamClock,
     Tick,
-    TimerIndex,
     apply,
     stable_id,
 )
-from stream_app.domain.lead.timers import next_deadline, next_due
+from stream_app.domain.lead.timers import (
+    PartitionedIndex,
+    StreamClocks,
+    next_deadline,
+    next_due,
+)
 from stream_app.domain.lifecycle import Status
 from stream_app.domain.messages import ExtractionResult
 from stream_app.domain.scheduling import VoiceCalendar
+from stream_app.kafka.partitioner import partition_for
 from stream_app.wire.codec import (
     EventTimeBounds,
     InvalidEvent,
@@ -79,12 +83,16 @@ class Step:
 class LeadAgent:
     """The lead agent's state: tables, the Q-table view, and the sweep's memory.
 
-    `index` remembers when each lead this worker wrote next needs a tick; the
-    sweep rebuilds it from the table after every recovery (a restart or a
-    rebalance that brings partitions), so no pending rule of a lead this worker
-    now owns is forgotten. `facts` holds each lead's status and buffered SMS
-    count behind the gauges. An erased lead is deleted from the table (Faust
-    writes a tombstone to its changelog) and forgotten by both.
+    `index` remembers when each lead this worker wrote next needs a tick, filed
+    under the lead's input partition; `clock` keeps stream time per input
+    partition (the later of the wall clock and the newest event time seen in
+    that partition), so a record moves time rules of its own partition's leads
+    only. The sweep rebuilds both from the table after every recovery (a
+    restart or a rebalance that brings partitions), so no pending rule of a lead
+    this worker now owns is forgotten and stream time survives a restart.
+    `facts` holds each lead's status and buffered SMS count behind the gauges.
+    An erased lead is deleted from the table (Faust writes a tombstone to its
+    changelog) and forgotten by both.
     """
 
     settings: Settings
@@ -93,13 +101,13 @@ class LeadAgent:
     budgets: Any
     q_view: QTableView
     params: Params
-    index: TimerIndex = field(init=False)
-    clock: StreamClock = field(default_factory=StreamClock)
+    index: PartitionedIndex = field(init=False)
+    clock: StreamClocks = field(default_factory=StreamClocks)
     facts: dict[str, tuple[Status, int]] = field(default_factory=dict)
     indexed_generation: int = 0
 
     def __post_init__(self) -> None:
-        self.index = TimerIndex(self.params)
+        self.index = PartitionedIndex(self.params)
 
     def policy(self, partition: int) -> Policy:
         raw = self.budgets.get(budget_key(partition))
@@ -124,7 +132,7 @@ class LeadAgent:
             return Tick(decoded.lead_id, decoded.now), decoded.wall_now
         if not isinstance(decoded, ExtractionResult):
             metrics.EVENTS_IN.labels(topic, decoded.type).inc()
-            self.clock.observe(decoded.occurred_at)
+            self.observe(message.partition, decoded.occurred_at)
         return decoded, utcnow()
 
     async def handle(self, message: Any, topic: str) -> None:
@@ -153,7 +161,7 @@ class LeadAgent:
             self.forget(step.lead_id)
         elif state is not None and step.stored is not None:
             self.leads[state.lead_id] = step.stored
-            self.remember(state)
+            self.remember(state, message.partition)
         if effects.voice_budget is not None and effects.voice_budget != policy.voice_budget:
             key = budget_key(message.partition)
             self.budgets[key] = effects.voice_budget.model_dump_json().encode()
@@ -223,9 +231,15 @@ class LeadAgent:
             exc,
         )
 
-    def remember(self, state: LeadState) -> None:
+    def observe(self, partition: int, occurred_at: datetime) -> None:
+        """An input event's time moves the stream time of its partition only."""
+        self.clock.observe(partition, occurred_at)
+
+    def remember(self, state: LeadState, partition: int) -> None:
+        """Index a lead written in `partition` (the record's), so its rules run on that
+        partition's stream time."""
         self.facts[state.lead_id] = (state.status, len(state.sms.messages))
-        self.index.update(state)
+        self.index.update(state, partition)
 
     def forget(self, lead_id: str) -> None:
         """Erase a lead: delete its row (a tombstone on the changelog) and its index entries.
@@ -240,11 +254,25 @@ class LeadAgent:
         metrics.LEAD_ERASURES.inc()
 
     def reindex(self) -> None:
-        """Rebuild the sweep's memory from the table: the leads this worker owns now."""
+        """Rebuild the sweep's memory from the table: the leads this worker owns now.
+
+        With no message at hand, a lead's partition is `partition_for(lead_id,
+        STREAM_APP_PARTITIONS)`: producers must partition by murmur2 of the key, as
+        Kafka's clients do. Stream time is restored from the same rows: each lead's
+        `updated_at` (the event time of the newest event applied to it) is observed
+        into its partition's clock, so after a restart a partition's stream time is
+        the newest event time its stored leads have seen, never later than before
+        the restart, rather than the wall clock alone. A clock never moves back: a
+        partition this worker kept keeps what it observed.
+        """
         self.index.clear()
         self.facts.clear()
         for raw in list(self.leads.values()):
-            self.remember(read_lead(raw))
+            state = read_lead(raw)
+            partition = partition_for(state.lead_id, self.settings.partitions)
+            if state.updated_at is not None:
+                self.clock.observe(partition, state.updated_at)
+            self.remember(state, partition)
 
     async def sweep(self, generation: int | None) -> None:
         """Ask each lead whose time rules are due to run them, in its own partition.
@@ -259,16 +287,19 @@ class LeadAgent:
             self.reindex()
             self.indexed_generation = generation
         wall_now = utcnow()
-        now = self.clock.now(wall_now)
-        while (due := self.index.pop_next(now, wall_now)) is not None:
-            lead_id = due[1]
-            timer = LeadTimer(
-                timer_id=stable_id("tm", lead_id, now.isoformat()),
-                lead_id=lead_id,
-                now=now,
-                wall_now=wall_now,
-            )
-            await self.topics.lead_timers.send(key=lead_id.encode(), value=encode(timer))
+        for partition in self.index.partitions():
+            # Each partition's leads at that partition's stream time: a far-future
+            # event in one partition fires nothing of another's leads.
+            now = self.clock.now(partition, wall_now)
+            while (due := self.index.pop_next(partition, now, wall_now)) is not None:
+                lead_id = due[1]
+                timer = LeadTimer(
+                    timer_id=stable_id("tm", lead_id, now.isoformat()),
+                    lead_id=lead_id,
+                    now=now,
+                    wall_now=wall_now,
+                )
+                await self.topics.lead_timers.send(key=lead_id.encode(), value=encode(timer))
         self.report()
 
     def report(self) -> None:

@@ -129,3 +129,45 @@ def test_an_invalid_line_is_counted_and_skipped() -> None:
     bad = LoggedEvent(topic="leads", partition=0, offset=99, key="L1", value={"type": "x"})
     engine, decisions = run([*journey()[:1], bad])
     assert (engine.summary.invalid, len(decisions)) == (1, 1)
+
+
+def future_lead(partition: int) -> LoggedEvent:
+    """Another lead's event dated 60 days on, in `partition`."""
+    value = event("lead.created", 1, T0 + timedelta(days=60), "F", parent_name="Bo")
+    return LoggedEvent(topic="leads", partition=partition, offset=0, key="F", value=value)
+
+
+def rules(decisions: list[dict[str, Any]], lead: str = "L1") -> list[dict[str, Any]]:
+    return [d for d in decisions if d["lead_id"] == lead and d["trigger_event_id"][:5] == "rule-"]
+
+
+def test_a_future_dated_event_in_one_partition_ticks_no_lead_of_another() -> None:
+    at_risk = journey()[:5]  # L1 (partition 0) misses twice: its decay is due 14 days on
+    alone, _ = run(at_risk)
+
+    engine, decisions = run([*at_risk, future_lead(1)])
+    assert rules(decisions) == [] and engine.summary.ticks == alone.summary.ticks
+    assert [d["lead_id"] for d in decisions].count("F") == 1
+
+    same, in_partition = run([*at_risk, future_lead(0)])  # the same record, in L1's partition
+    [decay] = rules(in_partition)
+    assert decay["rl_state"].startswith("inactive") and same.summary.ticks > alone.summary.ticks
+
+    later = journey()[5]  # L1's own next record (20 days on) still fires its decay first
+    _, decisions = run([*at_risk, future_lead(1), later])
+    [decay] = rules(decisions)
+    assert decay["decided_at"] == "2026-03-24T10:00:00Z"  # the second miss + 14 days
+
+
+def test_replaying_a_log_of_several_partitions_twice_decides_the_same() -> None:
+    partition_1 = [
+        LoggedEvent(topic=x.topic, partition=1, offset=x.offset, key="L2", value=x.value)
+        for x in journey("L2")
+    ]
+    log = sorted(
+        [*journey(), *partition_1, future_lead(1)], key=lambda x: str(x.value["occurred_at"])
+    )
+    first_engine, first = run(log)
+    second_engine, second = run(log)
+    assert first == second and first_engine.summary == second_engine.summary
+    assert {d["lead_id"] for d in rules(first, "L1") + rules(first, "L2")} == {"L1", "L2"}

@@ -19,10 +19,13 @@ import pytest
 
 from stream_app.config.params import lead_params
 from stream_app.config.settings import Settings
+from stream_app.domain.lead.timers import next_due
 from stream_app.domain.qlearning import seeded_priors
+from stream_app.kafka.partitioner import partition_for
 from stream_app.worker import metrics
 from stream_app.worker.agents import lead as lead_module
 from stream_app.worker.agents.lead import LeadAgent
+from stream_app.worker.tables import read_lead
 
 PII = ("Sarah Mitchell", "+15550100", "sarah@example.com", "Jake")
 
@@ -195,7 +198,7 @@ async def test_an_event_time_out_of_bounds_is_a_dead_letter_and_moves_no_clock(
     assert letter["error_type"] == "event_time"
     assert occurred_at[:4] not in letter["error"], "the bound is named, not the value"
     assert leads == {}
-    assert lead_agent.clock.now(AT) == AT, "stream time did not move"
+    assert lead_agent.clock.now(0, AT) == AT, "stream time did not move"
 
 
 async def test_a_step_that_raises_is_a_dead_letter_naming_where_not_what(
@@ -303,3 +306,152 @@ async def test_dead_letter_log_lines_carry_no_values_and_cannot_be_forged(
     for letter in letters:
         assert not [value for value in PII if value in letter["error"]], letter["error"]
     assert "Sarah Mitchell" in letters[0]["raw"], "the raw payload is kept, by design"
+
+
+# --- time rules on per-partition stream time ------------------------------------------
+
+WALL = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+"""The wall clock of the stream-time tests (the agent's `utcnow`, patched)."""
+AHEAD = WALL + timedelta(hours=23, minutes=30)
+"""A far-future event time the door still accepts (less than a day ahead)."""
+
+
+def lead_on(partition: int, name: str) -> str:
+    """A lead id that murmur2 (producers' partitioner, and `reindex`'s) sends to `partition`."""
+    partitions = Settings.model_fields["partitions"].default
+    return next(
+        lead_id
+        for n in range(10_000)
+        if partition_for(lead_id := f"{name}-{n}", partitions) == partition
+    )
+
+
+def at(
+    type_: str, lead_id: str, n: int, when: datetime, partition: int, **fields: Any
+) -> tuple[Message, str]:
+    body = {
+        "type": type_,
+        "event_id": f"{lead_id}-e{n}",
+        "lead_id": lead_id,
+        "occurred_at": when.isoformat(),
+        **fields,
+    }
+    topic = {"sms": "sms-messages", "attendance": "attendance"}.get(type_.split(".")[0], "leads")
+    message = Message(orjson.dumps(body), lead_id.encode(), topic, partition, n)
+    return message, topic
+
+
+def journeys(lead_ids: dict[str, str], partition: int) -> list[tuple[Message, str]]:
+    """Per partition, one lead due for each time rule, each due after `WALL`, before `AHEAD`:
+    an SMS thread's flush, a reminder, and (once its older reminder ran) a decay."""
+    texted, reminded, at_risk = lead_ids["texted"], lead_ids["reminded"], lead_ids["at_risk"]
+    start = WALL - timedelta(days=14)
+    sms = {"message_id": "m1", "body": "Hi, what ages do you take?"}
+    rows: list[tuple[str, str, datetime, dict[str, Any]]] = [
+        ("sms.received", texted, WALL - timedelta(minutes=1), sms),
+        ("lead.created", reminded, WALL - timedelta(hours=1), {"parent_name": "Ana"}),
+        ("lead.created", at_risk, start, {"parent_name": "Bo"}),
+        ("lead.milestone", at_risk, start + timedelta(hours=2), {"milestone": "enrolled"}),
+        *(
+            (
+                "attendance.recorded",
+                at_risk,
+                start + timedelta(hours=h),
+                {"session_id": f"s{h}", "status": status},
+            )
+            for status, h in [("attended", 4), ("missed", 6), ("missed", 8)]
+        ),
+    ]
+    return [
+        at(type_, lead_id, n, when, partition, **fields)
+        for n, (type_, lead_id, when, fields) in enumerate(rows, start=1)
+    ]
+
+
+def when(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def timers_sent(topics: Any) -> list[dict[str, Any]]:
+    timers = [orjson.loads(value) for _, value in topics.sent["lead_timers"]]
+    topics.sent["lead_timers"].clear()
+    return timers
+
+
+async def apply_timers(lead_agent: LeadAgent, timers: list[dict[str, Any]]) -> None:
+    for n, timer in enumerate(timers):
+        lead_id = timer["lead_id"]
+        partition = partition_for(lead_id, lead_agent.settings.partitions)
+        message = Message(orjson.dumps(timer), lead_id.encode(), "lead-timers", partition, n)
+        await lead_agent.handle(message, "lead-timers")
+
+
+async def populated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[LeadAgent, dict[str, bytes], FakeTopics, dict[int, dict[str, str]]]:
+    """Both partitions' leads written, their past-due rules run: each lead's next rule is
+    due after the wall clock and by `AHEAD`."""
+    monkeypatch.setattr("stream_app.worker.agents.lead.utcnow", lambda: WALL)
+    lead_agent, leads, topics = agent()
+    names = ("texted", "reminded", "at_risk")
+    ids = {p: {name: lead_on(p, f"{name}-p{p}") for name in names} for p in (0, 1)}
+    for partition in (0, 1):
+        for message, topic in journeys(ids[partition], partition):
+            await lead_agent.handle(message, topic)
+    await lead_agent.sweep(None)
+    await apply_timers(lead_agent, timers_sent(topics))  # the at_risk leads' old reminders
+    for partition in (0, 1):
+        for lead_id in ids[partition].values():
+            due = next_due(read_lead(leads[lead_id]), lead_agent.params)
+            assert due is not None and WALL < due <= AHEAD, (lead_id, due)
+    assert read_lead(leads[ids[1]["at_risk"]]).status == "at_risk"
+    await lead_agent.sweep(None)
+    assert timers_sent(topics) == [], "the wall clock alone fires nothing yet"
+    return lead_agent, leads, topics, ids
+
+
+async def test_a_far_future_event_fires_the_rules_of_its_own_partitions_leads_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lead_agent, leads, topics, ids = await populated(monkeypatch)
+    ahead = lead_on(0, "ahead")
+    await lead_agent.handle(*at("lead.created", ahead, 1, AHEAD, 0, parent_name="Cy"))
+
+    await lead_agent.sweep(None)
+
+    timers = timers_sent(topics)
+    assert {t["lead_id"] for t in timers} == set(ids[0].values()), "partition 1's wait"
+    assert {(when(t["now"]), when(t["wall_now"])) for t in timers} == {(AHEAD, WALL)}
+    assert lead_agent.clock.now(1, WALL) == WALL
+    await apply_timers(lead_agent, timers)
+    assert read_lead(leads[ids[0]["at_risk"]]).status == "inactive", "the decay ran"
+    assert read_lead(leads[ids[0]["texted"]]).sms.messages == (), "the thread flushed"
+    assert read_lead(leads[ids[0]["reminded"]]).reminder is None, "the reminder went out"
+    sent = [orjson.loads(value)["lead_id"] for _, value in topics.sent["reminders"]]
+    assert ids[0]["reminded"] in sent and ids[1]["reminded"] not in sent
+    assert read_lead(leads[ids[1]["at_risk"]]).status == "at_risk"
+    assert len(read_lead(leads[ids[1]["texted"]]).sms.messages) == 1
+    assert read_lead(leads[ids[1]["reminded"]]).reminder is not None
+
+
+async def test_stream_time_is_restored_from_the_stored_leads_after_a_restart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lead_agent, leads, _, ids = await populated(monkeypatch)
+    ahead = lead_on(0, "ahead")
+    await lead_agent.handle(*at("lead.created", ahead, 1, AHEAD, 0, parent_name="Cy"))
+
+    restarted = LeadAgent(
+        lead_agent.settings,
+        cast(Any, FakeTopics()),
+        leads,
+        {},
+        cast(Any, FakeView()),
+        lead_agent.params,
+    )
+    await restarted.sweep(1)  # a first recovery: re-index from the table
+
+    assert restarted.clock.newest() == {0: AHEAD, 1: WALL - timedelta(minutes=1)}
+    timers = timers_sent(restarted.topics)
+    assert {t["lead_id"] for t in timers} == set(ids[0].values())
+    assert {when(t["now"]) for t in timers} == {AHEAD}

@@ -22,6 +22,7 @@ from stream_app.domain.lead import (
     next_deadline,
     next_due,
 )
+from stream_app.domain.lead.timers import PartitionedIndex, StreamClocks
 from stream_app.domain.lifecycle import Status, decay_due_at
 from tests.unit.domain.lead.helpers import CALL, NOW, PARAMS, POLICY, T0, Lead
 
@@ -343,3 +344,63 @@ def test_stream_time_never_runs_backwards_as_events_arrive_out_of_order() -> Non
         seen.append(clock.now(EARLY))
     assert seen == sorted(seen)
     assert seen[-1] == T0 + timedelta(minutes=30)
+
+
+# --- StreamClocks, PartitionedIndex: stream time per partition ------------------------
+
+FAR = NOW + timedelta(days=3650)
+"""A far-future but valid event time."""
+
+
+def test_an_event_moves_the_stream_time_of_its_own_partition_only() -> None:
+    clocks = StreamClocks()
+    clocks.observe(0, FAR)
+    clocks.observe(1, NOW - H)
+    clocks.observe(1, NOW - 2 * H)  # older: never moves a clock back
+    assert clocks.now(0, NOW) == FAR
+    assert clocks.now(1, NOW) == NOW  # behind the wall clock: the wall clock
+    assert clocks.now(1, EARLY) == NOW - H
+    assert clocks.now(2, NOW) == NOW, "a partition nothing was seen in follows the wall clock"
+    assert clocks.newest() == {0: FAR, 1: NOW - H}
+
+
+def test_each_partitions_leads_are_due_at_that_partitions_time_only() -> None:
+    index = PartitionedIndex(PARAMS)
+    index.update(texted("A", T0), 0)
+    index.update(texted("B", T0), 1)
+    index.update(texted("C", T0 + H), 1)
+    assert len(index) == 3 and index.partitions() == [0, 1]
+
+    assert index.pop_next(0, LATE, EARLY) == (T0 + QUIET, "A")
+    assert index.pop_next(0, LATE, EARLY) is None, "B and C are not partition 0's"
+    assert "A" not in index and "B" in index
+    assert index.pop_next(1, T0 + QUIET, EARLY) == (T0 + QUIET, "B")
+    assert index.pop_next(1, T0 + QUIET, EARLY) is None
+    assert index.pop_next(2, LATE, LATE) is None, "a partition with no index has no one due"
+    assert index.pop_next(1, LATE, EARLY) == (T0 + H + QUIET, "C")
+    assert len(index) == 0
+
+
+def test_a_lead_filed_under_another_partition_is_due_there_only() -> None:
+    index = PartitionedIndex(PARAMS)
+    index.update(texted("A", T0), 0)
+    index.update(texted("A", T0 + H), 1)
+    assert len(index) == 1
+    assert index.pop_next(0, LATE, LATE) is None
+    assert index.pop_next(1, LATE, LATE) == (T0 + H + QUIET, "A")
+
+
+def test_a_partitioned_index_forgets_clears_and_drops_leads_with_nothing_pending() -> None:
+    index = PartitionedIndex(PARAMS)
+    index.update(texted("A", T0), 0)
+    index.update(texted("B", T0), 1)
+    index.update(stopped("B"), 1)  # nothing pending any more
+    index.forget("A")
+    index.forget("nobody")
+    assert len(index) == 0 and "A" not in index and "B" not in index
+    assert index.pop_next(0, LATE, LATE) is None and index.pop_next(1, LATE, LATE) is None
+
+    index.update(texted("A", T0), 3)
+    index.clear()
+    assert len(index) == 0 and index.partitions() == []
+    assert 42 not in index and ("A",) not in index
