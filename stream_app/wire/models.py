@@ -79,9 +79,9 @@ class QUpdate(Message):
 class LeadTimer(Message):
     """A sweep's request to run a lead's due time rules in the lead's own partition.
 
-    `now` is event time (the later of the wall clock and the newest event time the
-    worker has seen, so an accelerated simulation's rules fire too); `wall_now`
-    times work handed to other agents.
+    `now` is the lead's partition's stream time (the later of the wall clock and the
+    newest event time seen in that partition, so an accelerated simulation's rules
+    fire too); `wall_now` times work handed to other agents.
     """
 
     timer_id: RecordId
