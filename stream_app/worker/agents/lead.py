@@ -264,15 +264,25 @@ class LeadAgent:
         the newest event time its stored leads have seen, never later than before
         the restart, rather than the wall clock alone. A clock never moves back: a
         partition this worker kept keeps what it observed.
+
+        An unreadable row is skipped, logged by type and counted once per rebuild (no
+        lead id, no values): the lead agent dead-letters that lead's records anyway,
+        and one bad row must not stop the sweep of every other lead.
         """
         self.index.clear()
         self.facts.clear()
+        unreadable: Counter[str] = Counter()
         for raw in list(self.leads.values()):
-            state = read_lead(raw)
-            partition = partition_for(state.lead_id, self.settings.partitions)
-            if state.updated_at is not None:
-                self.clock.observe(partition, state.updated_at)
-            self.remember(state, partition)
+            try:
+                state = read_lead(raw)
+                partition = partition_for(state.lead_id, self.settings.partitions)
+                if state.updated_at is not None:
+                    self.clock.observe(partition, state.updated_at)
+                self.remember(state, partition)
+            except (ValueError, OverflowError) as exc:  # pydantic's errors are ValueErrors
+                unreadable[type(exc).__name__] += 1
+        for error_type, count in unreadable.items():
+            log.warning("re-index skipped %d unreadable lead states (%s)", count, error_type)
 
     async def sweep(self, generation: int | None) -> None:
         """Ask each lead whose time rules are due to run them, in its own partition.

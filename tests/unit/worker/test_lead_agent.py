@@ -455,3 +455,16 @@ async def test_stream_time_is_restored_from_the_stored_leads_after_a_restart(
     timers = timers_sent(restarted.topics)
     assert {t["lead_id"] for t in timers} == set(ids[0].values())
     assert {when(t["now"]) for t in timers} == {AHEAD}
+
+
+async def test_an_unreadable_stored_state_does_not_stop_the_re_index_of_the_others() -> None:
+    lead_agent, leads, _ = agent()
+    await lead_agent.handle(created("L1"), "leads")
+    await lead_agent.handle(created("L2"), "leads")
+    stored = orjson.loads(leads["L1"])
+    stored["profile"]["child_age"] = "Sarah Mitchell +15550100"  # no longer validates
+    leads["L1"] = orjson.dumps(stored)
+
+    lead_agent.reindex()  # the sweep's rebuild after a recovery: must not raise
+
+    assert set(lead_agent.facts) == {"L2"}
