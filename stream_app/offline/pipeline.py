@@ -150,6 +150,9 @@ class InProcess:
         for transition in effects.transitions:
             self.learner.apply(transition)
         yield effects
+        if effects.erased:  # the lead agent deletes the row and forgets the lead
+            self.states.pop(record.lead_id, None)
+            self._index.forget(record.lead_id)
         if state is None:
             return
         self.states[record.lead_id] = state

@@ -171,3 +171,35 @@ def test_replaying_a_log_of_several_partitions_twice_decides_the_same() -> None:
     second_engine, second = run(log)
     assert first == second and first_engine.summary == second_engine.summary
     assert {d["lead_id"] for d in rules(first, "L1") + rules(first, "L2")} == {"L1", "L2"}
+
+
+def test_an_erased_lead_is_gone_from_the_replay_too() -> None:
+    """Replay forgets an erased lead as the worker does: a later event starts afresh."""
+    log = [
+        LoggedEvent(
+            topic="leads",
+            partition=0,
+            offset=0,
+            key="L1",
+            value=event("lead.created", 1, T0, parent_name="Ana", phone="+15550100"),
+        ),
+        LoggedEvent(
+            topic="leads",
+            partition=0,
+            offset=1,
+            key="L1",
+            value=event("lead.erased", 2, T0 + timedelta(hours=1)),
+        ),
+        LoggedEvent(
+            topic="leads",
+            partition=0,
+            offset=2,
+            key="L1",
+            value=event("lead.updated", 3, T0 + timedelta(hours=2), owner="crm"),
+        ),
+    ]
+    engine = Replay(Params(), Learner(LearnerParams()))
+    list(engine.run(log))
+    state = engine._pipeline.states["L1"]
+    assert state.profile.parent_name == "" and state.profile.phone is None
+    assert state.seen_event_ids == ("L1-e3",)
