@@ -54,9 +54,11 @@ def dev(
             session_timeout_s=6.0,
             heartbeat_interval_s=1.0,
             rebalance_timeout_s=6.0,
-            # One embedded broker: one copy of each topic, and no InitProducerId.
+            # One embedded broker: one copy of each topic, no InitProducerId, and one
+            # record per produced batch (Tansu's ListOffsets is right only then).
             env="dev",
             kafka_idempotence=False,
+            kafka_max_batch_bytes=1,
         )
         refuse_unsafe_web(settings)
         render.topics(asyncio.run(apply_topics(settings)))

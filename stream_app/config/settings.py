@@ -79,6 +79,15 @@ class Settings(BaseSettings):
         default=True,
         description="Idempotent producers (acks=all always); off for the embedded broker.",
     )
+    kafka_max_batch_bytes: int = Field(
+        default=16_384,
+        ge=1,
+        le=16 * 1024 * 1024,
+        description=(
+            "Producer batch size per partition (aiokafka's default); the embedded broker "
+            "needs 1, one record per batch, or its ListOffsets answers short of the end."
+        ),
+    )
     # Group timings. Kafka's usual values by default; the embedded Tansu broker holds
     # a JoinGroup for half the session timeout, so `stream-app dev` lowers them
     # (docs/runtime-notes.md, "Tansu, the embedded broker") to get a worker ready in

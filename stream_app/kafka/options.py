@@ -45,12 +45,15 @@ def producer_options(settings: Settings) -> dict[str, Any]:
     (`STREAM_APP_KAFKA_IDEMPOTENCE`) stops a retried batch from being written twice;
     the embedded broker rejects the InitProducerId it needs, so `stream-app dev` and
     the tests turn it off. Partitioning stays aiokafka's default, murmur2 of the key,
-    as the Java client does (README, "Running in production").
+    as the Java client does (README, "Running in production"). The batch size is a
+    setting because Tansu, the embedded broker, answers ListOffsets(latest) with the
+    last batch's base offset + 1: only batches of one record keep it right.
     """
     return {
         **client_options(settings),
         "acks": "all",
         "enable_idempotence": settings.kafka_idempotence,
+        "max_batch_size": settings.kafka_max_batch_bytes,
     }
 
 

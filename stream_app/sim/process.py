@@ -19,6 +19,7 @@ def start_simulator(settings: Settings, families: int) -> subprocess.Popen[bytes
         "STREAM_APP_BROKER": settings.broker,
         "STREAM_APP_ENV": settings.env,
         "STREAM_APP_KAFKA_IDEMPOTENCE": str(settings.kafka_idempotence).lower(),
+        "STREAM_APP_KAFKA_MAX_BATCH_BYTES": str(settings.kafka_max_batch_bytes),
     }
     ready = f"http://127.0.0.1:{settings.web_port}/readyz"
     command = [sys.executable, "-m", "stream_app", "simulate", "--leads", str(families)]

@@ -53,6 +53,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         # Nothing runs `on_leader=True`: no leader-election topic to create.
         "topic_disable_leader": True,
         "producer_acks": ACKS_ALL,
+        "producer_max_batch_size": settings.kafka_max_batch_bytes,
         "broker_session_timeout": settings.session_timeout_s,
         "broker_heartbeat_interval": settings.heartbeat_interval_s,
         "broker_rebalance_timeout": settings.rebalance_timeout_s,
@@ -61,11 +62,6 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         "stream_publish_on_commit": False,
         "processing_guarantee": "at_least_once",
-        # Tansu's ListOffsets(latest) answers the last batch's base offset + 1, short of
-        # the real end (docs/runtime-notes.md): Faust's check then finds a RocksDB
-        # offset "past" the changelog and crashes a restarting worker. Kept on against
-        # Kafka, whose end offsets are right; off only for the dev broker.
-        "recovery_consistency_check": settings.env != "dev",
         "key_serializer": "raw",
         "value_serializer": "raw",
         "web_enabled": True,

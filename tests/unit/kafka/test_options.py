@@ -30,6 +30,14 @@ def test_producers_ask_for_acks_all_and_idempotence_by_default() -> None:
     assert client_options(settings()).items() <= options.items()
 
 
+def test_every_producer_takes_the_batch_size_setting() -> None:
+    """One record per batch keeps the embedded broker's end offsets right."""
+    given = settings(env="dev", kafka_max_batch_bytes=1)
+    assert producer_options(given)["max_batch_size"] == 1
+    assert faust_options(given)["producer_max_batch_size"] == 1
+    assert producer_options(settings())["max_batch_size"] == 16_384
+
+
 async def test_aiokafka_builds_the_producer_acks_all_murmur2() -> None:
     """Built, never started: no broker needed. aiokafka's default partitioner is the
     Java client's murmur2 (the partitioner contract, README "Running in production")."""
