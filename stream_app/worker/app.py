@@ -106,26 +106,7 @@ def _credentials(settings: Settings) -> Any:
 def _extractor(settings: Settings) -> Extractor:
     """The provider Settings name; secrets stay in Settings and never reach logs."""
     if settings.extractor == ExtractorName.OPENAI:
-        if settings.openai_api_key is None:
-            raise ValueError("STREAM_APP_EXTRACTOR=openai needs STREAM_APP_OPENAI_API_KEY")
-        if settings.openai_deadline_s >= settings.extraction_deadline_s:
-            # Every slow extraction would come back after its lead decided without it.
-            raise ValueError(
-                f"STREAM_APP_OPENAI_DEADLINE_S={settings.openai_deadline_s:g} must be below "
-                f"STREAM_APP_EXTRACTION_DEADLINE_S={settings.extraction_deadline_s:g}"
-            )
-        provider: Extractor = OpenAIExtractor(
-            api_key=settings.openai_api_key.get_secret_value(),
-            model=settings.openai_model,
-            base_url=settings.openai_base_url,
-            timeout_s=settings.openai_timeout_s,
-            max_retries=settings.openai_max_retries,
-            max_concurrency=settings.extractor_concurrency,
-            deadline_s=settings.openai_deadline_s,
-            max_tokens=settings.openai_max_tokens,
-            circuit_failures=settings.openai_circuit_failures,
-            circuit_cooldown_s=settings.openai_circuit_cooldown_s,
-        )
+        provider: Extractor = OpenAIExtractor.from_settings(settings)
         return provider
     return RulesExtractor()
 

@@ -40,6 +40,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
+from stream_app.config.settings import Settings
 from stream_app.domain.extraction.conversation import Conversation, family_turns, render
 from stream_app.domain.extraction.keywords import opt_out_in
 from stream_app.domain.extraction.model import (
@@ -250,6 +251,30 @@ class OpenAIExtractor:
         self._slots = asyncio.Semaphore(max(1, max_concurrency))
         self.breaker = CircuitBreaker(
             circuit_failures, circuit_cooldown_s, clock=clock, on_change=_export_circuit
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OpenAIExtractor:
+        """The provider Settings describe; refuses settings that could never work."""
+        if settings.openai_api_key is None:
+            raise ValueError("STREAM_APP_EXTRACTOR=openai needs STREAM_APP_OPENAI_API_KEY")
+        if settings.openai_deadline_s >= settings.extraction_deadline_s:
+            # Every slow extraction would come back after its lead decided without it.
+            raise ValueError(
+                f"STREAM_APP_OPENAI_DEADLINE_S={settings.openai_deadline_s:g} must be below "
+                f"STREAM_APP_EXTRACTION_DEADLINE_S={settings.extraction_deadline_s:g}"
+            )
+        return cls(
+            api_key=settings.openai_api_key.get_secret_value(),
+            model=settings.openai_model,
+            base_url=settings.openai_base_url,
+            timeout_s=settings.openai_timeout_s,
+            max_retries=settings.openai_max_retries,
+            max_concurrency=settings.extractor_concurrency,
+            deadline_s=settings.openai_deadline_s,
+            max_tokens=settings.openai_max_tokens,
+            circuit_failures=settings.openai_circuit_failures,
+            circuit_cooldown_s=settings.openai_circuit_cooldown_s,
         )
 
     async def extract(self, conversation: Conversation) -> Extraction:

@@ -2,9 +2,10 @@
 
 160 conversations (calls, voicemails, SMS threads) were written and labelled by
 hand for issue 17, without running any extractor on them, then split once (a
-seeded shuffle, 80/80) into `extraction_dev.jsonl`, which the rules may be tuned
-on, and `extraction_locked.jsonl`, which nobody tunes on: only its aggregate
-scores are looked at. Its hash is pinned here so that an edit to it (a relabel
+seeded shuffle, 80/80) into `dev.jsonl`, which the rules may be tuned on, and
+`locked.jsonl`, which nobody tunes on (both ship in
+`stream_app/domain/extraction/labelled/`, so `stream-app extraction-eval` finds them):
+only its aggregate scores are looked at. Its hash is pinned here so that an edit to it (a relabel
 that flatters a provider, an item moved across) fails loudly instead of quietly
 turning the held-out number into a training number.
 
@@ -29,11 +30,13 @@ from typing import Any
 
 import pytest
 
+import stream_app.domain.extraction.rules as rules
 from stream_app.domain.extraction.scoring import DIMENSIONS, parse_records
 
 DATA = Path(__file__).resolve().parents[3] / "data"
-LOCKED = DATA / "extraction_locked.jsonl"
-DEV = DATA / "extraction_dev.jsonl"
+LABELLED = Path(rules.__file__).resolve().parents[1] / "labelled"
+LOCKED = LABELLED / "locked.jsonl"
+DEV = LABELLED / "dev.jsonl"
 LOCKED_SHA256 = "6885af01feffae64f3fd540ffc91547286f0fefdee6b111eb2076fddc7cd6f2f"
 """sha256 of the locked set as split; changing the file must be a visible decision."""
 
