@@ -1,7 +1,9 @@
 """What the system never sees: a family's traits, its true stage and the response table.
 
-This module is data. A family's journey (`population`) looks up the odds of each
-published action here, in the situation the family is truly in; the worker only
+This module is data. `RESPONSES` is the base response table: each seed's `world`
+draws its dispositions' tables from it (scaled, sometimes reordered), and a
+family's journey (`population`) looks up the odds of each published action in
+its disposition's table, in the situation the family is truly in; the worker only
 ever sees the events those odds lead to. Keeping the table apart from the journey
 logic lets a reader check the simulated world's assumptions (the action that
 answers a concern moves the family on, pushing too early loses it, waiting lets a
@@ -148,12 +150,6 @@ STAGE_DEFAULTS: dict[str, Odds] = {
 """Unlisted actions after the trial is booked still mostly keep the family going."""
 
 
-def response_odds(situation: str, action: Action) -> Odds:
-    """Hidden (forward, backfire) chances of `action` in `situation`."""
-    default = STAGE_DEFAULTS.get(situation, CONTACT_DEFAULT)
-    return RESPONSES.get(situation, {}).get(action, default)
-
-
 __all__ = [
     "CONTACT_DEFAULT",
     "ENROLLED_STAGES",
@@ -164,5 +160,4 @@ __all__ = [
     "Odds",
     "Stage",
     "Traits",
-    "response_odds",
 ]

@@ -1,10 +1,11 @@
 """Synthetic families with hidden response probabilities, reacting to next-best-actions.
 
-A family has hidden traits (cost worries, a busy schedule, a spouse who must agree,
-a reluctant child, hesitation, how responsive it is) and a hidden journey: it
-must be reached, have its concerns met one by one, book and attend a trial,
-enrol, attend, pay. Each published decision gets a reaction drawn from a table of
-probabilities per (situation, action) in `hidden`: the action that answers the
+A family has a hidden disposition (one of its seed's `world`), hidden traits drawn
+from that disposition's mix (cost worries, a busy schedule, a spouse who must
+agree, a reluctant child, hesitation, how responsive it is) and a hidden journey:
+it must be reached, have its concerns met one by one, book and attend a trial,
+enrol, attend, pay. Each published decision gets a reaction drawn from its
+disposition's table of probabilities per (situation, action): the action that answers the
 family's current situation moves it forward, pushing too early makes it decline,
 waiting lets a hesitant family come back on its own. The system never sees the
 table; it sees only what a CRM and the family would send (`events`): calls with
@@ -34,16 +35,9 @@ from stream_app.domain.messages import (
     OutcomeKind,
 )
 from stream_app.sim.events import CONTACTS, DAY, HOUR, EventWriter
-from stream_app.sim.hidden import (
-    ENROLLED_STAGES,
-    TERMINAL,
-    Concern,
-    Odds,
-    Stage,
-    Traits,
-    response_odds,
-)
+from stream_app.sim.hidden import ENROLLED_STAGES, TERMINAL, Concern, Odds, Stage, Traits
 from stream_app.sim.transcripts import Speakers, Topic
+from stream_app.sim.world import Disposition, world
 
 _PARENTS = ("Sarah Mitchell", "Maria Lopez", "Tom Baker", "Aisha Khan", "Wei Chen", "Emma Novak")
 _CHILDREN = (("Jake", "he"), ("Mia", "she"), ("Leo", "he"), ("Sofia", "she"), ("Noah", "he"))
@@ -54,9 +48,14 @@ _ANNOYANCE_AFTER = 5
 """Unproductive contacts in a row after which a family may ask to be left alone."""
 
 
-def family_seed(run_seed: int, index: int) -> int:
-    """A family's own seed: stable across runs, policies and Python versions."""
-    digest = hashlib.sha256(f"{run_seed}:{index}".encode()).digest()
+def family_seed(run_seed: int, index: int, population: int = 0) -> int:
+    """A family's own seed: stable across runs, policies and Python versions.
+
+    `population` draws other families from the same world (the seed's
+    dispositions): a table learned on population 0 can be judged on population 1.
+    """
+    key = f"{run_seed}:{index}" if population == 0 else f"{run_seed}:{population}:{index}"
+    digest = hashlib.sha256(key.encode()).digest()
     return int.from_bytes(digest[:8], "big")
 
 
@@ -107,6 +106,7 @@ class Family:
     """
 
     index: int
+    disposition: Disposition
     traits: Traits
     rng: random.Random
     speakers: Speakers
@@ -120,15 +120,19 @@ class Family:
     rejected: int = 0
 
     @classmethod
-    def create(cls, run_seed: int, index: int, lead_id: str, arrives_at: datetime) -> Family:
-        rng = random.Random(family_seed(run_seed, index))
+    def create(
+        cls, run_seed: int, index: int, lead_id: str, arrives_at: datetime, population: int = 0
+    ) -> Family:
+        rng = random.Random(family_seed(run_seed, index, population))
+        disposition = world(run_seed).pick(rng.random())
+        mix = disposition.traits
         traits = Traits(
-            cost_worried=rng.random() < 0.35,
-            busy_schedule=rng.random() < 0.3,
-            needs_spouse=rng.random() < 0.25,
-            child_reluctant=rng.random() < 0.2,
-            hesitant=rng.random() < 0.3,
-            responsiveness=rng.uniform(0.45, 0.95),
+            cost_worried=rng.random() < mix.cost_worried,
+            busy_schedule=rng.random() < mix.busy_schedule,
+            needs_spouse=rng.random() < mix.needs_spouse,
+            child_reluctant=rng.random() < mix.child_reluctant,
+            hesitant=rng.random() < mix.hesitant,
+            responsiveness=rng.uniform(*mix.responsiveness),
         )
         concerns = traits.concerns()
         rng.shuffle(concerns)
@@ -136,7 +140,7 @@ class Family:
         parent = rng.choice(_PARENTS)
         speakers = Speakers(parent.split()[0], child, he, "him" if he == "he" else "her")
         writer = EventWriter(lead_id, rng, speakers, arrives_at)
-        return cls(index, traits, rng, speakers, parent, writer, concerns=concerns)
+        return cls(index, disposition, traits, rng, speakers, parent, writer, concerns=concerns)
 
     @property
     def lead_id(self) -> str:
@@ -164,7 +168,7 @@ class Family:
 
     def odds(self, action: Action) -> Odds:
         """Hidden (forward, backfire) chances of `action` in the current situation."""
-        return response_odds(self.situation, action)
+        return self.disposition.odds(self.situation, action)
 
     def created(self) -> LeadCreated:
         return self.writer.created(self.parent_name)
