@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from stream_app.cli import data, extraction_eval, offline, run, topics
+from stream_app.cli import bench, console, data, extraction_eval, offline, run, topics
 
 HELP = "The `stream-app` command: parse arguments, build Settings, dispatch. Nothing more."
 
@@ -22,6 +22,9 @@ app.command()(offline.train)
 app.command()(offline.export)
 app.command()(offline.replay)
 app.command()(offline.evaluate)
+app.command()(bench.bench)
+app.command()(console.console)
+app.command()(console.report)
 app.command()(extraction_eval.extraction_eval)
 
 topics_app.command("apply")(topics.apply)

@@ -111,6 +111,28 @@ class DeadLetter(Message):
     failed_at: AwareDatetime
 
 
+class OperatorReminder(Message):
+    """An operator's reminder on a lead, from the console (`operator-reminders`).
+
+    The worker publishes a reminder on `reminders` when a decision's follow-up comes
+    due; nothing in the lead step lets a person set, move or close one, so the console
+    keeps those acts on a topic of their own: the read model replays them like any other
+    record, and `--rebuild` loses none. `reminder_id` names the reminder acted on (the
+    worker's `r-...` id, or a new one for `reminder.set`); `remind_at` is required to
+    set or snooze.
+    """
+
+    type: Literal["reminder.set", "reminder.snoozed", "reminder.dismissed"]
+    event_id: Annotated[str, Field(min_length=1, max_length=128)]
+    lead_id: LeadId
+    occurred_at: AwareDatetime
+    reminder_id: RecordId
+    remind_at: AwareDatetime | None = None
+    decision_id: RecordId | None = None
+    note: Annotated[str, Field(max_length=500)] | None = None
+    operator: Annotated[str, Field(max_length=200)] | None = None
+
+
 # Models whose JSON Schema is published under topics/schemas/, by file stem.
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "lead.created": LeadCreated,
@@ -131,5 +153,6 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "extraction": ExtractionResult,
     "lead-timer": LeadTimer,
     "reminder": Reminder,
+    "operator-reminder": OperatorReminder,
     "dead-letter": DeadLetter,
 }

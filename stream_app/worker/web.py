@@ -95,7 +95,13 @@ class BearerGuard:
         if self._open:
             return True
         scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-        if not self._tokens or scheme.lower() != "bearer":
+        if scheme.lower() != "bearer":
+            return False
+        return self.matches(presented)
+
+    def matches(self, presented: str) -> bool:
+        """`presented` is one of the configured tokens (none configured: never)."""
+        if not self._tokens:
             return False
         given = presented.strip().encode("utf-8", "surrogateescape")
         # Every token is compared, so the time taken does not say which one came close.
@@ -103,6 +109,11 @@ class BearerGuard:
         for token in self._tokens:
             matched |= hmac.compare_digest(given, token)
         return matched
+
+    @property
+    def open(self) -> bool:
+        """No token is needed: none is set and the server binds loopback only."""
+        return self._open
 
     def refuse(self, web: Any) -> Response:
         if not self._tokens:

@@ -1,7 +1,7 @@
 """The package's layers, checked from the source: imports only point down, the domain is
 pure, and no two modules import each other, directly or round a circle.
 
-Layers, top to bottom: cli > sim > offline > worker > kafka > wire > config > domain.
+Layers, top to bottom: cli > console > sim > offline > worker > kafka > wire > config > domain.
 The package root (`stream_app/__init__.py`, `__main__.py`) counts as cli. A module may
 import its own layer and any layer below it.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "stream_app"
 
-LAYERS = ("domain", "config", "wire", "kafka", "worker", "offline", "sim", "cli")
+LAYERS = ("domain", "config", "wire", "kafka", "worker", "offline", "sim", "console", "cli")
 """Bottom to top: a module may import from its own layer and any layer before it."""
 
 ROOT_LAYER = "cli"
@@ -374,7 +374,7 @@ def test_checks_catch_violations_in_a_synthetic_package() -> None:
     ]
     assert unlayered(modules) == [
         "stream_app.stray is in no layer "
-        "(expected stream_app.<domain|config|wire|kafka|worker|offline|sim|cli>.…)"
+        "(expected stream_app.<domain|config|wire|kafka|worker|offline|sim|console|cli>.…)"
     ]
     assert unresolved(imports, modules) == [
         "stream_app/worker/app.py:2: `import stream_app.worker.nowhere` names "

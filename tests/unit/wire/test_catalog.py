@@ -25,10 +25,12 @@ DESIGN_TOPICS = {
 
 
 INTERNAL_TOPICS = {"lead-timers"}
+CONSOLE_TOPICS = {"operator-reminders"}
+"""The operator console's own log: reminders a person set, snoozed or dismissed."""
 
 
 def test_catalog_has_every_topic_of_the_design_and_only_known_internal_ones() -> None:
-    assert set(load_catalog().names) == DESIGN_TOPICS | INTERNAL_TOPICS
+    assert set(load_catalog().names) == DESIGN_TOPICS | INTERNAL_TOPICS | CONSOLE_TOPICS
 
 
 def test_single_writer_topics_have_one_partition_and_q_updates_is_compacted() -> None:
