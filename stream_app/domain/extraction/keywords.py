@@ -41,7 +41,7 @@ _OPT_OUT_PHRASES = re.compile(
     r"\bunsubscrib(?:e|ed|ing)\b"
     r"|\bopt(?:ed|ing)?[\s-]?out\b"
     r"|\bremove\s+(?:me|us|my\s+(?:number|name|info))\b"
-    r"|\btake\s+(?:me|us|my\s+(?:number|name))\s+off\b"
+    r"|\btake\s+(?:me|us|(?:my|our)\s+(?:number|name|info))\s+off\b"
     r"|\bstop\s+(?:texting|calling|messaging|contacting|emailing|sending|bothering|harassing)\b",
     _I,
 )

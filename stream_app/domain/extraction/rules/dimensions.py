@@ -35,6 +35,11 @@ _FIN_HIGH: Final = rx(*concerns.FIN_HIGH)
 _FIN_MODERATE_BLOCKER: Final = rx(*concerns.FIN_MODERATE_BLOCKER)
 _FIN_MODERATE: Final = rx(*concerns.FIN_MODERATE)
 _FIN_LOW: Final = rx(*concerns.FIN_LOW)
+_FIN_STRAIN: Final = rx(*concerns.FIN_STRAIN)
+_MONEY_CONTEXT: Final = rx(*concerns.MONEY_CONTEXT)
+# A worry softened in the same breath ("pricey, but you get what you pay for") is a
+# concern, not a reason it won't work.
+_CONCESSION: Final = rx(r"\bbut\b[^.?!]*\b(?:worth|get\s+what\s+you\s+pay\s+for|i\s+guess)\b")
 _OBJECTIONS: Final[tuple[tuple[ObjectionTopic, re.Pattern[str]], ...]] = tuple(
     (topic, rx(*topic.phrases)) for topic in concerns.OBJECTIONS
 )
@@ -54,6 +59,7 @@ _FAMILY_NOTE: Final = rx(*context.FAMILY_NOTE)
 _POSITIVE: Final = rx(*context.POSITIVE)
 _NEGATIVE: Final = rx(*context.NEGATIVE)
 _SOFTENER: Final = rx(*context.SOFTENER)
+_SARCASM: Final = rx(*context.SARCASM)
 
 # "Maya is 7", "Leo, 9", "Sam's 5", "Ava (6)": a capitalised name and an age, so
 # case-sensitive; not a time, a duration or a price ("Monday, 5 pm", "Soccer is 30
@@ -72,6 +78,7 @@ class Read:
     financial: Level
     financial_mentions: tuple[str, ...]
     blockers: tuple[Sentence, ...]
+    strained: tuple[Sentence, ...]
     objections: tuple[Objection, ...]
     objection_turns: frozenset[int]
     signals: tuple[AdditionalSignal, ...]
@@ -84,6 +91,7 @@ def read_sentences(sentences: tuple[Sentence, ...], last_turn: int, opt_out: boo
     """Every dimension of the family's sentences; `last_turn` is the family's last turn."""
     signals = _signals(sentences)
     financial, mentions, blockers = _financial(sentences, signals)
+    strained = tuple(s for s in sentences if s in _strained(sentences))
     objections, objection_turns = _objections(sentences, blockers)
     return Read(
         sentences=sentences,
@@ -91,6 +99,7 @@ def read_sentences(sentences: tuple[Sentence, ...], last_turn: int, opt_out: boo
         financial=financial,
         financial_mentions=mentions,
         blockers=blockers,
+        strained=strained,
         objections=objections,
         objection_turns=objection_turns,
         signals=signals,
@@ -110,6 +119,7 @@ def _financial(
     """
     level = Level.NONE
     mentions: list[str] = []
+    strained = _strained(sentences)
     for s in sentences:
         if _FIN_NO_CONCERN.search(s.text):
             continue
@@ -117,7 +127,7 @@ def _financial(
             Level.HIGH
             if hits(_FIN_HIGH, [s], negatable=False)
             else Level.MODERATE
-            if hits(_FIN_MODERATE_BLOCKER, [s]) or hits(_FIN_MODERATE, [s])
+            if hits(_FIN_MODERATE_BLOCKER, [s]) or hits(_FIN_MODERATE, [s]) or s in strained
             else Level.LOW
             if hits(_FIN_LOW, [s], negatable=False)
             else Level.NONE
@@ -132,9 +142,31 @@ def _financial(
         s
         for s in sentences
         if not _FIN_NO_CONCERN.search(s.text)
-        and (hits(_FIN_HIGH, [s], negatable=False) or hits(_FIN_MODERATE_BLOCKER, [s]))
+        and not _CONCESSION.search(s.text)
+        and (
+            hits(_FIN_HIGH, [s], negatable=False)
+            or hits(_FIN_MODERATE_BLOCKER, [s])
+            or s in strained
+        )
     )
     return level, unique(mentions), blockers
+
+
+def _strained(sentences: Sequence[Sentence]) -> set[Sentence]:
+    """Strain words ("that's a lot", "you're kidding me") in or after a money sentence.
+
+    Cost worries often carry no money word of their own: "Four hundred for the
+    semester? For a club that meets once a week? That's a lot." The money may be in
+    the sentence or in an earlier one of the same turn.
+    """
+    found: set[Sentence] = set()
+    money_turns: set[int] = set()
+    for s in sentences:
+        if _MONEY_CONTEXT.search(s.text):
+            money_turns.add(s.turn)
+        if s.turn in money_turns and hits(_FIN_STRAIN, [s]):
+            found.add(s)
+    return found
 
 
 def _objections(
@@ -220,6 +252,9 @@ def sentiment(read: Read, intent: Intent) -> Sentiment:
     """The family's tone: positive and negative words counted, then the intent applied."""
     positive = negative = 0
     for s in read.sentences:
+        if _SARCASM.search(s.text):
+            negative += 2
+            continue
         for m in _POSITIVE.finditer(s.text):
             if negated(s.text, m.start()):
                 negative += 1
@@ -234,6 +269,12 @@ def sentiment(read: Read, intent: Intent) -> Sentiment:
         if not any(_SOFTENER.search(s.text) for s in read.sentences):
             negative += 1
     if read.opt_out:
+        negative += 1
+    if intent is Intent.INTERESTED:
+        # Saying they want it is warm even in plain words ("I am interested for my son").
+        positive += 1
+    if read.strained:
+        # "That's a lot", "you're kidding me": pushback on price is said with an edge.
         negative += 1
     if positive > negative:
         return Sentiment.POSITIVE

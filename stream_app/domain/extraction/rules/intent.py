@@ -37,10 +37,24 @@ _REDIRECT: Final = rx(*phrases.REDIRECT)
 _AGENT_ASKS_INTEREST: Final = rx(*phrases.AGENT_ASKS_INTEREST)
 _BARE_NO: Final = re.compile(phrases.BARE_NO, re.IGNORECASE)
 _AGENT_ASKS_WHEN: Final = rx(*phrases.AGENT_ASKS_WHEN)
+_CONFIRM_REQUEST: Final = rx(*phrases.CONFIRM_REQUEST)
+_CONFIRM_REPLY: Final = re.compile(phrases.CONFIRM_REPLY, re.IGNORECASE)
+_DAY_SHORT: Final = re.compile(phrases.DAY_SHORT, re.IGNORECASE)
+_BUT_NOT_NOW: Final = rx(*phrases.BUT_NOT_NOW)
 _TIME: Final = rx(*TIME)
-
-# After a refusal: "..., but is there ...?" turns it into a question.
-_BUT_QUESTION: Final = re.compile(r"\bbut\b.*\?")
+_DESIRE: Final = rx(
+    r"\b(?:(?:would|'d)\s+(?:love|like)|want(?:s|ed)?)\s+to\s+"
+    r"(?:do|book|come|start|join|try|take|bring|get\s+(?:him|her|them)\s+in)\b"
+)
+_CLOCK_OR_DAY: Final = rx(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b",
+    r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm)\b",
+    r"\bat\s+\d{1,2}(?::\d{2})?\b",
+)
+_SHORT_QUESTION_WORDS: Final = 5
+_WH_QUESTION: Final = re.compile(
+    r"^\W*(?:what|when|which|how|where|who|is|are|do|does|any|anything)\b", re.IGNORECASE
+)
 
 
 def decide(conversation: Conversation, read: Read) -> Intent:
@@ -48,7 +62,12 @@ def decide(conversation: Conversation, read: Read) -> Intent:
     sentences = read.sentences
     if read.opt_out or _declines(sentences) or _answers_no(conversation, read):
         return Intent.DECLINING
-    if hits(_SCHEDULE_REQUEST, sentences):
+    if (
+        hits(_SCHEDULE_REQUEST, sentences)
+        or _proposes_time(sentences)
+        or _confirms(conversation, read)
+        or _wants_a_time(sentences)
+    ):
         return Intent.SCHEDULING
     deferring = bool(hits(_DEFER_TO_DECISION_MAKER, sentences))
     moved_on = (
@@ -62,21 +81,74 @@ def decide(conversation: Conversation, read: Read) -> Intent:
         return Intent.CONSIDERING
     if hits(_UNCLEAR, sentences):
         return Intent.UNCLEAR
-    if any(
-        _is_question(s)
-        and not _CONSIDER.search(s.text)
-        and not _UNCLEAR.search(s.text)
-        and not _REDIRECT.search(s.text)
-        for s in sentences
-    ):
-        return Intent.REQUESTING_INFO
-    if deferring or hits(_CONSIDER, sentences):
-        return Intent.CONSIDERING
-    if _answers_when(conversation, read):
-        return Intent.SCHEDULING
-    if hits(_INTERESTED, sentences):
-        return Intent.INTERESTED
+    soft = _latest_stance(conversation, read, deferring)
+    if soft is not None:
+        return soft
     return Intent.UNCLEAR
+
+
+def _latest_stance(conversation: Conversation, read: Read, deferring: bool) -> Intent | None:
+    """Asking, still deciding, or keen: the stance of the family's last turn that has one.
+
+    A question the agent has since answered no longer speaks for the family when a
+    later turn takes a stance ("Is the kitchen nut free?" ... "Okay, she'd love it"),
+    so turns are read from the last back and the first one with a stance decides.
+    Within a turn the order is asking, then deciding, then answering "when", then keen.
+    """
+    by_turn: dict[int, list[Sentence]] = {}
+    for s in read.sentences:
+        by_turn.setdefault(s.turn, []).append(s)
+    for turn in sorted(by_turn, reverse=True):
+        found = by_turn[turn]
+        if any(
+            _is_question(s)
+            and not _CONSIDER.search(s.text)
+            and not _UNCLEAR.search(s.text)
+            and not _REDIRECT.search(s.text)
+            for s in found
+        ):
+            return Intent.REQUESTING_INFO
+        if hits(_DEFER_TO_DECISION_MAKER, found) or hits(_CONSIDER, found):
+            return Intent.CONSIDERING
+        if _answers_when(conversation, read, turn):
+            return Intent.SCHEDULING
+        if hits(_INTERESTED, found):
+            return Intent.CONSIDERING if deferring else Intent.INTERESTED
+    return Intent.CONSIDERING if deferring else None
+
+
+def _proposes_time(sentences: Sequence[Sentence]) -> bool:
+    """A short question that names a day or time ("next sat?", "thurs?"): a slot offered."""
+    return any(
+        s.text.endswith("?")
+        and not _WH_QUESTION.match(s.text)
+        and len(s.text.split()) <= _SHORT_QUESTION_WORDS
+        and (_DAY_SHORT.search(s.text) or _TIME.search(s.text))
+        for s in sentences
+    )
+
+
+def _wants_a_time(sentences: Sequence[Sentence]) -> bool:
+    """Wanting a named day or hour in one breath ("would love to do the Monday class at 4")."""
+    return any(
+        (d := _DESIRE.search(s.text)) and _CLOCK_OR_DAY.search(s.text[d.end() :]) for s in sentences
+    )
+
+
+def _confirms(conversation: Conversation, read: Read) -> bool:
+    """A bare "yes"/"C" right after the agent asked the family to confirm a booking."""
+    turns = conversation.turns
+    for s in read.sentences:
+        previous = next(
+            (turns[i] for i in range(s.turn - 1, -1, -1) if turns[i].role == "agent"), None
+        )
+        if (
+            previous is not None
+            and _CONFIRM_REQUEST.search(previous.text)
+            and _CONFIRM_REPLY.match(s.text)
+        ):
+            return True
+    return False
 
 
 def _is_question(s: Sentence) -> bool:
@@ -88,7 +160,7 @@ def _declines(sentences: Sequence[Sentence]) -> list[Sentence]:
     found: list[Sentence] = []
     for s in sentences:
         match = _DECLINE.search(s.text)
-        if match and not _BUT_QUESTION.search(s.text[match.end() :]):
+        if match and not _BUT_NOT_NOW.search(s.text[match.end() :]):
             found.append(s)
     return found
 
@@ -109,10 +181,12 @@ def _answers_no(conversation: Conversation, read: Read) -> bool:
     return False
 
 
-def _answers_when(conversation: Conversation, read: Read) -> bool:
-    """The family giving days or times in reply to the agent asking when suits them."""
+def _answers_when(conversation: Conversation, read: Read, turn: int) -> bool:
+    """The family giving days or times, in this turn, to the agent asking when suits them."""
     turns = conversation.turns
     for s in read.sentences:
+        if s.turn != turn:
+            continue
         previous_agent = next(
             (turns[i] for i in range(s.turn - 1, -1, -1) if turns[i].role == "agent"), None
         )

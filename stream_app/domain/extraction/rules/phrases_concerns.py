@@ -42,9 +42,15 @@ class SignalRule:
 # is not a problem (NO_CONCERN) counts at no level at all.
 
 FIN_NO_CONCERN: Final[tuple[str, ...]] = (
-    r"\b(?:cost|price|money|budget|tuition)(?:'s|\s+is|\s+isn't|\s+is\s+not)?\s+(?:not\s+)?(?:an?\s+)?"
+    # Negation scope: only a negated "cost is an issue" is no concern; the plain one is one.
+    r"\b(?:cost|price|money|budget|tuition)(?:'s|\s+is)?\s*(?:not|isn't|is\s+not|never|isn't\s+really)\s+"
+    r"(?:really\s+)?(?:an?\s+|the\s+)?(?:issue|problem|concern)\b",
+    r"\b(?:don't|do\s+not)\s+think\s+(?:the\s+)?(?:cost|price|money)\s+is\s+(?:the|an?)\s+"
     r"(?:issue|problem|concern)\b",
+    r"\bno\s+problem\s+(?:at\s+all\s+)?(?:about|with)\s+the\s+(?:cost|price|money)\b",
+    r"\b(?:it's|is)\s+(?:honestly\s+)?not\s+(?:about\s+)?the\s+(?:money|cost|price)\b",
     r"\bnot\s+(?:too|that|very|so)\s+(?:expensive|pricey|bad)\b",
+    r"\bwouldn't\s+(?:call|say)\s+(?:it|that's|it's)\s+(?:is\s+)?(?:expensive|pricey|too\s+much)\b",
     r"\bcheaper\s+than\s+(?:i|we)\s+thought\b",
     r"\b(?:that's|that\s+is|it's|very|pretty)\s+(?:reasonable|affordable)\b",
     r"\bnot\s+worried\s+about\s+(?:the\s+)?(?:cost|price|money)\b",
@@ -55,6 +61,8 @@ FIN_HIGH: Final[tuple[str, ...]] = (
     r"\bno\s+way\s+(?:we|i)\s+(?:can|could)\s+(?:pay|afford)\b",
     r"\b(?:way|totally|completely)\s+out\s+of\s+(?:our|my)\s+(?:budget|price\s+range)\b",
     r"\bstruggling\s+(?:financially|with\s+money|to\s+pay)\b",
+    r"\bno\s+(?:nos|me)\s+alcanza\b",
+    r"\bno\s+tenemos\s+(?:el\s+)?dinero\b",
 )
 FIN_MODERATE_BLOCKER: Final[tuple[str, ...]] = (
     r"\bmore\s+than\s+(?:we|i)\s+(?:budgeted|expected|planned|can\s+spend|wanted\s+to\s+spend)\b",
@@ -70,7 +78,36 @@ FIN_MODERATE_BLOCKER: Final[tuple[str, ...]] = (
     r"\bwhy\s+would\s+(?:i|we)\s+pay\b",
     r"\bdifference\s+in\s+price\b",
     r"\ba\s+lot\s+(?:of\s+money\s+)?for\s+us\b",
+    r"\b(?:can't|cannot|can)\s+swing\b",
+    r"\b(?:things|finances)\s+(?:are|is|'s|have\s+been|has\s+been)\s+(?:really\s+|pretty\s+|so\s+|a\s+bit\s+)?tight\b",
+    r"\bstretched\s+(?:thin|tight)\b",
+    r"\b(?:a\s+bit|a\s+little|too|way\s+too)\s+much\s+for\s+(?:our|my|the)\s+(?:budget|wallet)\b",
+    r"\b(?:fees?|prices?|costs?|tuition|rates?)\s+(?:went|goes|go|keeps?\s+going|just\s+went)\s+up\b",
+    r"\b(?:it|that|they|this|costs?|everything)\s+(?:all\s+)?(?:just\s+|really\s+)?adds?\s+up\b",
+    r"\b(?:muy\s+)?caro\b",
+    r"\bprecio\s+est[aá]\s+(?:muy\s+|bien\s+)?alto\b",
+    r"\bI'm\s+not\s+paying\b",
 )
+FIN_STRAIN: Final[tuple[str, ...]] = (
+    r"\bthat's\s+a\s+lot\b",
+    r"\b(?:insane|crazy|ridiculous|outrageous|steep)\b",
+    r"\b(?:is|it's|would\s+be|seems)\s+(?:really\s+|pretty\s+|kind\s+of\s+)?(?:hard|tough|difficult|a\s+stretch)\b",
+    r"\ba\s+stretch\b",
+    r"\b(?:you're|you\s+are)\s+(?:kidding|joking)\b",
+    r"\bsure,?\s+because\b",
+    r"\bon\s+top\s+of\b",
+    r"\bseems\s+like\s+a\s+lot\b",
+    r"\bworth\s+(?:it|\$\s?\d[\d,]*)\?",
+)
+"""Strain words that are a money worry only beside money: "That's a lot." after a price."""
+MONEY_CONTEXT: Final[tuple[str, ...]] = (
+    r"\$\s?\d",
+    r"\b\d+\s+(?:a|per)\s+(?:month|week|session|class|semester|year)\b",
+    r"\b(?:hundred|thousand)\b",
+    r"\b(?:price|cost|fee|fees|tuition|invoice|bill|pay|paying|paid|money|budget|registration)\b",
+)
+"""Words that make the sentence, or the next one in the same turn, about money."""
+
 FIN_MODERATE: Final[tuple[str, ...]] = (
     r"\bcareful\s+with\s+(?:money|spending)\b",
     r"\bmoney(?:'s|\s+is)\s+(?:really\s+|very\s+|pretty\s+|a\s+bit\s+)?tight\b",
@@ -82,6 +119,14 @@ FIN_MODERATE: Final[tuple[str, ...]] = (
     r"\bsliding\s+scale\b",
     r"\bhelp\s+(?:paying|with\s+(?:the\s+)?(?:cost|tuition|fees?))\b",
     r"\b(?:if|whether)\s+we\s+can\s+afford\b",
+    r"\bpaycheck\b",
+    r"\bpayday\b",
+    r"\b(?:limited|tight)\s+(?:this\s+year|right\s+now)\b",
+    r"\bbudget\s+is\s+(?:pretty\s+|really\s+|very\s+)?limited\b",
+    r"\b(?:financial|money)\s+help\b",
+    r"\b(?:cost|price|money)\s+is\s+(?:an?\s+|the\s+)?(?:issue|problem|concern)\b",
+    r"\b(?:anything|something|option)\s+cheaper\b",
+    r"\bcheaper\s+option\b",
     r"\btalk\s+\w+\s+(?:\w+\s+)?about\s+the\s+budget\b",
 )
 FIN_LOW: Final[tuple[str, ...]] = (
@@ -95,6 +140,11 @@ FIN_LOW: Final[tuple[str, ...]] = (
     r"\bper\s+(?:month|session|class|week)\b",
     r"\bpay(?:ing)?\s+for\b",
     r"\brefundable\b",
+    r"\bcu[aá]nto\s+(?:cuesta|es|cobran|vale)\b",
+    r"\bprecios?\b",
+    r"\bsibling\s+(?:discount|rate|break)\b",
+    r"\bsiblings\s+get\s+a\s+break\b",
+    r"\bregistration\s+fee\b",
 )
 
 # ---------------------------------------------------------------------------
@@ -114,6 +164,10 @@ OBJECTIONS: Final[tuple[ObjectionTopic, ...]] = (
             r"\btransportation\b",
             r"\bfar\s+(?:away|from)\b",
             r"\bthat\s+far\b",
+            r"\beach\s+way\b",
+            r"\b(?:that|the)\s+drive\b",
+            r"\b(?:don't|do\s+not)\s+have\s+a\s+car\b",
+            r"\bcan't\s+drive\s+(?:her|him|them)\b",
         ),
         Level.MODERATE,
     ),
@@ -137,7 +191,10 @@ OBJECTIONS: Final[tuple[ObjectionTopic, ...]] = (
     ObjectionTopic(
         "child_reluctant",
         (
-            r"\b(?:doesn't|does\s+not|don't|won't)\s+want\s+to\s+(?:go|do|come|try|join|continue)\b",
+            r"\b(?:doesn't|does\s+not|don't|won't)\s+want\s+to\s+(?:go|do|come|try|join|continue|play|dance|swim)\b",
+            r"\bnever\s+wants\s+to\s+go\s+back\b",
+            r"\bterrified\b",
+            r"\bwere\s+mean\b",
             r"\b(?:hated|hates)\s+it\b",
             r"\b(?:didn't|did\s+not)\s+like\s+it\b",
             r"\b(?:really\s+|very\s+|so\s+)?shy\b",
@@ -184,6 +241,11 @@ OBJECTIONS: Final[tuple[ObjectionTopic, ...]] = (
             r"\bno\s+one\s+(?:was\s+there|called|showed)\b",
             r"\bdisorganized\b",
             r"\brude\b",
+            r"\bnobody\s+(?:called|showed|told)\b",
+            r"\bnever\s+(?:showed|called\s+(?:us\s+)?back|got\s+back)\b",
+            r"\bnot\s+thrilled\b",
+            r"\byelled\s+at\b",
+            r"\bon\s+(?:his|her)\s+phone\s+the\s+whole\s+time\b",
         ),
         Level.MODERATE,
     ),

@@ -104,6 +104,14 @@ POSITIVE: Final[tuple[str, ...]] = (
     r"\bcan't\s+wait\b",
     r"\bdefinitely\b",
     r"\blol\b",
+    r"\bsounds\s+fun\b",
+    r"\breally\s+into\b",
+    r"\b(?:so|very)\s+(?:nice|kind)\b",
+    r"\boh\s+nice\b",
+    r"\bemocionad[oa]s?\b",
+    r"\bme\s+encantar[ií]a\b",
+    r"\bexcelente\b",
+    r"\bperfecto\b",
     r"[:;]-?\)",
     "[\U0001f600-\U0001f64f\U0001f44d\U0001f64c\u2764]",
 )
@@ -129,7 +137,20 @@ NEGATIVE: Final[tuple[str, ...]] = (
     r"\bcried\b",
     r"\bmean\s+to\b",
 )
+SARCASM: Final[tuple[str, ...]] = (
+    r"\bjust\s+what\s+(?:i|my\s+\w+|we)\s+needed\b",
+    r"\blove\s+that\s+for\s+me\b",
+    r"\b(?:oh,?\s+)?sure,?\s+because\b",
+    r"\blol\s+sure\b",
+    r"\blet\s+me\s+just\s+clone\s+myself\b",
+    r"\b(?:oh\s+)?great,?\s+(?:just\s+what|another)\b",
+    r"\bwow,?\s+another\b",
+)
+"""Praise that means the opposite: the sentence counts as negative and its praise not at all."""
 SOFTENER: Final[tuple[str, ...]] = (
+    r"\bgracias\b",
+    r"\bshame\b",
+    r"\bunfortunately\b",
     r"\bthanks?\b",
     r"\bthank\s+you\b",
     r"\bappreciate\b",

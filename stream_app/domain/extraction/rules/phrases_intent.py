@@ -30,6 +30,17 @@ DECLINE: Final[tuple[str, ...]] = (
     r"\b(?:he's|she's|they're|we're)\s+(?:\w+\s+)?done\s+with\b",
     r"\b(?:probably\s+)?a\s+no\s+(?:for|from)\b",
     r"\bit's\s+a\s+no\b",
+    # declines phrased politely: "we're good for now", "we'll sit this one out"
+    r"\b(?:we're|we\s+are)\s+(?:good|ok|okay|fine)(?:\s+for\s+now)?(?:,?\s+thanks?(?:\s+you)?)?\s*(?:[.!]|$)",
+    r"\bsit\s+(?:this|it)\s+(?:one\s+)?out\b",
+    r"\b(?:we're|we\s+are)\s+not\s+(?:doing|going\s+to\s+do|gonna\s+do)\b",
+    r"^not\s+this\s+(?:year|season|time|summer|semester)\s*[.!]*$",
+    r"\b(?:doesn't|does\s+not|don't\s+think\s+it)\s+makes?\s+sense\b",
+    r"\bnot\s+(?:going\s+to|gonna)\s+(?:force|push|make)\s+(?:him|her|them)\b",
+    r"\b(?:we|we've)\s+(?:just\s+)?moved\s+(?:to|away)\b",
+    r"\b(?:went|going|go)\s+(?:with|to)\s+[\w\s]{1,30}\s+instead\b",
+    r"\bhard\s+pass\b",
+    r"\bno\s+(?:way|gracias)\b",
 )
 SCHEDULE_REQUEST: Final[tuple[str, ...]] = (
     r"\b(?:can|could|may)\s+(?:we|i)\s+(?:please\s+)?(?:look\s+at\s+)?(?:book|schedule|set\s+up|come\s+(?:in|by|for)"
@@ -38,7 +49,13 @@ SCHEDULE_REQUEST: Final[tuple[str, ...]] = (
     r"\bschedule\s+(?:a|an|the)\b",
     r"\bset\s+up\s+(?:a|an|the)\s+(?:trial|tour|visit|time|class|assessment)\b",
     r"\b(?:like|love|want)\s+to\s+(?:schedule|book|set\s+up|come\s+in|visit|sign|enroll|register)\b",
-    r"\bsign(?:\s+(?:him|her|them|us|me))?\s+up\b",
+    r"\bsign\s+(?:[\w']+\s+){0,3}up\b",
+    r"\bhold\s+(?:it|that|a\s+spot|the\s+spot|a\s+place|a\s+seat)\s+for\b",
+    r"\b(?:can|could)\s+(?:we|i)\s+(?:grab|take|get)\s+(?:that|it|the)\b",
+    r"\b(?:can|could)\s+we\s+come\s+(?:this|next|on|at|to)\b",
+    r"\b(?:let's|lets)\s+(?:do|book|go\s+with)\b",
+    r"\b(?:book|grab)\s+it\b",
+    r"\b(?:c[oó]mo|d[oó]nde)\s+(?:lo|la|los)\s+inscrib\w*\b",
     r"\bhow\s+(?:do|can)\s+(?:i|we)\s+(?:register|sign|enroll|book)\b",
     r"\bready\s+to\s+start\b",
     r"\bwhen\s+can\s+(?:she|he|they|we)\s+start\b",
@@ -65,6 +82,10 @@ UNCLEAR: Final[tuple[str, ...]] = (
     r"\b(?:we're|i'm)\s+(?:driving|at\s+work|in\s+a\s+meeting)\b",
     r"\bbad\s+time\b",
     r"\bnot\s+a\s+good\s+time\b",
+    r"\b(?:walking\s+)?into\s+a\s+meeting\b",
+    r"\bin\s+a\s+meeting\b",
+    r"\b(?:try|call)\s+me\s+(?:back\s+)?(?:later|next\s+week|another\s+time|tomorrow)\b",
+    r"\bwrong\s+person\b",
 )
 LONG_DEFERRAL: Final[tuple[str, ...]] = (
     r"\breach\s+out\s+(?:in|later|next|after)\b",
@@ -72,9 +93,18 @@ LONG_DEFERRAL: Final[tuple[str, ...]] = (
     r"\bcheck\s+back\b",
     r"\bafter\s+the\s+holidays\b",
     r"\bnext\s+(?:month|season|year|semester|term)\b",
+    # "in the fall" as a time to come back, not "the fall program"
+    r"\bin\s+the\s+(?:spring|summer|fall|autumn|winter|new\s+year)\b(?=\s*(?:[.,!?]|$))",
+    r"\bafter\s+the\s+new\s+year\b",
+    r"\bnot\s+until\b",
+    r"\bhold\s+off\b",
+    r"\brevisit\b",
 )
 CONSIDER: Final[tuple[str, ...]] = (
-    r"\bnot\s+sure\b",
+    r"\bnot\s+sure\b(?!\s+(?:if|whether)\s+(?:this|i\s+have|i've\s+got)\s+(?:is\s+)?the\s+right)",
+    r"\bstill\s+thinking\b",
+    r"\bneed\s+to\s+(?:compare|see\s+(?:the\s+)?(?:numbers|calendar|schedule))\b",
+    r"\bI\s+don't\s+know\b",
     r"\bthink\s+about\s+it\b",
     r"\blet\s+me\s+think\b",
     r"\ba\s+lot\s+to\s+think\s+about\b",
@@ -97,8 +127,10 @@ CONSIDER: Final[tuple[str, ...]] = (
     r"\bthinking\s+about\s+it\b",
 )
 DEFER_TO_DECISION_MAKER: Final[tuple[str, ...]] = (
-    r"\b(?:talk|speak|check|discuss|run\s+it\s+by|ask)\s+(?:it\s+over\s+|this\s+over\s+)?"
-    rf"(?:with\s+|to\s+)?my\s+{RELATIVE_WHO}\b",
+    r"\b(?:talk|speak|check|discuss|run\s+it\s+by|ask|coordinate)\s+(?:it\s+over\s+|this\s+over\s+)?"
+    rf"(?:with\s+|to\s+)?(?:my|his|her|their)\s+{RELATIVE_WHO}\b",
+    rf"\b(?:hablar|consultar)(?:lo)?\s+con\s+mi\s+{RELATIVE_WHO}\b",
+    r"\b(?:she's|he's)\s+the\s+decider\b",
     r"\b(?:let\s+me|i'll|i\s+will|i\s+need\s+to|i\s+have\s+to)\s+(?:see|check|ask|talk|figure\s+out)\b"
     rf"[\w\s']{{0,30}}\bmy\s+{RELATIVE_WHO}\b",
 )
@@ -112,12 +144,20 @@ INTERESTED: Final[tuple[str, ...]] = (
     r"\bdefinitely\s+want\b",
     r"\bsounds\s+(?:great|good|nice|fun|amazing|awesome|perfect)\b",
     r"\blove[sd]?\s+(?:it|that|this)\b",
+    r"\bthat\s+(?:could|would|might|should)\s+(?:actually\s+|really\s+|totally\s+)?work\b",
+    r"\b(?:she|he|they)(?:'d|\s+would)\s+love\b",
+    r"\b(?:estamos|est[aá])\s+interesad[oa]s?\b",
+    r"\bme\s+encantar[ií]a\b",
 )
 INFO_REQUEST: Final[tuple[str, ...]] = (
     r"\b(?:pls|please)\s+send\b",
     r"\bsend\s+(?:me|it|us|over|the|pls|please)\b",
     r"\bemail\s+me\b",
     r"\b(?:i'd|i\s+would|i)\s+(?:like|need|love|want)\s+to\s+know\b",
+    r"\b(?:wants?|wanted|wondering)\s+(?:to\s+know\s+)?(?:if|whether|what|how|when)\b",
+    r"\b(?:is|are)\s+there\s+(?:a|an|any)\b",
+    r"\b(?:quer[ií]a|quiero)\s+(?:preguntar|saber)\b",
+    r"\bcan\s+you\s+(?:tell|send|email|text)\b",
     r"\bfind\s+out\b",
     r"\bcan\s+you\s+(?:tell|send|email|text)\b",
     r"^(?:how\s+much|what's|what|when|where|which|is\s+there|are\s+there|do\s+you|does)\b",
@@ -128,6 +168,8 @@ RESOLVED: Final[tuple[str, ...]] = (
     r"\bthat\s+works\b",
     r"\bthat\s+helps\b",
     r"\bsounds\s+better\b",
+    r"\bthat's\s+(?:perfect|great|good\s+to\s+know)\b",
+    r"\bthat\s+(?:might|could|would)\s+(?:actually\s+)?work\b",
 )
 REDIRECT: Final[tuple[str, ...]] = (
     r"\bcall\s+(?:her|him|them|me)\s+(?:instead|later|back|tomorrow)\b",
@@ -139,6 +181,21 @@ AGENT_ASKS_INTEREST: Final[tuple[str, ...]] = (
 )
 BARE_NO: Final = r"^(?:no|nope|nah|not\s+really|not\s+anymore|not\s+at\s+the\s+moment)\b"
 """A family reply that opens with a refusal ("no", "nope", "not really")."""
+CONFIRM_REQUEST: Final[tuple[str, ...]] = (r"\breply\s+\S+\s+to\s+confirm\b", r"\bconfirm\b")
+"""The agent asking the family to confirm a booking ("Reply YES to confirm")."""
+CONFIRM_REPLY: Final = r"^(?:yes|yep|yeah|y|c|confirm(?:ed)?|s[ií]|ok|okay|👍)\s*[.!]*$"
+"""A bare confirmation, the whole sentence."""
+DAY_SHORT: Final = (
+    r"\b(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun|lunes|martes|mi[eé]rcoles|jueves"
+    r"|viernes|s[aá]bado|domingo)\b"
+)
+"""Day names as texted, read only inside a short question ("next sat?", "thurs?")."""
+BUT_NOT_NOW: Final[tuple[str, ...]] = (
+    r"\bbut\b.*\?",
+    r"\bbut\b.*\b(?:call|try|reach)\s+(?:me\s+|us\s+)?back\b",
+    r"\b(?:right\s+now|at\s+the\s+moment|for\s+now)\b",
+)
+"""After a refusal, what turns it into a question or a not-yet ("not interested right now")."""
 AGENT_ASKS_WHEN: Final[tuple[str, ...]] = (
     r"\b(?:what|which)\s+(?:days?|times?)\b",
     r"\bwhen\s+(?:works|would|is\s+good)\b",

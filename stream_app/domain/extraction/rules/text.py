@@ -38,6 +38,12 @@ SHORTHAND: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         ("u", "you"),
         ("ur", "your"),
         ("thx", "thanks"),
+        ("r", "are"),
+        (r"b(?=\s+(?:there|here|back|ready|late))", "be"),
+        ("yr|yrs", "year"),
+        ("rn", "right now"),
+        ("idk", "I don't know"),
+        ("nvm", "never mind"),
         ("tho", "though"),
         ("tmrw|tmr|tmw", "tomorrow"),
         ("wk", "week"),
@@ -98,10 +104,24 @@ def sentences(turns: Sequence[Turn]) -> list[Sentence]:
     return out
 
 
+UNCERTAIN: Final[frozenset[str]] = frozenset({"sure", "know", "certain"})
+"""After a negator, words that make it doubt rather than deny: "not sure we can swing it"
+worries about the money, it does not say money is fine."""
+
+
 def negated(text: str, start: int) -> bool:
-    """A negator among the three words before a match, within the same clause."""
-    clause = _CLAUSE_BREAK.split(text[:start])[-1]
-    return any(w in NEGATORS for w in clause.lower().split()[-3:])
+    """A negator among the three words before a match, within the same clause.
+
+    A negator of knowing ("not sure", "don't know if") doubts what follows rather
+    than denying it, so it does not count.
+    """
+    clause = _CLAUSE_BREAK.split(text[:start])[-1].lower().split()
+    tail = clause[-3:]
+    offset = len(clause) - len(tail)
+    return any(
+        w in NEGATORS and not (offset + i + 1 < len(clause) and clause[offset + i + 1] in UNCERTAIN)
+        for i, w in enumerate(tail)
+    )
 
 
 def hits(

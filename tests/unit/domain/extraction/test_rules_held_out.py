@@ -1,0 +1,127 @@
+"""The rules provider on the locked set, and the reading rules its dev-set errors taught.
+
+Floors are asserted on the locked set (80 conversations no rule was written
+against; see test_labelled_sets.py), not on the corpus the rules were tuned on.
+Each floor is the measured accuracy less one item in 80, so a change that
+quietly trades held-out accuracy for something else fails here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import stream_app.domain.extraction.rules as rules_package
+from stream_app.domain.extraction.conversation import parse_transcript, sms_thread
+from stream_app.domain.extraction.model import Intent, Level, Sentiment
+from stream_app.domain.extraction.rules import RulesExtractor
+from stream_app.domain.extraction.scoring import DIMENSIONS, evaluate, parse_records
+
+LOCKED = Path(rules_package.__file__).resolve().parents[1] / "labelled" / "locked.jsonl"
+
+LOCKED_FLOORS: dict[str, float] = {
+    # Measured on the locked set after the dev-set fixes (before them: intent 45/80,
+    # financial 72/80): intent 54/80, sentiment 65/80, financial 78/80, objections
+    # 73/80, family 77/80, signals 77/80, scheduling 73/80, opt-out 79/80.
+    "intent": 0.66,
+    "sentiment": 0.80,
+    "financial_concern": 0.96,
+    "has_objection": 0.90,
+    "objection_topics": 0.90,
+    "has_family_context": 0.95,
+    "signals": 0.95,
+    "scheduling": 0.90,
+    "opt_out": 0.98,
+}
+
+extract = RulesExtractor().extract_sync
+
+
+def test_locked_set_floors() -> None:
+    report = evaluate(parse_records(LOCKED.read_text(encoding="utf-8")), extract)
+    assert set(LOCKED_FLOORS) == set(DIMENSIONS)
+    # Aggregates only: the locked set's misses are not printed, so nobody tunes on them.
+    short = {
+        d: round(report.accuracy(d), 3) for d, f in LOCKED_FLOORS.items() if report.accuracy(d) < f
+    }
+    assert not short
+
+
+def _sms(*bodies: str, agent: str | None = None) -> list[tuple[str, str]]:
+    return ([("outbound", agent)] if agent else []) + [("inbound", b) for b in bodies]
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # negation scope: only a negated "cost is an issue" is no concern
+        ("Cost is an issue for us.", Level.MODERATE),
+        ("Cost isn't an issue for us.", Level.NONE),
+        ("I don't think the cost is the issue.", Level.NONE),
+        ("Honestly it's not the money, it's the schedule.", Level.NONE),
+        # cost worries without numbers
+        ("I saw the price. That's a lot.", Level.MODERATE),
+        ("With the rentals it just adds up.", Level.MODERATE),
+        ("Not sure we can swing another monthly bill.", Level.MODERATE),
+        ("The fee went up again?", Level.MODERATE),
+        ("can we do half now? paycheck timing", Level.MODERATE),
+        ("el precio está muy alto para nosotros", Level.MODERATE),
+        # strain words mean money only beside money
+        ("That's a lot of driving.", Level.NONE),
+        ("¿Cuánto cuesta al mes?", Level.LOW),
+    ],
+)
+def test_financial_concern(text: str, level: Level) -> None:
+    assert extract(sms_thread(_sms(text))).financial.concern_level is level
+
+
+@pytest.mark.parametrize(
+    "bodies, agent, intent",
+    [
+        # declines phrased politely
+        (("we're good for now thanks",), None, Intent.DECLINING),
+        (("I think we'll sit this one out though. Thank you!",), None, Intent.DECLINING),
+        (("no gracias, ya lo inscribimos en otro club",), None, Intent.DECLINING),
+        (("We'd love to, but it adds up. Not this year.",), None, Intent.DECLINING),
+        # a not-yet is not a refusal
+        (
+            ("Not interested right now, but can you call back in the spring?",),
+            None,
+            Intent.CONSIDERING,
+        ),
+        # questions vs statements: a short question naming a day offers a slot
+        (("cant make sat, soccer game. next sat?",), None, Intent.SCHEDULING),
+        (("What time on Friday?",), None, Intent.REQUESTING_INFO),
+        (("Anything Sunday afternoon?",), None, Intent.REQUESTING_INFO),
+        (("C",), "Trial is tomorrow 10am. Reply C to confirm.", Intent.SCHEDULING),
+        # "in the fall program" is not a deferral
+        (
+            ("I'm interested in the fall piano program. Is there a sibling discount?",),
+            None,
+            Intent.REQUESTING_INFO,
+        ),
+    ],
+)
+def test_intent(bodies: tuple[str, ...], agent: str | None, intent: Intent) -> None:
+    assert extract(sms_thread(_sms(*bodies, agent=agent))).intent is intent
+
+
+def test_an_answered_question_gives_way_to_the_familys_later_stance() -> None:
+    call = parse_transcript(
+        "Agent: Hi, returning your call.\n"
+        "Parent: My daughter has a nut allergy. Is the kitchen nut free?\n"
+        "Agent: It is, and staff carry EpiPens.\n"
+        "Parent: Okay that is a huge relief. She'd love it.",
+        "voice",
+    )
+    assert extract(call).intent is Intent.INTERESTED
+    unanswered = parse_transcript("Parent: She'd love it. Is the kitchen nut free?", "voice")
+    assert extract(unanswered).intent is Intent.REQUESTING_INFO
+
+
+def test_sarcasm_is_negative() -> None:
+    said = extract(
+        sms_thread(_sms("sure, sounds great, another thing to drive to, just what my week needed"))
+    )
+    assert said.sentiment is Sentiment.NEGATIVE
