@@ -1,10 +1,28 @@
-"""Which decision a reward belongs to, and the transition that tells the learner."""
+"""Which decision a reward belongs to, and the transition that tells the learner.
+
+The rule (DESIGN "Credit"): an event that names a decision (an executed outbound
+contact) credits that decision; anything else credits the decision in force, the
+latest one published, whether or not the CRM has reported its outcome. The reward
+is the status change since the credited decision's own state, and the transition
+starts from that decision's own `rl_state`, so state, action and reward all
+describe the same step.
+
+One transition closes each executed step. A decision counts as carried out when a
+contact names it, the CRM reports it delivered or completed, or it needs no one to
+carry it out (`wait`); a status change is always credited to the decision it
+happened under. A re-decision with neither (a profile update an hour after a call
+was planned) closes nothing: a stall penalty there would teach that the planned
+call failed when it never happened. A closed decision is marked, so a late contact
+naming it cannot credit it twice; an expired one never reached the family and is
+credited nothing.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from stream_app.domain.actions import Action
+from stream_app.domain.guardrails import is_outreach
 from stream_app.domain.lead.effects import StatusMove
 from stream_app.domain.lead.ids import stable_id
 from stream_app.domain.lead.policy import Params
@@ -15,29 +33,41 @@ from stream_app.domain.messages import LeadTransition, NextBestAction
 # Outcomes that mean the decision reached the family; an expired one never did.
 _CARRIED_OUT = frozenset({"delivered", "completed"})
 
+EPISODE_PREFIX = "t1"
+"""Id prefix of the transition that closes a lead's first step (`opens_episode`).
+
+The Q-learner counts the leads of each arm by it (the guard needs outcomes per
+lead, not per step), without a field a learner of an older release would reject.
+"""
+
 Credit = tuple[LeadTransition, StatusMove]
 
 
-def step_transition(
-    lead: LeadState, nba: NextBestAction, credit_decision_id: str | None, params: Params
-) -> Credit | None:
-    """Close the step the decision in force opened, as the new decision `nba` is made.
+def opens_episode(transition_id: str) -> bool:
+    """Whether the transition closes its lead's first step (one per lead)."""
+    return transition_id.startswith(f"{EPISODE_PREFIX}-")
 
-    The reward is for the status change since that decision; it is credited to
-    the decision the triggering contact carried out when it names one we know,
-    else to the newest decision the CRM reported carried out, else to the decision
-    in force. A closed lead's `stop` ended its episode, so nothing after it is
-    learned from.
+
+def close_step(
+    lead: LeadState, nba: NextBestAction, credit_decision_id: str | None, params: Params
+) -> tuple[LeadState, Credit | None]:
+    """Close the step of the credited decision as `nba` is made, if it was executed.
+
+    Returns the lead with that decision marked closed, and the transition with the
+    typed move it rewards (None when no step closes). A closed lead's `stop` ended
+    its episode, so nothing after it is learned from.
     """
-    in_force = lead.decision_in_force
-    if in_force is None or in_force.status in CLOSED or in_force.action == Action.STOP:
-        return None  # that decision ended its episode and was closed then
     named = next((d for d in lead.decisions if d.decision_id == credit_decision_id), None)
-    carried_out = (d for d in reversed(lead.decisions) if _CARRIED_OUT & set(d.outcomes))
-    credited = named or next(carried_out, in_force)
-    gained = reward(in_force.status, lead.status, params.rewards)
+    credited = named or lead.decision_in_force
+    if credited is None or credited.closed or not _open(credited):
+        return lead, None
+    moved = lead.status != credited.status
+    if not (moved or named is not None or _carried_out(credited)):
+        return lead, None
+    gained = reward(credited.status, lead.status, params.rewards)
+    prefix = EPISODE_PREFIX if credited.first else "t"
     transition = LeadTransition(
-        transition_id=stable_id("t", lead.lead_id, credited.decision_id, nba.trigger_event_id),
+        transition_id=stable_id(prefix, lead.lead_id, credited.decision_id, nba.trigger_event_id),
         lead_id=lead.lead_id,
         occurred_at=nba.decided_at,
         state_before=credited.rl_state,
@@ -47,7 +77,24 @@ def step_transition(
         state_after=nba.rl_state,
         cause_event_id=nba.trigger_event_id,
     )
-    return transition, StatusMove(credited.status, lead.status, gained)
+    return _closed(lead, credited), (transition, StatusMove(credited.status, lead.status, gained))
+
+
+def _open(decision: DecisionRecord) -> bool:
+    """A decision that can still be credited: its lead was open, it did not stop,
+    and it did not expire undelivered."""
+    expired = "expired" in decision.outcomes and not _CARRIED_OUT & set(decision.outcomes)
+    return decision.status not in CLOSED and decision.action != Action.STOP and not expired
+
+
+def _carried_out(decision: DecisionRecord) -> bool:
+    return not is_outreach(decision.action) or bool(_CARRIED_OUT & set(decision.outcomes))
+
+
+def _closed(lead: LeadState, decision: DecisionRecord) -> LeadState:
+    closed = decision.model_copy(update={"closed": True})
+    decisions = tuple(closed if d is decision else d for d in lead.decisions)
+    return lead.model_copy(update={"decisions": decisions})
 
 
 def closing_transition(lead: LeadState, nba: NextBestAction, params: Params) -> Credit:
@@ -76,7 +123,8 @@ def rejection_transition(
     """An operator's rejection of `decision`: a penalty for its (state, action).
 
     The id is derived from the decision, so however often the CRM repeats the
-    rejection the learner applies it once.
+    rejection the learner applies it once. The rejected decision never reached the
+    family, so unless the status moves under it, no later step closes it.
     """
     penalty = params.rewards.operator_rejected
     transition = LeadTransition(

@@ -11,7 +11,7 @@ from stream_app.domain.briefs import build_brief
 from stream_app.domain.buckets import bucket, rl_state
 from stream_app.domain.exploration import draw_for, explore
 from stream_app.domain.guardrails import Block, apply_policy, is_outreach
-from stream_app.domain.lead.credit import closing_transition, step_transition
+from stream_app.domain.lead.credit import close_step, closing_transition
 from stream_app.domain.lead.effects import Effects
 from stream_app.domain.lead.ids import decision_id, stable_id
 from stream_app.domain.lead.policy import Params, Policy
@@ -120,7 +120,7 @@ def decide(
         arm=group,
     )
     effects = Effects(decisions=[nba], voice_budget=calendar, guardrail_changes=changed)
-    credit = step_transition(lead, nba, credit_decision_id, params)
+    lead, credit = close_step(lead, nba, credit_decision_id, params)
     if credit is not None:
         effects.learn(*credit)
     if action == Action.STOP and forced is None:
@@ -154,6 +154,7 @@ def _remembered(lead: LeadState, nba: NextBestAction, action: Action, params: Pa
         status=lead.status,
         decided_at=nba.decided_at,
         trigger_event_id=nba.trigger_event_id,
+        first=not lead.decisions,
     )
     reminder = None
     if is_outreach(action) and nba.brief.scheduled_for > nba.decided_at:

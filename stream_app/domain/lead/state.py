@@ -42,7 +42,13 @@ from stream_app.domain.sms_window import ThreadBuffer
 
 
 class DecisionRecord(Stored):
-    """What the learner needs of a past decision to credit it later."""
+    """What the learner needs of a past decision to credit it later.
+
+    `closed` marks a decision whose step a transition already closed, so a late
+    contact naming it cannot credit it a second time. `first` marks the lead's
+    first decision: the transition that closes it opens the lead's episode, which
+    is how the running guard counts leads per arm (`domain/guard.py`).
+    """
 
     decision_id: str
     action: Action
@@ -51,6 +57,8 @@ class DecisionRecord(Stored):
     decided_at: datetime
     trigger_event_id: str
     outcomes: tuple[str, ...] = ()
+    closed: bool = False
+    first: bool = False
 
 
 class PendingExtraction(Stored):

@@ -18,7 +18,8 @@ def _published() -> tuple[Effects, Effects]:
     assert lead.state is not None and lead.state.reminder is not None
     tick = Tick("L1", lead.state.reminder.remind_at)
     lead.state, reminded = apply(lead.state, tick, POLICY, PARAMS, NOW)
-    second = lead.call(outcome="no_answer").extend(reminded)
+    planned = first.decisions[0].decision_id  # the call carried out closes its step
+    second = lead.call(outcome="no_answer", decision_id=planned).extend(reminded)
     requested = lead.call(transcript=CALL)
     lead.send(lead.event("sms.received", message_id="m1", body="hi"))
     flushed = lead.send(lead.event("sms.received", message_id="m2", body="STOP"))

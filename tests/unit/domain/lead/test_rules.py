@@ -55,7 +55,7 @@ def test_redelivered_event_changes_nothing_and_emits_nothing() -> None:
 def test_unanswered_call_decides_at_once_and_closes_the_step_with_a_stall_penalty() -> None:
     lead = Lead()
     [first] = lead.created().decisions
-    effects = lead.call(outcome="no_answer")
+    effects = lead.call(outcome="no_answer", decision_id=first.decision_id)
     [nba] = effects.decisions
     [transition] = effects.transitions
     assert not effects.extraction_requests
@@ -263,13 +263,16 @@ def test_a_rejection_teaches_once_however_often_it_is_reported() -> None:
     assert lead.state.decisions[-1].outcomes == ("rejected", "rejected")
 
 
-def test_the_next_transition_credits_the_last_delivered_decision() -> None:
+def test_the_next_transition_credits_the_decision_in_force_not_the_last_delivered() -> None:
     lead = Lead()
     [first] = lead.created().decisions
     lead.send(lead.event("action.outcome", decision_id=first.decision_id, outcome="delivered"))
-    lead.send(lead.event("lead.updated", phone="+15550111"))  # a newer, undelivered decision
-    [transition] = lead.call(outcome="no_answer").transitions
-    assert transition.decision_id == first.decision_id
+    [stalled] = lead.send(lead.event("lead.updated", phone="+15550111")).transitions
+    assert (stalled.decision_id, stalled.reward) == (first.decision_id, -0.02)
+    assert lead.state is not None and lead.state.decision_in_force is not None
+    in_force = lead.state.decision_in_force.decision_id  # newer, not reported delivered
+    [transition] = lead.send(lead.event("lead.milestone", milestone="trial_booked")).transitions
+    assert transition.decision_id == in_force
 
 
 def test_a_reminder_fires_once_when_due_and_a_newer_decision_supersedes_it() -> None:

@@ -310,8 +310,8 @@ def _first_decision(lead: Lead) -> Effects:
 
 
 def _unanswered(lead: Lead) -> Effects:
-    lead.created()
-    return lead.call(outcome="no_answer")
+    [planned] = lead.created().decisions
+    return lead.call(outcome="no_answer", decision_id=planned.decision_id)
 
 
 def _attends(lead: Lead) -> Effects:
@@ -354,8 +354,9 @@ def _stopped_while_open(lead: Lead) -> Effects:
         (_rejected, [(Status.NEW, Status.NEW, R.operator_rejected)]),
         (
             _stopped_while_open,
-            # the step the stop closes, then the stop's own closing transition
-            [(Status.NEW, Status.NEW, R.stalled), (Status.NEW, Status.NEW, R.stopped)],
+            # the call in force was never carried out, so the re-decision closes no
+            # step of it: only the stop's own closing transition
+            [(Status.NEW, Status.NEW, R.stopped)],
         ),
     ],
     ids=lambda v: getattr(v, "__name__", "")[1:] or None,
