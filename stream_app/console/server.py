@@ -22,7 +22,14 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from stream_app.console import analytics, views
-from stream_app.console.auth import COOKIE, ConsoleGuard, csrf_ok, safe_next, set_cookie
+from stream_app.console.auth import (
+    COOKIE,
+    ConsoleGuard,
+    Session,
+    csrf_ok,
+    safe_next,
+    set_cookie,
+)
 from stream_app.console.publish import Publisher, outcome_event, reminder_event
 from stream_app.console.store import Store
 from stream_app.domain.messages import OutcomeKind
@@ -37,6 +44,12 @@ MAX_PARAM: Final = 100
 OPERATOR: Final = "console"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SESSION: Final = web.RequestKey("session", Session)
+
+
+def _redirect(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -106,7 +119,7 @@ class Console:
         new_sid = None
         if session is None:
             new_sid, session = self.guard.sessions.create(authenticated=False)
-        request["session"] = session
+        request[SESSION] = session
         try:
             if not request.path.startswith(open_paths) and not self.guard.allows(request):
                 response: web.StreamResponse = self._refuse(request)
@@ -116,7 +129,7 @@ class Console:
             if exc.status >= 400:
                 response = self._error(request, exc.status, "http", exc.reason)
             else:
-                response = exc
+                response = _redirect(exc.headers.get("Location", "/"))
         except Exception as exc:
             log.error(
                 "console %s %s: %s",
@@ -147,7 +160,7 @@ class Console:
                 status=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        raise web.HTTPSeeOther("/login?" + urlencode({"next": safe_next(request.path_qs)}))
+        return _redirect("/login?" + urlencode({"next": safe_next(request.path_qs)}))
 
     def _error(self, request: web.Request, status: int, error_type: str, message: str) -> Any:
         if self._wants_json(request):
@@ -157,7 +170,7 @@ class Console:
     def _page(
         self, request: web.Request, template: str, context: dict[str, Any], status: int = 200
     ) -> web.Response:
-        session = request["session"]
+        session = request[SESSION]
         body = _env.get_template(template).render(
             **context,
             csrf=session.csrf,
@@ -257,23 +270,23 @@ class Console:
     async def login(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
         target = safe_next(_field(form, "next"))
-        if not csrf_ok(request["session"], _field(form, "csrf")):
+        if not csrf_ok(request[SESSION], _field(form, "csrf")):
             raise web.HTTPForbidden(reason="the form expired; reload the page")
         if not self.guard.token_ok(_field(form, "token") or ""):
             log.info("console login refused")
             return self._page(request, "login.html", {"next": target, "failed": True}, 401)
         self.guard.sessions.drop(request.cookies.get(COOKIE))
         sid, _ = self.guard.sessions.create(authenticated=True)
-        response = web.HTTPSeeOther(target)
+        response = _redirect(target)
         set_cookie(response, sid)
         return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
-        if not csrf_ok(request["session"], _field(form, "csrf")):
+        if not csrf_ok(request[SESSION], _field(form, "csrf")):
             raise web.HTTPForbidden(reason="the form expired; reload the page")
         self.guard.sessions.drop(request.cookies.get(COOKIE))
-        response = web.HTTPSeeOther("/login")
+        response = _redirect("/login")
         response.del_cookie(COOKIE, path="/")
         return response
 
@@ -281,7 +294,7 @@ class Console:
 
     async def _form(self, request: web.Request) -> Any:
         form = await request.post()
-        if not csrf_ok(request["session"], _field(form, "csrf")):
+        if not csrf_ok(request[SESSION], _field(form, "csrf")):
             raise web.HTTPForbidden(reason="the form expired; reload the page")
         return form
 
@@ -412,7 +425,7 @@ def _valid(build: Callable[[], Any]) -> Any:
 def _back(form: Any, done: str) -> web.StreamResponse:
     target = safe_next(_field(form, "next"))
     sep = "&" if "?" in target else "?"
-    return web.HTTPSeeOther(f"{target}{sep}done={done}")
+    return _redirect(f"{target}{sep}done={done}")
 
 
 def _chart(data: dict[str, Any]) -> dict[str, Any]:
