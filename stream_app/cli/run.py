@@ -31,8 +31,10 @@ def dev(
     simulate: Annotated[
         int, typer.Option(help="Also run this many simulated families against the worker.")
     ] = 0,
+    console_port: Annotated[int, typer.Option(help="Operator console port (0: none).")] = 6080,
 ) -> None:
     """Start an embedded broker, create the topics and run a worker, all in one process."""
+    from stream_app.console.process import start_console
     from stream_app.kafka.admin import apply_topics
     from stream_app.kafka.embedded import BrokerError, start_broker
     from stream_app.sim.process import start_simulator
@@ -64,11 +66,15 @@ def dev(
         render.topics(asyncio.run(apply_topics(settings)))
         render.dev_banner(broker, settings)
         simulator = start_simulator(settings, simulate) if simulate else None
+        console = start_console(settings, console_port) if console_port else None
+        if console is not None:
+            render.console.print(f"[green]console[/green] http://127.0.0.1:{console_port}/")
         try:
             run_worker(settings)
         finally:
-            if simulator is not None and simulator.poll() is None:
-                simulator.terminate()
+            for child in (simulator, console):
+                if child is not None and child.poll() is None:
+                    child.terminate()
     finally:
         broker.stop()
 
