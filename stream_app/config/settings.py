@@ -164,9 +164,25 @@ class Settings(BaseSettings):
 
     # --- Learning --------------------------------------------------------------
     learning_mode: LearningMode = LearningMode.ONLINE
-    alpha: float = Field(default=0.1, gt=0, le=1)
+    alpha: float = Field(
+        default=0.01, gt=0, le=1, description="Floor of the visit-aware step 1/(n + 1 + n0)."
+    )
     gamma: float = Field(default=0.9, ge=0, le=1)
-    ucb_c: float = Field(default=1.0, ge=0)
+    prior_visits: float = Field(
+        default=10.0, ge=0, description="Pseudo-visits n0 a seeded prior counts as."
+    )
+    ucb_c: float = Field(default=0.2, ge=0, description="UCB coefficient, on the reward's scale.")
+    guard_greedy: bool = Field(
+        default=True,
+        description="Stop exploring (greedy over learned Q) while the learning arm is "
+        "significantly below the holdout arm.",
+    )
+    guard_min_leads: int = Field(
+        default=200, ge=2, description="Leads per arm before the running guard judges."
+    )
+    guard_z: float = Field(
+        default=2.33, gt=0, description="One-sided z the learning arm must fall below."
+    )
     policy_version: str = "ucb-v1"
     holdout_share: float = Field(
         default=0.0,
