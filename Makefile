@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint unit integration bench schemas clean
+.PHONY: dev test lint unit integration bench schemas clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,14 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 	$(BIN)/stream-app dev $(ARGS)
 
-test: $(STAMP) lint
+# The console's browser tests drive Debian's chromium (no browser download): installed
+# here when missing and we may (root on Debian), as on a fresh CI machine.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+test: $(STAMP) lint browser
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
