@@ -50,6 +50,11 @@ async def read_to_end(
 ) -> list[Record]:
     """Every record of `topics` from `start` (default: the beginning) to the end offsets
     the topics had when this call began. No consumer group: nothing is committed.
+
+    The end of a partition is the larger of ListOffsets and the high watermark of the
+    first fetch answered for it: the embedded broker answers ListOffsets with the last
+    batch's base offset + 1, short of the end whenever a producer batched (an
+    upstream's client does), while its fetch high watermark is right.
     """
     consumer = AIOKafkaConsumer(
         **client_options(settings),
@@ -72,17 +77,26 @@ async def read_to_end(
         for tp in assigned:
             offset = (start or {}).get((logical[tp.topic], tp.partition), 0)
             consumer.seek(tp, offset)
-        pending = {tp for tp in assigned if await consumer.position(tp) < ends[tp]}
+        confirmed: set[TopicPartition] = set()
+        pending = set(assigned)
         records: list[Record] = []
         while pending:
             batches = await consumer.getmany(*pending, timeout_ms=500)
+            for tp in pending - confirmed:
+                if (highwater := consumer.highwater(tp)) is not None:
+                    ends[tp] = max(ends[tp], highwater)
+                    confirmed.add(tp)
             for tp, batch in batches.items():
                 records += [
                     Record(logical[tp.topic], tp.partition, r.offset, r.key, r.value)
                     for r in batch
                     if r.offset < ends[tp]
                 ]
-            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+            pending = {
+                tp
+                for tp in pending
+                if tp not in confirmed or await consumer.position(tp) < ends[tp]
+            }
         return records
     finally:
         await consumer.stop()

@@ -206,7 +206,33 @@ def decode_event(
         raise InvalidEvent("validation", validation_summary(exc)) from None
     check_key(key, event.lead_id, "lead_id", require_key)
     bounds.check("occurred_at", event.occurred_at, now)
+    _check_planned_dates(event, now, bounds)
     return event
+
+
+PLAN_HORIZON: Final = timedelta(days=5 * 366)
+"""How far ahead of the wall clock (or of `occurred_at`, offline) a date an event
+carries may lie (a payment's `due_at`, a session's `session_at`): further than any
+plan an academy makes, and far enough from `datetime.max` that no rule overflows."""
+
+
+def _check_planned_dates(event: InputEvent, now: datetime | None, bounds: EventTimeBounds) -> None:
+    """Bound every date an event carries besides `occurred_at`: a `due_at` of
+    9999-12-31 is valid JSON and a valid datetime, and overflowed the step's time
+    arithmetic after the door had let it in."""
+    reference = now or event.occurred_at
+    for name, value in event:
+        if name == "occurred_at" or not isinstance(value, datetime):
+            continue
+        if value < bounds.floor:
+            raise InvalidEvent(
+                "event_time",
+                f"{name} is before {bounds.floor.isoformat()} (STREAM_APP_EVENT_TIME_FLOOR)",
+            )
+        if value - reference > PLAN_HORIZON:
+            raise InvalidEvent(
+                "event_time", f"{name} is more than {PLAN_HORIZON.days} days ahead of now"
+            )
 
 
 INTERNAL_MAX_BYTES: Final = 256 * 1024
@@ -268,10 +294,10 @@ def decode_extraction_request(
     now: datetime | None = None,
     bounds: EventTimeBounds = DEFAULT_BOUNDS,
 ) -> ExtractionRequest:
-    """An `extraction-requests` record. The extractor keeps no state, so a missing key
-    is harmless (its result is keyed by the request's lead id); another lead's is not."""
+    """An `extraction-requests` record, keyed by its lead id like everything the lead
+    agent writes: a record without it was not written by a worker."""
     request = decode_model(ExtractionRequest, raw)
-    check_key(key, request.lead_id, "lead_id", required=False)
+    check_key(key, request.lead_id, "lead_id", required=True)
     bounds.check("requested_at", request.requested_at, now, INTERNAL_SLACK)
     return request
 
@@ -283,16 +309,18 @@ def decode_transition(
     now: datetime | None = None,
     bounds: EventTimeBounds = DEFAULT_BOUNDS,
 ) -> LeadTransition:
-    """A `lead-transitions` record (one partition: a missing key changes nothing)."""
+    """A `lead-transitions` record, keyed by its lead id as the lead agent writes it
+    (one partition, so the key picks nothing: a record without it was not ours)."""
     transition = decode_model(LeadTransition, raw)
-    check_key(key, transition.lead_id, "lead_id", required=False)
+    check_key(key, transition.lead_id, "lead_id", required=True)
     bounds.check("occurred_at", transition.occurred_at, now, INTERNAL_SLACK)
     return transition
 
 
 def decode_q_update(key: bytes | None, raw: bytes | None) -> QUpdate:
     """A `q-updates` record: compaction keeps the last record per key, so the key must
-    be the entry's `state|action` (a tombstone, `raw` None, is the caller's to skip)."""
+    be the entry's `state|action`. The learner never deletes an entry, so a tombstone
+    is a dead letter like any other empty value."""
     update = decode_model(QUpdate, raw)
     check_key(key, entry_key(update.state, update.action), "entry key state|action", True)
     return update

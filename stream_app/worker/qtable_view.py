@@ -74,8 +74,6 @@ class QTableView(Service):
 
     async def read(self, record: Any) -> None:
         """Apply one consumed record, or skip it as poison (never raises for one)."""
-        if record.value is None:
-            return  # a tombstone: compaction removes the key's entry
         try:
             self.apply(record.value, record.key)
         except InvalidEvent as error:

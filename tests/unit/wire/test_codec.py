@@ -138,6 +138,44 @@ def test_event_time_is_bounded_at_the_door(occurred_at: str, accepted: bool) -> 
     assert occurred_at[:4] not in caught.value.message, "names the bound, not the value"
 
 
+PAYMENT = {
+    "type": "payment.recorded",
+    "event_id": "p-1",
+    "lead_id": "L1",
+    "occurred_at": "2026-11-01T10:00:00Z",
+    "payment_id": "inv-1",
+    "status": "late",
+}
+
+
+@pytest.mark.parametrize(
+    "topic, field, value, accepted",
+    [
+        ("payments", "due_at", "2027-11-01T00:00:00Z", True),  # a year ahead: a plan
+        ("payments", "due_at", "9999-12-31T23:59:59Z", False),  # overflowed the step
+        ("payments", "due_at", "1999-01-01T00:00:00Z", False),
+        ("attendance", "session_at", "9999-12-31T23:59:59Z", False),
+        ("attendance", "session_at", "2026-10-30T17:00:00Z", True),
+    ],
+)
+def test_every_date_an_event_carries_is_bounded(
+    topic: str, field: str, value: str, accepted: bool
+) -> None:
+    base = PAYMENT
+    if topic == "attendance":
+        base = {**PAYMENT, "type": "attendance.recorded", "session_id": "s-1", "status": "attended"}
+        del base["payment_id"]
+    record = orjson.dumps({**base, field: value})
+    for now in (NOW, None):  # at the door, and offline (against occurred_at)
+        if accepted:
+            decode_event(topic, b"L1", record, 10_000, now=now)
+            continue
+        with pytest.raises(InvalidEvent) as caught:
+            decode_event(topic, b"L1", record, 10_000, now=now)
+        assert caught.value.error_type == "event_time"
+        assert field in caught.value.message and value[:4] not in caught.value.message
+
+
 def test_bounds_come_from_settings_and_without_a_clock_only_the_floor_applies() -> None:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -179,6 +217,20 @@ def extraction(**changes: object) -> bytes:
             "extracted_at": "2026-11-01T12:00:00Z",
             "source_event_ids": ["e-1"],
             "extraction": {},
+            **changes,
+        }
+    )
+
+
+def request(**changes: object) -> bytes:
+    return orjson.dumps(
+        {
+            "extraction_id": "x-1",
+            "lead_id": "L1",
+            "requested_at": "2026-11-01T12:00:00Z",
+            "channel": "sms",
+            "transcript": "Parent: is there a sibling discount?",
+            "source_event_ids": ["e-1"],
             **changes,
         }
     )
@@ -290,8 +342,23 @@ def test_numbers_on_internal_topics_are_finite(literal: bytes) -> None:
         decode_q_update(Q_KEY, update)
 
 
+def test_records_the_lead_agent_writes_need_their_key_and_q_updates_a_value() -> None:
+    """The worker keys every transition and request by lead id, and never deletes a Q
+    entry: a record without a key, or a tombstone, was not written by a worker."""
+    with pytest.raises(InvalidEvent, match="no key") as caught:
+        decode_transition(None, transition())
+    assert caught.value.error_type == "missing_key"
+    with pytest.raises(InvalidEvent) as caught:
+        decode_extraction_request(None, request())
+    assert caught.value.error_type == "missing_key"
+    assert decode_extraction_request(b"L1", request(), now=NOW).lead_id == "L1"
+    with pytest.raises(InvalidEvent) as caught:
+        decode_q_update(Q_KEY, None)
+    assert caught.value.error_type == "empty"
+
+
 def test_valid_internal_records_decode() -> None:
-    assert decode_transition(None, transition()).reward == 0.4
+    assert decode_transition(b"L1", transition()).reward == 0.4
     assert decode_q_update(Q_KEY, q_update()).q_version == 3
     assert decode_lead_record("lead-timers", b"L1", timer(), 1, now=NOW).lead_id == "L1"
     assert decode_lead_record("extractions", b"L1", extraction(), 1, now=NOW).lead_id == "L1"
