@@ -1,0 +1,125 @@
+"""The verifier finds what it is meant to find (pure: no broker, no worker)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from stream_app.domain.actions import Action
+from stream_app.domain.lead.ids import decision_id, stable_id
+from stream_app.domain.learner import LearnerParams
+from tests.chaos import verifier as v
+from tests.chaos.logs import Rec
+from tests.chaos.workload import Sent
+
+
+def rec(topic: str, offset: int, value: dict[str, Any], key: str = "L1", partition: int = 0) -> Rec:
+    return Rec(topic, partition, offset, key.encode(), orjson.dumps(value))
+
+
+def state(*seen: str) -> dict[str, Any]:
+    return {"seen_event_ids": list(seen), "sms": {"messages": []}, "pending": []}
+
+
+def event(eid: str, type_: str = "lead.created", **fields: Any) -> dict[str, Any]:
+    return {"event_id": eid, "lead_id": "L1", "type": type_, **fields}
+
+
+def test_a_commit_past_a_record_missing_from_state_is_a_violation() -> None:
+    leads = v.Leads()
+    leads.add(rec("x-leads-changelog", 0, state("L1-e1")))
+    log = {"p.leads": [rec("p.leads", 0, event("L1-e1")), rec("p.leads", 1, event("L1-e2"))]}
+    assert v.committed_inputs("k", "p.", {("leads", 0): 1}, log, leads) == []
+    [found] = v.committed_inputs("k", "p.", {("leads", 0): 2}, log, leads)
+    assert found.invariant == "commit after apply" and "L1-e2" in found.detail
+
+
+def test_an_sms_in_two_extractions_or_in_none_is_a_violation() -> None:
+    sms = [Sent("sms-messages", event(f"L1-e{n}", "sms.received")) for n in (1, 2, 3)]
+    exp = v.expected(sms)
+    requests = [
+        {"extraction_id": "x-1", "lead_id": "L1", "source_event_ids": ["L1-e1", "L1-e2"]},
+        {"extraction_id": "x-2", "lead_id": "L1", "source_event_ids": ["L1-e2"]},
+    ]
+    found, triggers = v.sms_threads(exp, requests)
+    kinds = sorted(x.invariant for x in found)
+    assert kinds == ["SMS extracted", "SMS extracted once"]
+    assert set(triggers) == {("L1", "L1-e2")}
+
+
+def test_a_missing_decision_and_a_second_id_are_violations() -> None:
+    triggers = {("L1", "L1-e1"): "lead.created", ("L1", "L1-e2"): "lead.updated"}
+    nbas = [
+        {"lead_id": "L1", "trigger_event_id": "L1-e1", "decision_id": decision_id("L1", "L1-e1")},
+        {"lead_id": "L1", "trigger_event_id": "L1-e1", "decision_id": "d-other"},
+        {"lead_id": "L1", "trigger_event_id": "L1-e9", "decision_id": decision_id("L1", "L1-e9")},
+    ]
+    found, _ = v.decisions(triggers, nbas)
+    assert sorted(x.invariant for x in found) == [
+        "decision present",
+        "duplicates share their id",
+        "no unexpected decision",
+    ]
+
+
+def transition(tid: str, offset: int, reward: float = -0.02) -> Rec:
+    return rec(
+        "p.lead-transitions",
+        offset,
+        {
+            "transition_id": tid,
+            "lead_id": "L1",
+            "occurred_at": "2026-11-02T15:00:00Z",
+            "state_before": "new:unreached",
+            "action": "warm_follow_up",
+            "decision_id": "d-1",
+            "reward": reward,
+            "state_after": "new:unreached",
+            "cause_event_id": "L1-e2",
+        },
+    )
+
+
+def test_a_transition_learned_twice_or_a_table_off_by_one_update_is_a_violation() -> None:
+    log = [transition("t-1", 0), transition("t-2", 1), transition("t-1", 2)]
+    learner = v.relearned(log, LearnerParams())
+    q, visits = learner.table[("new:unreached", Action("warm_follow_up"))]
+    assert visits == 2, "the redelivered t-1 is not learned again"
+    update = {"state": "new:unreached", "action": "warm_follow_up", "q_after": q, "visits": 2}
+    served = {
+        "states": {"new:unreached": {"warm_follow_up": {"q": q, "visits": visits}}},
+        "q_version": learner.version,
+    }
+    assert v.q_tables(learner, log, [rec("p.q-updates", 0, update)], {}) == []
+    stale = {**update, "visits": 1}
+    [found] = v.q_tables(learner, log, [rec("p.q-updates", 0, stale)], {})
+    assert found.invariant == "q-updates = relearned"
+    off = {"states": {"new:unreached": {"warm_follow_up": {"q": q + 1e-12, "visits": 2}}}}
+    found_served = v.q_tables(
+        learner, log, [rec("p.q-updates", 0, update)], {"a": {**served, **off}}
+    )
+    assert {x.invariant for x in found_served} == {"served Q-table = relearned"}
+
+
+def test_a_rejection_without_its_transition_is_a_violation() -> None:
+    outcome = Sent(
+        "action-outcomes", event("L1-e3", "action.outcome", decision_id="d-1", outcome="rejected")
+    )
+    exp = v.expected([outcome])
+    [found] = v.transitions(exp, [], [])
+    assert found.invariant == "transition present"
+    assert stable_id("t", "L1", "d-1", "rejected") in found.detail
+
+
+def test_a_state_or_learner_entry_written_from_a_stale_value_is_a_violation() -> None:
+    leads = [
+        rec("c", 0, state("L1-e1")),
+        rec("c", 1, state("L1-e1", "L1-e2")),
+        rec("c", 2, state("L1-e1", "L1-e3")),
+    ]
+    [found] = v.leads_never_regress(leads)
+    assert "forgets ['L1-e2']" in found.detail
+    entries = [rec("q", n, {"visits": visits}, key="s|a") for n, visits in enumerate((1, 2, 2))]
+    [found] = v.learner_never_regresses(entries)
+    assert "q-learner-changelog@2 (00:00:00.000) has 2 visits after 2 @1" in found.detail
