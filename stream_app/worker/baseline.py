@@ -1,0 +1,57 @@
+"""The bare-Faust baseline `stream-app bench` compares the pipeline with.
+
+One agent, consume → table update → send, and nothing else: no decoding, no
+domain, no manual acks. It runs with the very Faust options the worker runs with
+(`faust_options`: the same producer batch size and acks, the same store, the same
+group timings), so the ratio the benchmark prints is the cost of our pipeline
+over Faust's own per-event machinery on the same broker, not a difference of
+settings. Run as `python -m stream_app.worker.baseline`, configured by
+`STREAM_APP_*` like a worker; the bench starts and stops it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from stream_app.config.settings import Settings
+from stream_app.worker.app import faust_options
+
+SOURCE = "bench-baseline-in"
+SINK = "bench-baseline-out"
+
+
+def create_baseline(settings: Settings) -> faust.App:
+    """The baseline app: our Faust options, a plain `faust.App` and one table."""
+    options: dict[str, Any] = {
+        key: value
+        for key, value in faust_options(settings).items()
+        if key not in ("TableManager", "Table")
+    }
+    app = faust.App(f"{settings.app_id}-baseline", **options)
+    source = app.topic(SOURCE, key_serializer="raw", value_serializer="raw")
+    sink = app.topic(SINK, key_serializer="raw", value_serializer="raw")
+    table = app.Table(
+        "baseline", default=None, partitions=settings.partitions, key_type=str, value_type=bytes
+    )
+
+    @app.agent(source, name="baseline")
+    async def passthrough(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            table[event.key.decode()] = event.value
+            await sink.send(key=event.key, value=event.value)
+
+    return app
+
+
+def main() -> None:
+    settings = Settings()
+    worker = faust.Worker(
+        create_baseline(settings), loglevel=settings.log_level.lower(), quiet=True
+    )
+    worker.execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()
