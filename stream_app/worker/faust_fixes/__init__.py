@@ -16,7 +16,8 @@ deleted below the committed offset) instead of offset + 1 (`next_commit`, the
 consumer thread reporting where each read began and ended), fetch for a snapshot of
 the active partitions (a pause mid-fetch made aiokafka fetch every partition),
 re-read partitions that stall but never a record still in flight (a slow LLM call
-at concurrency > 1 was sent again every 5 s), raw table keys so web routing finds
+at concurrency > 1 was sent again every 5 s), a changelog partition assigned during a
+recovery seeks from the start rather than crashing it, raw table keys so web routing finds
 the owner, and a recovery counter. All are installed through Faust's own settings
 (`TableManager`, `Table`, the transport), not by monkeypatching. Remove each once
 upstream ships the equivalent.
@@ -39,6 +40,7 @@ from stream_app.worker.faust_fixes.keys import RawKeyTable  # noqa: E402
 from stream_app.worker.faust_fixes.recovery import (  # noqa: E402
     FixedTableManager,
     SeekBeforeResumeRecovery,
+    start_offset,
 )
 
 __all__ = [
@@ -54,4 +56,5 @@ __all__ = [
     "SpanReportingConsumerThread",
     "check_versions",
     "next_commit",
+    "start_offset",
 ]

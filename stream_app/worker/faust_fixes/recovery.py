@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import Set
 from typing import Any, cast
 
 from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
 from faust.types import TP
+from faust.types.transports import ConsumerT
+
+
+def start_offset(recorded: int | None) -> int:
+    """Where reading a changelog partition starts, from Faust's recorded offset: None
+    (not built yet) and -1 (nothing read) both mean the beginning."""
+    return recorded if recorded is not None and recorded >= 0 else 0
 
 
 class SeekBeforeResumeRecovery(Recovery):
@@ -48,6 +57,19 @@ class SeekBeforeResumeRecovery(Recovery):
             self.tables.on_standbys_ready()
         self.app.on_rebalance_end()
         self.log.info("Worker ready")
+
+    async def _seek_offsets(
+        self, consumer: ConsumerT, tps: Set[TP], offsets: Counter[TP], title: str
+    ) -> None:
+        """Seek each changelog partition to where its reading starts.
+
+        Faust's own turns -1 ("nothing read") into 0 but passes None through, and a
+        partition assigned while a recovery runs has None until that recovery's
+        offsets are built (`Recovery._add`): aiokafka raised `ValueError('Offset must
+        be a positive integer')` and the recovery crashed (found by the chaos suite, a
+        rebalance landing as a recovery finished). None reads from the start, like -1.
+        """
+        await consumer.seek_wait({tp: start_offset(offsets.get(tp)) for tp in tps})
 
     def _warn_unseeked(self, consumer: Any, assignment: set[TP]) -> None:
         """Say so when a stream partition's fetch position is not its committed offset.

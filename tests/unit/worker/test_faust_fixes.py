@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tomllib
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -21,8 +22,10 @@ from stream_app.worker.faust_fixes import (
     FetchedOffsets,
     FetchedRecords,
     FixedApp,
+    SeekBeforeResumeRecovery,
     check_versions,
     next_commit,
+    start_offset,
 )
 from tests.integration.harness import commit_marker_batch, record_batch
 
@@ -344,3 +347,24 @@ async def test_the_consumer_thread_reports_what_aiokafka_skipped(
         for message in await _deliver(consumer, fetched):
             consumer.ack(message)
     assert consumer._new_offset(TP_IN) == 10
+
+
+def test_reading_a_changelog_starts_at_its_recorded_offset_or_the_beginning() -> None:
+    assert [start_offset(o) for o in (None, -1, 0, 7)] == [0, 0, 0, 7]
+
+
+async def test_a_partition_assigned_mid_recovery_is_sought_from_the_start() -> None:
+    """Faust's own `_seek_offsets` passed a None offset (a partition `Recovery._add`ed
+    while a recovery ran) to aiokafka, whose ValueError crashed the recovery."""
+    sought: dict[TopicPartition, int] = {}
+
+    async def seek_wait(offsets: dict[TopicPartition, int]) -> None:
+        sought.update(offsets)
+
+    consumer = SimpleNamespace(seek_wait=seek_wait)
+    added, fresh, read = (TopicPartition("changelog", p) for p in range(3))
+    offsets: Counter[TopicPartition] = Counter({read: 41, fresh: -1})
+    offsets[added] = None  # type: ignore[assignment]  # what Recovery._add stores
+    recovery = SeekBeforeResumeRecovery.__new__(SeekBeforeResumeRecovery)
+    await recovery._seek_offsets(consumer, {added, fresh, read}, offsets, "standby")  # type: ignore[arg-type]
+    assert sought == {added: 0, fresh: 0, read: 41}
