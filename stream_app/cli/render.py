@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from rich.status import Status
-
     from stream_app.config.settings import Settings
     from stream_app.kafka.admin import TopicReport
     from stream_app.kafka.clients import SendReport
@@ -72,14 +70,36 @@ def live_simulation(out: Console, stats: LiveStats, families: int) -> None:
     )
 
 
-def simulating(out: Console, leads: int, replicates: int) -> Status:
-    return out.status(f"simulating {leads} families x {replicates} replicates x 3 policies")
+@contextmanager
+def simulating(runs: int) -> Iterator[Callable[[], None]]:
+    """A progress bar (standard error) over the report's runs; yields what advances it."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("simulated runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+    task = progress.add_task("runs", total=runs)
+    with progress:
+        yield lambda: progress.advance(task)
 
 
 def policies(out: Console, report: Report) -> None:
-    from stream_app.sim.report import table
+    from stream_app.sim.report import tables
 
-    out.print(table(report))
+    for table in tables(report):
+        out.print(table)
 
 
 def learning_curves(out: Console, path: Path) -> None:

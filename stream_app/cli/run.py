@@ -81,18 +81,29 @@ def dev(
 
 def simulate(
     leads: Annotated[
-        int | None, typer.Option(help="Simulated families (default 20; 400 per run with --report).")
+        int | None,
+        typer.Option(help="Simulated families (default 20; 600 per seed with --report)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Run seed: the same seed makes the same families.")] = 1,
     max_steps: Annotated[int, typer.Option(help="Decisions answered per family at most.")] = 25,
     report: Annotated[
         bool, typer.Option("--report", help="Compare policies in process instead (no broker).")
     ] = False,
-    replicates: Annotated[int, typer.Option(help="--report: populations per policy.")] = 5,
-    batch: Annotated[int, typer.Option(help="--report: families per learning-curve point.")] = 50,
-    plot: Annotated[Path, typer.Option(help="--report: where to write the PNG.")] = Path(
-        "simulation-report.png"
-    ),
+    seeds: Annotated[
+        str,
+        typer.Option(
+            help="--report: `report` (held out), `tuning`, or seeds as a comma list (1,2,3)."
+        ),
+    ] = "report",
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="--report: processes (default: one per core).")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="--report: also write the report as JSON here.")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="--report: also write the decile curves as a PNG here.")
+    ] = None,
     timeout_s: Annotated[float, typer.Option(help="Give up on the live run after this.")] = 600.0,
     ready_url: Annotated[
         str | None, typer.Option(help="Wait until this URL answers 200 (a worker's /readyz).")
@@ -100,7 +111,9 @@ def simulate(
 ) -> None:
     """Simulated families that react to the published next-best-actions (or --report)."""
     if report:
-        _simulation_report(seed, leads or 400, replicates, batch, max_steps, plot)
+        _simulation_report(
+            _seed_list(seeds), seeds, leads or 600, max_steps, workers, json_out, plot
+        )
         return
     families = leads or 20
     import uuid
@@ -119,18 +132,45 @@ def simulate(
         raise typer.Exit(1)
 
 
+def _seed_list(seeds: str) -> list[int]:
+    from stream_app.sim.report import SEED_SETS
+
+    if seeds in SEED_SETS:
+        return list(SEED_SETS[seeds])
+    try:
+        return [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise typer.BadParameter(
+            f"{seeds!r}: `report`, `tuning` or comma-separated seeds", param_hint="--seeds"
+        ) from None
+
+
 def _simulation_report(
-    seed: int, leads: int, replicates: int, batch: int, max_steps: int, plot: Path
+    seeds: list[int],
+    seed_set: str,
+    leads: int,
+    max_steps: int,
+    workers: int | None,
+    json_out: Path | None,
+    plot: Path | None,
 ) -> None:
-    from stream_app.sim.report import MatplotlibMissing, evaluate
+    from stream_app.sim.report import SEED_SETS, MatplotlibMissing, evaluate, runs_total, to_json
     from stream_app.sim.report import plot as plot_report
 
+    if not seeds:
+        raise typer.BadParameter("no seeds", param_hint="--seeds")
     out = render.stdout()
-    with render.simulating(out, leads, replicates):
-        result = evaluate(seed, leads, replicates, batch, max_steps)
+    name = seed_set if seed_set in SEED_SETS else "custom"
+    with render.simulating(runs_total(seeds)) as on_run:
+        result = evaluate(seeds, leads, max_steps, workers, on_run, seed_set=name)
     render.policies(out, result)
-    try:
-        render.learning_curves(out, plot_report(result, plot))
-    except MatplotlibMissing:
-        render.matplotlib_missing()
-        raise typer.Exit(1) from None
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_bytes(to_json(result))
+        render.wrote(json_out)
+    if plot is not None:
+        try:
+            render.learning_curves(out, plot_report(result, plot))
+        except MatplotlibMissing:
+            render.matplotlib_missing()
+            raise typer.Exit(1) from None

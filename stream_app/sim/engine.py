@@ -1,32 +1,41 @@
 """Run simulated journeys through the pure domain, in process: no broker, no clock.
 
 The engine plays the worker's part through `offline.pipeline.InProcess`: the lead
-step the lead agent runs (with each lead's partition's voice budget and the
-holdout policy), time rules ticked by event time, the Q-learner's update, and
+step the lead agent runs (`domain.lead.step.apply`, with each lead's partition's
+voice calendar and the holdout arm, from the parameters the worker builds from
+its `Settings`: the same voice capacity split by partition, the same holdout
+share), time rules ticked by event time, the Q-learner's update, and
 the rules extractor answering synchronously. All families' journeys interleave in event
 time, as they would on the topics, so the learning policy keeps learning while
 other journeys are in flight. Because nothing waits on a network or a clock, a
 population's weeks of journeys take seconds, and the same seed gives the same run.
 
-Three policies share one population per seed:
+The policies share one population per seed:
 
 - `learning`: UCB over a Q-table that starts from the seeded priors and learns
   online from every transition (the production configuration);
 - `priors`: the seeded priors, frozen (learning off);
-- `random`: uniform over the allowed actions (the baseline).
+- `random`: uniform over the allowed actions (the baseline);
+- `frozen`: a table learned elsewhere (another population's `learning` run),
+  served as it is with learning off: what a trained snapshot would do in production.
 """
 
 from __future__ import annotations
 
 import heapq
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from stream_app.config.params import lead_params
+from stream_app.config.params import learner_params as settings_learner_params
+from stream_app.config.settings import Settings
 from stream_app.domain.lead import Params
 from stream_app.domain.learner import LearnerParams
 from stream_app.domain.messages import InputEvent, NextBestAction
+from stream_app.domain.qlearning import QTable
 from stream_app.kafka.partitioner import partition_for
 from stream_app.offline.pipeline import InProcess, Learner
 from stream_app.sim.population import Decision, Family, family_seed
@@ -39,6 +48,7 @@ class PolicyKind(StrEnum):
     LEARNING = "learning"
     PRIORS = "priors"
     RANDOM = "random"
+    FROZEN = "frozen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +58,16 @@ class RunConfig:
     max_steps: int = 25
     arrival_gap: timedelta = timedelta(minutes=30)
     """Event time between two families' arrivals: a population joins over days."""
-    partitions: int = 4
-    """Input partitions the leads are spread over, as a producer would (murmur2)."""
+    population: int = 0
+    """Which families of the seed's world: another population is fresh families."""
+    prefix: str | None = None
+    """Lead ids are `<prefix><index:05d>`; default `sim<seed>-` (`p<population>` added)."""
+
+    def lead_id(self, index: int) -> str:
+        if self.prefix is not None:
+            return f"{self.prefix}{index:05d}"
+        population = f"p{self.population}" if self.population else ""
+        return f"sim{self.seed}{population}-{index:05d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +88,8 @@ class RunResult:
     leads: tuple[LeadResult, ...]
     decisions: int
     transitions: int
-
-
-def lead_id(seed: int, index: int) -> str:
-    return f"sim{seed}-{index:05d}"
+    table: QTable
+    """The Q-table at the end of the run (what a `frozen` run can be given)."""
 
 
 def run(
@@ -81,13 +97,38 @@ def run(
     config: RunConfig,
     params: Params | None = None,
     learner_params: LearnerParams | None = None,
+    *,
+    table: QTable | None = None,
+    on_decision: Callable[[NextBestAction], None] | None = None,
 ) -> RunResult:
-    """Every family's journey under one policy, interleaved in event time."""
-    learner = Learner(learner_params or LearnerParams(), enabled=kind is PolicyKind.LEARNING)
+    """Every family's journey under one policy, interleaved in event time.
+
+    `params` and `learner_params` default to what a worker builds from its
+    `Settings` (environment included), so the run takes the worker's decisions;
+    leads spread over `params.contact.partitions` partitions by murmur2, as a
+    producer spreads them, each partition with its own voice calendar.
+    A `frozen` run serves `table` with learning off. `on_decision` sees every
+    decision, in the order the pipeline makes them.
+    """
+    if (kind is PolicyKind.FROZEN) != (table is not None):
+        raise ValueError("a frozen run needs a table, and only a frozen run takes one")
+    if params is None or learner_params is None:
+        settings = Settings()
+        params = params or lead_params(settings)
+        learner_params = learner_params or settings_learner_params(settings)
+    learner = Learner(learner_params, enabled=kind is PolicyKind.LEARNING)
+    if table is not None:
+        learner.table = table
     chooser = random.Random(family_seed(config.seed, -1)) if kind is PolicyKind.RANDOM else None
-    pipeline = InProcess(params or Params(), learner, rng=chooser)
+    pipeline = InProcess(params, learner, rng=chooser)
     families = [
-        Family.create(config.seed, i, lead_id(config.seed, i), SIM_START + i * config.arrival_gap)
+        Family.create(
+            config.seed,
+            i,
+            config.lead_id(i),
+            SIM_START + i * config.arrival_gap,
+            population=config.population,
+        )
         for i in range(config.leads)
     ]
     by_lead = {f.lead_id: f.index for f in families}
@@ -104,13 +145,15 @@ def run(
         family = families[index]
         answer: NextBestAction | None = None
         for event in events:
-            partition = partition_for(event.lead_id, config.partitions)
+            partition = partition_for(event.lead_id, params.contact.partitions)
             for effects in pipeline.feed(event, partition, event.occurred_at):
                 for transition in effects.transitions:
                     rewards[by_lead[transition.lead_id]] += transition.reward
                     transitions += 1
                 for nba in effects.decisions:
                     decisions[by_lead[nba.lead_id]] += 1
+                    if on_decision is not None:
+                        on_decision(nba)
                     if nba.trigger_event_id == deciding_id:
                         answer = nba
         if answer is None or family.steps >= config.max_steps:
@@ -125,7 +168,7 @@ def run(
         LeadResult(f.index, f.enrolled, f.stage.value, rewards[f.index], decisions[f.index])
         for f in families
     )
-    return RunResult(kind, config.seed, leads, sum(decisions), transitions)
+    return RunResult(kind, config.seed, leads, sum(decisions), transitions, learner.table)
 
 
-__all__ = ["SIM_START", "LeadResult", "PolicyKind", "RunConfig", "RunResult", "lead_id", "run"]
+__all__ = ["SIM_START", "LeadResult", "PolicyKind", "RunConfig", "RunResult", "run"]

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
+
 import pytest
 
+from stream_app.domain.lead import Params
+from stream_app.domain.lead.policy import arm
+from stream_app.domain.learner import LearnerParams
+from stream_app.domain.messages import NextBestAction
+from stream_app.domain.qlearning import seeded_priors
+from stream_app.kafka.partitioner import partition_for
 from stream_app.sim.engine import SIM_START, PolicyKind, RunConfig, run
 from stream_app.sim.hidden import TERMINAL
 from stream_app.sim.population import Family
-from stream_app.sim.report import score
 
 CONFIG = RunConfig(seed=5, leads=60)
+OWN_TABLE = [k for k in PolicyKind if k is not PolicyKind.FROZEN]
+"""Policies that need no table from elsewhere."""
 
 
 def test_same_seed_same_results() -> None:
-    for kind in PolicyKind:
+    for kind in OWN_TABLE:
         assert run(kind, CONFIG) == run(kind, CONFIG)
 
 
@@ -27,7 +37,7 @@ def test_policies_face_the_same_families() -> None:
     assert a.traits == b.traits and a.concerns == b.concerns
 
 
-@pytest.mark.parametrize("kind", list(PolicyKind))
+@pytest.mark.parametrize("kind", OWN_TABLE)
 def test_every_family_ends_or_runs_out_of_steps(kind: PolicyKind) -> None:
     """No journey is dropped half way: each reaches a terminal stage or the step cap.
 
@@ -52,9 +62,64 @@ def test_priors_beat_random_on_this_population() -> None:
     assert sum(x.enrolled for x in priors.leads) > sum(x.enrolled for x in random_.leads)
 
 
-def test_learning_curve_has_one_point_per_batch() -> None:
-    runs = [run(PolicyKind.LEARNING, RunConfig(seed=s, leads=45)) for s in (1, 2)]
-    scored = score(PolicyKind.LEARNING, runs, batch=10)
-    assert len(scored.curve_enrollment) == len(scored.curve_return) == 5
-    for point in scored.curve_enrollment:
-        assert 0.0 <= point.low <= point.mean <= point.high <= 1.0
+def test_decisions_follow_the_workers_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without explicit parameters a run decides as a worker configured by the same
+    environment would: here its holdout share and its voice capacity per partition."""
+    monkeypatch.setenv("STREAM_APP_HOLDOUT_SHARE", "0.5")
+    monkeypatch.setenv("STREAM_APP_VOICE_PER_HOUR", "4")
+    seen: list[NextBestAction] = []
+    run(PolicyKind.PRIORS, RunConfig(seed=5, leads=40), on_decision=seen.append)
+    arms = {nba.lead_id: nba.arm for nba in seen}
+    assert arms == {lead: arm(lead, 0.5) for lead in arms}
+    assert set(arms.values()) == {"learning", "holdout"}
+    calls = Counter(
+        (partition_for(nba.lead_id, 4), nba.brief.scheduled_for.replace(minute=0, second=0))
+        for nba in seen
+        if nba.channel == "voice"
+    )
+    assert calls and max(calls.values()) == 1  # 4 calls an hour over 4 partitions
+    moved = [nba for nba in seen if nba.filtered_out.get(nba.action, "").startswith("guardrail")]
+    assert not moved
+
+
+def test_the_voice_calendar_moves_calls_when_an_hour_is_full() -> None:
+    tight = replace(Params(), contact=replace(Params().contact, voice_per_hour=1))
+    seen: list[NextBestAction] = []
+    run(
+        PolicyKind.PRIORS,
+        RunConfig(seed=5, leads=40),
+        tight,
+        LearnerParams(),
+        on_decision=seen.append,
+    )
+    loose: list[NextBestAction] = []
+    run(
+        PolicyKind.PRIORS,
+        RunConfig(seed=5, leads=40),
+        Params(),
+        LearnerParams(),
+        on_decision=loose.append,
+    )
+    hours = Counter(
+        nba.brief.scheduled_for.replace(minute=0, second=0)
+        for nba in seen
+        if nba.channel == "voice"
+    )
+    assert hours and max(hours.values()) == 1
+    assert [n.brief.scheduled_for for n in seen] != [n.brief.scheduled_for for n in loose]
+
+
+def test_a_frozen_run_serves_its_table_and_learns_nothing() -> None:
+    learned = run(PolicyKind.LEARNING, RunConfig(seed=5, leads=60))
+    assert learned.table != seeded_priors()
+    fresh = RunConfig(seed=5, leads=60, population=1)
+    frozen = run(PolicyKind.FROZEN, fresh, table=learned.table)
+    assert frozen.table == learned.table
+    assert frozen != run(PolicyKind.PRIORS, fresh)
+    assert frozen == run(PolicyKind.FROZEN, fresh, table=learned.table)
+
+
+def test_lead_ids_name_the_seed_and_population() -> None:
+    assert RunConfig(seed=5, leads=1).lead_id(7) == "sim5-00007"
+    assert RunConfig(seed=5, leads=1, population=1).lead_id(7) == "sim5p1-00007"
+    assert RunConfig(seed=5, leads=1, prefix="sim-ab-").lead_id(7) == "sim-ab-00007"

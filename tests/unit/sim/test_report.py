@@ -1,61 +1,142 @@
-"""Interval math and the report's table and plot."""
+"""The held-out report: arms, pairing, deciles, targets, JSON, and the runs behind them."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
+import orjson
 import pytest
 
-from stream_app.sim.engine import LeadResult, PolicyKind, RunResult
-from stream_app.sim.report import Report, mean_ci, plot, score, t95, table
-
-
-@pytest.mark.parametrize(
-    ("df", "t"), [(1, 12.706), (4, 2.776), (9, 2.262), (12, 2.131), (60, 1.96)]
+from stream_app.sim.engine import PolicyKind
+from stream_app.sim.report import (
+    ARMS,
+    FROZEN,
+    LEARNING,
+    PRIORS,
+    PRIORS_FRESH,
+    RANDOM,
+    Arm,
+    Comparison,
+    Outcome,
+    PolicyScore,
+    Report,
+    compare,
+    evaluate,
+    plot,
+    score,
+    tables,
+    targets,
+    to_json,
 )
-def test_t_quantiles(df: int, t: float) -> None:
-    assert t95(df) == t
+from stream_app.sim.seeds import REPORT_SEEDS, TUNING_SEEDS
+from stream_app.sim.stats import Estimate
 
 
-def test_mean_ci_matches_the_textbook() -> None:
-    # mean 5, sample sd sqrt(2.5), n 5: half width 2.776 * 1.5811 / 2.2361 = 1.963
-    estimate = mean_ci([3.0, 4.0, 5.0, 6.0, 7.0])
-    assert estimate.mean == 5.0
-    assert math.isclose(estimate.high - estimate.mean, 1.9630, abs_tol=1e-3)
-    assert math.isclose(estimate.mean - estimate.low, estimate.high - estimate.mean)
+def _outcome(enrolled: list[bool]) -> Outcome:
+    return Outcome(tuple(enrolled), tuple(2.0 if e else -1.0 for e in enrolled), 4 * len(enrolled))
 
 
-def test_rates_are_clipped_to_their_range() -> None:
-    estimate = mean_ci([0.0, 0.0, 1.0], bounds=(0.0, 1.0))
-    assert estimate.low == 0.0 and estimate.high == 1.0
-
-
-def test_one_value_is_a_point() -> None:
-    assert mean_ci([0.4]) == mean_ci([0.4, 0.4])
-
-
-def _run(seed: int, enrolled: list[bool]) -> RunResult:
-    leads = tuple(
-        LeadResult(i, e, "paid" if e else "declined", 2.0 if e else -1.0, 4)
-        for i, e in enumerate(enrolled)
-    )
-    return RunResult(PolicyKind.PRIORS, seed, leads, 4 * len(leads), 3 * len(leads))
-
-
-def test_score_uses_replicate_means() -> None:
-    runs = [_run(1, [True, False, True, True]), _run(2, [True, False, False, False])]
-    scored = score(PolicyKind.PRIORS, runs, batch=2)
-    assert scored.enrollment.mean == pytest.approx(0.5)
+def test_score_pools_families_and_cuts_deciles_by_arrival() -> None:
+    # 20 families per seed: the first two (decile 1) never enrol, the last two always do.
+    run = _outcome([False, False] + [True, False] * 8 + [True, True])
+    scored = score(PRIORS, [run, run])
+    assert scored.enrollment.mean == pytest.approx(10 / 20)
     assert scored.mean_return.mean == pytest.approx(0.5)
     assert scored.decisions_per_lead == 4.0
-    assert [p.mean for p in scored.curve_enrollment] == [0.5, 0.5]
+    assert scored.per_seed == (0.5, 0.5)
+    assert [d.mean for d in scored.deciles] == [0.0] + [0.5] * 8 + [1.0]
+    assert scored.last_minus_first.mean == 1.0
 
 
-def test_table_and_plot(tmp_path: Path) -> None:
-    runs = [_run(1, [True, False] * 5), _run(2, [False, True] * 5)]
-    scores = tuple(score(kind, runs, batch=5) for kind in PolicyKind)
-    report = Report(seed=1, leads=10, replicates=2, batch=5, scores=scores)
-    assert table(report).row_count == 3
-    path = plot(report, tmp_path / "curves.png")
+def test_compare_pairs_the_same_families() -> None:
+    better = _outcome([True] * 6 + [False] * 4)
+    worse = _outcome([True] * 3 + [False] * 7)
+    runs = {LEARNING: [better, better, worse], PRIORS: [worse, worse, worse]}
+    got = compare(LEARNING, PRIORS, runs)
+    assert got.enrollment.mean == pytest.approx(0.2)
+    assert got.seeds_won == 2
+    assert got.over_seeds.mean == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="same families"):
+        compare(FROZEN, PRIORS, {FROZEN: [better], PRIORS: [worse]})
+
+
+def _score(arm: str, rate: float, half: float, curve: float) -> PolicyScore:
+    return PolicyScore(
+        arm=arm,
+        enrollment=Estimate(rate, rate - half, rate + half),
+        mean_return=Estimate(0.0, 0.0, 0.0),
+        decisions_per_lead=1.0,
+        per_seed=(rate,),
+        deciles=(),
+        last_minus_first=Estimate(curve, curve - 0.1, curve + 0.1),
+    )
+
+
+def _gain(arm: Arm, base: Arm, better: int, worse: int) -> Comparison:
+    """`arm` enrols `better` of 20 families where `base` enrols `worse`."""
+    runs = {
+        arm: [_outcome([True] * better + [False] * (20 - better))],
+        base: [_outcome([True] * worse + [False] * (20 - worse))],
+    }
+    return compare(arm, base, runs)
+
+
+def test_targets_say_met_only_with_the_numbers() -> None:
+    vs = {LEARNING: _gain(LEARNING, PRIORS, 14, 12), FROZEN: _gain(FROZEN, PRIORS_FRESH, 16, 12)}
+    apart = {LEARNING: _score("learning", 0.7, 0.02, 0.05), PRIORS: _score("priors", 0.6, 0.02, 0)}
+    assert [t.met for t in targets(apart, vs)] == [True, True, True]
+    close = {LEARNING: _score("learning", 0.7, 0.08, -0.05), PRIORS: _score("priors", 0.6, 0.08, 0)}
+    small = {LEARNING: vs[LEARNING], FROZEN: _gain(FROZEN, PRIORS_FRESH, 13, 12)}
+    unmet = targets(close, small)
+    assert [t.met for t in unmet] == [False, False, False]
+    assert "overlap" in unmet[0].value and unmet[2].value.startswith("0.050")
+
+
+@pytest.fixture(scope="module")
+def small_report() -> Report:
+    """A real report on two tuning seeds, small enough for a unit test, in one process."""
+    return evaluate([1, 2], leads=30, max_steps=10, workers=1, seed_set="tuning")
+
+
+def test_every_arm_ran_on_every_seed(small_report: Report) -> None:
+    assert [s.arm for s in small_report.scores] == [a.name for a in ARMS]
+    assert all(len(s.per_seed) == 2 and len(s.deciles) == 10 for s in small_report.scores)
+    assert small_report.seeds == (1, 2)
+    assert small_report.tuning_seeds == tuple(TUNING_SEEDS)
+    assert small_report.report_seeds == tuple(REPORT_SEEDS)
+    assert [c.arm for c in small_report.comparisons] == [
+        LEARNING.name,
+        RANDOM.name,
+        FROZEN.name,
+    ]
+    assert small_report.score(PRIORS).enrollment.mean > small_report.score(RANDOM).enrollment.mean
+
+
+def test_the_pool_gives_what_one_process_gives(small_report: Report) -> None:
+    pooled = evaluate([1, 2], leads=30, max_steps=10, workers=2, seed_set="tuning")
+    assert pooled.scores == small_report.scores
+    assert pooled.comparisons == small_report.comparisons
+
+
+def test_json_and_tables_carry_the_declared_seeds(small_report: Report, tmp_path: Path) -> None:
+    data = orjson.loads(to_json(small_report))
+    assert data["seed_set"] == "tuning" and data["report_seeds"] == list(REPORT_SEEDS)
+    assert {s["arm"] for s in data["scores"]} == {a.name for a in ARMS}
+    assert len(data["targets"]) == 3
+    rendered = tables(small_report)
+    assert "tuning seeds" in str(rendered[0].caption)
+    assert rendered[0].row_count == len(ARMS)
+    path = plot(small_report, tmp_path / "curves.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_too_few_families_for_deciles() -> None:
+    with pytest.raises(ValueError, match="deciles"):
+        evaluate([1], leads=5)
+
+
+def test_frozen_needs_a_table() -> None:
+    from stream_app.sim.engine import RunConfig, run
+
+    with pytest.raises(ValueError, match="frozen"):
+        run(PolicyKind.FROZEN, RunConfig(seed=1, leads=2))
