@@ -31,6 +31,8 @@ NAME_CHARS: Final = 64
 """Snake_case names: objection topics, signal names, suggested actions, providers."""
 LIST_ITEMS: Final = 20
 """Items per list (lead state keeps at most 20 facts and 10 of anything else)."""
+QUOTES: Final = 5
+"""Quotes kept as evidence for one signal: enough to show it, bounded like every list."""
 
 
 def _clip(limit: int) -> BeforeValidator:
@@ -90,26 +92,50 @@ class ExtractionStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class Evidence(Frozen):
+    """The family's words a signal came from: a verbatim quote and where it is.
+
+    `turn` indexes the conversation's turns (the same `Conversation` the provider
+    read), `start`/`end` are character offsets into that turn's text, so
+    `turns[turn].text[start:end] == quote`. An LLM is asked for the quote only;
+    `evidence.ground` finds it in the family's lines and fills the span, or drops
+    it as a hallucination. A record without evidence (written before it existed)
+    still decodes: every evidence field defaults to empty.
+    """
+
+    quote: Annotated[str, _clip(ITEM_CHARS)] = Field(min_length=1)
+    turn: int | None = Field(default=None, ge=0)
+    start: int | None = Field(default=None, ge=0)
+    end: int | None = Field(default=None, ge=0)
+
+
+Quotes = Annotated[tuple[Evidence, ...], _cap(QUOTES)]
+
+
 class FinancialSignals(Frozen):
     concern_level: Level = Level.NONE
     mentions: Items = ()
+    evidence: Quotes = ()
 
 
 class SchedulingSignals(Frozen):
     constraints: Items = ()
     preferred_times: Items = ()
+    evidence: Quotes = ()
 
 
 class FamilyContext(Frozen):
     siblings: Items = ()
     decision_makers: Items = ()
     notes: Items = ()
+    evidence: Quotes = ()
 
 
 class Objection(Frozen):
     topic: Annotated[str, _clip(NAME_CHARS)] = Field(min_length=1, max_length=NAME_CHARS)
     detail: Annotated[str, _clip(DETAIL_CHARS)] = Field(default="", max_length=DETAIL_CHARS)
     severity: Level = Level.LOW
+    evidence: Quotes = ()
 
 
 class AdditionalSignal(Frozen):
@@ -117,6 +143,7 @@ class AdditionalSignal(Frozen):
     detail: Annotated[str, _clip(DETAIL_CHARS)] = Field(default="", max_length=DETAIL_CHARS)
     urgency: Level = Level.LOW
     suggested_action: Annotated[str, _clip(NAME_CHARS)] | None = None
+    evidence: Quotes = ()
 
 
 class Extraction(Frozen):
@@ -127,7 +154,9 @@ class Extraction(Frozen):
     summary: Annotated[str, _clip(SUMMARY_CHARS)] = ""
     facts: Items = ()
     intent: Intent = Intent.UNCLEAR
+    intent_evidence: Quotes = ()
     sentiment: Sentiment = Sentiment.NEUTRAL
+    sentiment_evidence: Quotes = ()
     open_questions: Items = ()
     financial: FinancialSignals = FinancialSignals()
     scheduling: SchedulingSignals = SchedulingSignals()
@@ -135,6 +164,8 @@ class Extraction(Frozen):
     objections: Annotated[tuple[Objection, ...], _cap(LIST_ITEMS)] = ()
     additional_signals: Annotated[tuple[AdditionalSignal, ...], _cap(LIST_ITEMS)] = ()
     opt_out: bool = False
+    unverified_quotes: int = Field(default=0, ge=0)
+    """Quotes the provider gave that are not the family's words, dropped by `ground`."""
     error: Annotated[str, _clip(DETAIL_CHARS)] | None = None
 
     @classmethod

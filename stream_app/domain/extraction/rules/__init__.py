@@ -21,11 +21,15 @@ Each module joins the tables it matches into compiled patterns once, at import.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from stream_app.domain.extraction.conversation import Conversation
-from stream_app.domain.extraction.keywords import opt_out_in
+from stream_app.domain.extraction.keywords import is_opt_out, opt_out_in
 from stream_app.domain.extraction.model import (
+    ITEM_CHARS,
+    QUOTES,
+    Evidence,
     Extraction,
     FinancialSignals,
     Intent,
@@ -65,12 +69,13 @@ def _extract(conversation: Conversation) -> Extraction:
     # Sentences are split from the family's turns alone, then renumbered with the
     # turn's index in the whole conversation, so they can be set against the agent's.
     family_sentences = tuple(
-        text.Sentence(s.text, family_idx[s.turn])
-        for s in text.sentences([turns[i] for i in family_idx])
+        replace(s, turn=family_idx[s.turn]) for s in text.sentences([turns[i] for i in family_idx])
     )
-    found = dimensions.read_sentences(family_sentences, family_idx[-1], opt_out)
-    decided = intent.decide(conversation, found)
-    tone = dimensions.sentiment(found, decided)
+    found = dimensions.read_sentences(
+        family_sentences, family_idx[-1], opt_out, _opt_out_quotes(conversation)
+    )
+    decided, because = intent.decide(conversation, found)
+    tone, tone_because = dimensions.sentiment(found, decided, because)
     objections = found.objections
     if decided is Intent.DECLINING:
         objections = tuple(o.model_copy(update={"severity": Level.HIGH}) for o in objections)
@@ -79,10 +84,14 @@ def _extract(conversation: Conversation) -> Extraction:
         summary=summary.summarise(conversation, decided, tone, found),
         facts=summary.facts(found),
         intent=decided,
+        intent_evidence=because[:QUOTES],
         sentiment=tone,
+        sentiment_evidence=tone_because,
         open_questions=summary.open_questions(turns, family_sentences),
         financial=FinancialSignals(
-            concern_level=found.financial, mentions=found.financial_mentions
+            concern_level=found.financial,
+            mentions=found.financial_mentions,
+            evidence=found.financial_evidence,
         ),
         scheduling=found.scheduling,
         family=found.family,
@@ -90,6 +99,15 @@ def _extract(conversation: Conversation) -> Extraction:
         additional_signals=found.signals,
         opt_out=opt_out,
     )
+
+
+def _opt_out_quotes(conversation: Conversation) -> tuple[Evidence, ...]:
+    """The family turn that asked us to stop, whole: the scan reads turns, not phrases."""
+    return tuple(
+        Evidence(quote=t.text[:ITEM_CHARS], turn=i, start=0, end=len(t.text[:ITEM_CHARS]))
+        for i, t in enumerate(conversation.turns)
+        if t.role == "family" and is_opt_out(t.text)
+    )[:1]
 
 
 __all__ = ["PROVIDER", "RulesExtractor"]

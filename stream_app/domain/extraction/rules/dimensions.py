@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from stream_app.domain.extraction.model import (
+    QUOTES,
     AdditionalSignal,
+    Evidence,
     FamilyContext,
     Intent,
     Level,
@@ -28,7 +30,18 @@ from stream_app.domain.extraction.rules import phrases_concerns as concerns
 from stream_app.domain.extraction.rules import phrases_context as context
 from stream_app.domain.extraction.rules.phrases_concerns import ObjectionTopic, SignalRule
 from stream_app.domain.extraction.rules.phrases_intent import DECLINE
-from stream_app.domain.extraction.rules.text import Sentence, detail, hits, negated, rx, unique
+from stream_app.domain.extraction.rules.text import (
+    Sentence,
+    detail,
+    hits,
+    matches,
+    negated,
+    quote,
+    quotes,
+    rx,
+    unique,
+    whole,
+)
 
 _FIN_NO_CONCERN: Final = rx(*concerns.FIN_NO_CONCERN)
 _FIN_HIGH: Final = rx(*concerns.FIN_HIGH)
@@ -77,6 +90,7 @@ class Read:
     last_turn: int
     financial: Level
     financial_mentions: tuple[str, ...]
+    financial_evidence: tuple[Evidence, ...]
     blockers: tuple[Sentence, ...]
     strained: tuple[Sentence, ...]
     objections: tuple[Objection, ...]
@@ -85,12 +99,18 @@ class Read:
     scheduling: SchedulingSignals
     family: FamilyContext
     opt_out: bool
+    opt_out_evidence: tuple[Evidence, ...] = ()
 
 
-def read_sentences(sentences: tuple[Sentence, ...], last_turn: int, opt_out: bool) -> Read:
+def read_sentences(
+    sentences: tuple[Sentence, ...],
+    last_turn: int,
+    opt_out: bool,
+    opt_out_evidence: tuple[Evidence, ...] = (),
+) -> Read:
     """Every dimension of the family's sentences; `last_turn` is the family's last turn."""
     signals = _signals(sentences)
-    financial, mentions, blockers = _financial(sentences, signals)
+    financial, mentions, blockers, money_quotes = _financial(sentences, signals)
     strained = tuple(s for s in sentences if s in _strained(sentences))
     objections, objection_turns = _objections(sentences, blockers)
     return Read(
@@ -98,6 +118,7 @@ def read_sentences(sentences: tuple[Sentence, ...], last_turn: int, opt_out: boo
         last_turn=last_turn,
         financial=financial,
         financial_mentions=mentions,
+        financial_evidence=money_quotes,
         blockers=blockers,
         strained=strained,
         objections=objections,
@@ -106,38 +127,36 @@ def read_sentences(sentences: tuple[Sentence, ...], last_turn: int, opt_out: boo
         scheduling=_scheduling(sentences),
         family=_family(sentences),
         opt_out=opt_out,
+        opt_out_evidence=opt_out_evidence,
     )
 
 
 def _financial(
     sentences: Sequence[Sentence], signals: Sequence[AdditionalSignal]
-) -> tuple[Level, tuple[str, ...], tuple[Sentence, ...]]:
-    """The concern level, the sentences that carry it, and the blockers among them.
+) -> tuple[Level, tuple[str, ...], tuple[Sentence, ...], tuple[Evidence, ...]]:
+    """The concern level, the sentences that carry it, the blockers among them, and quotes.
 
     "Blockers" are worries stated as a reason it won't work; they make the intent
-    objecting. Asking for aid is a worry, not a blocker.
+    objecting. Asking for aid is a worry, not a blocker. The quotes are the matches
+    at the level reached, so the evidence shows why it is that level and not lower.
     """
     level = Level.NONE
     mentions: list[str] = []
+    at_level: dict[Level, list[Evidence]] = {}
     strained = _strained(sentences)
     for s in sentences:
         if _FIN_NO_CONCERN.search(s.text):
             continue
-        found = (
-            Level.HIGH
-            if hits(_FIN_HIGH, [s], negatable=False)
-            else Level.MODERATE
-            if hits(_FIN_MODERATE_BLOCKER, [s]) or hits(_FIN_MODERATE, [s]) or s in strained
-            else Level.LOW
-            if hits(_FIN_LOW, [s], negatable=False)
-            else Level.NONE
-        )
+        found, evidence = _money_level(s, strained)
         if found is not Level.NONE:
             mentions.append(detail(s))
+            at_level.setdefault(found, []).extend(evidence)
             level = max(level, found, key=lambda lv: lv.rank)
-    if any(sig.signal == "job_loss" for sig in signals):
+    lost = [sig for sig in signals if sig.signal == "job_loss"]
+    if lost:
         # Lost income is the strongest money signal there is, whatever words carry it.
         level = Level.HIGH
+        at_level.setdefault(Level.HIGH, []).extend(e for sig in lost for e in sig.evidence)
     blockers = tuple(
         s
         for s in sentences
@@ -149,7 +168,20 @@ def _financial(
             or s in strained
         )
     )
-    return level, unique(mentions), blockers
+    return level, unique(mentions), blockers, tuple(at_level.get(level, ()))[:QUOTES]
+
+
+def _money_level(s: Sentence, strained: set[Sentence]) -> tuple[Level, tuple[Evidence, ...]]:
+    """One sentence's money level and the matches that set it."""
+    if found := matches(_FIN_HIGH, [s], negatable=False):
+        return Level.HIGH, quotes(found)
+    if found := matches(_FIN_MODERATE_BLOCKER, [s]) + matches(_FIN_MODERATE, [s]):
+        return Level.MODERATE, quotes(found)
+    if s in strained:
+        return Level.MODERATE, quotes(matches(_FIN_STRAIN, [s]))
+    if found := matches(_FIN_LOW, [s], negatable=False):
+        return Level.LOW, quotes(found)
+    return Level.NONE, ()
 
 
 def _strained(sentences: Sequence[Sentence]) -> set[Sentence]:
@@ -176,19 +208,29 @@ def _objections(
     found: list[Objection] = []
     turns: set[int] = set()
     for topic, pattern in _OBJECTIONS:
-        topic_hits = hits(pattern, sentences)
+        topic_hits = matches(pattern, sentences)
         if topic_hits:
             found.append(
-                Objection(topic=topic.topic, detail=detail(topic_hits[0]), severity=topic.severity)
+                Objection(
+                    topic=topic.topic,
+                    detail=detail(topic_hits[0][0]),
+                    severity=topic.severity,
+                    evidence=quotes(topic_hits)[:QUOTES],
+                )
             )
-            turns.update(h.turn for h in topic_hits)
-    competitor = hits(_COMPETITOR, sentences)
+            turns.update(s.turn for s, _ in topic_hits)
+    competitor = matches(_COMPETITOR, sentences)
     pushback = bool(blockers) or bool(hits(_DECLINE, sentences))
     if competitor and pushback:
         found.append(
-            Objection(topic="competitor", detail=detail(competitor[0]), severity=Level.MODERATE)
+            Objection(
+                topic="competitor",
+                detail=detail(competitor[0][0]),
+                severity=Level.MODERATE,
+                evidence=quotes(competitor)[:QUOTES],
+            )
         )
-        turns.update(h.turn for h in competitor)
+        turns.update(s.turn for s, _ in competitor)
     turns.update(b.turn for b in blockers)
     return tuple(found), frozenset(turns)
 
@@ -198,21 +240,23 @@ def _signals(sentences: Sequence[Sentence]) -> tuple[AdditionalSignal, ...]:
     found = [
         AdditionalSignal(
             signal=rule.signal,
-            detail=detail(rule_hits[0]),
+            detail=detail(rule_hits[0][0]),
             urgency=rule.urgency,
             suggested_action=rule.suggested_action,
+            evidence=quotes(rule_hits)[:QUOTES],
         )
         for rule, pattern in _SIGNALS
-        if (rule_hits := hits(pattern, sentences))
+        if (rule_hits := matches(pattern, sentences))
     ]
-    competitor = hits(_COMPETITOR, sentences)
+    competitor = matches(_COMPETITOR, sentences)
     if competitor:
         found.append(
             AdditionalSignal(
                 signal="competitor_offer",
-                detail=detail(competitor[0]),
+                detail=detail(competitor[0][0]),
                 urgency=Level.MODERATE,
                 suggested_action="objection_address",
+                evidence=quotes(competitor)[:QUOTES],
             )
         )
     return tuple(found)
@@ -222,12 +266,20 @@ def _scheduling(sentences: Sequence[Sentence]) -> SchedulingSignals:
     """Timed sentences, split into constraints and preferred times."""
     constraints: list[str] = []
     preferred: list[str] = []
+    evidence: list[Evidence] = []
     for s in sentences:
-        timed = hits(_TIME, [s]) or (_RELATIVE.search(s.text) and _BOOKABLE.search(s.text))
+        timed = matches(_TIME, [s])
+        if not timed and _RELATIVE.search(s.text) and _BOOKABLE.search(s.text):
+            timed = matches(_RELATIVE, [s], negatable=False)
         if not timed:
             continue
         (constraints if _CONSTRAINT_CUE.search(s.text) else preferred).append(detail(s))
-    return SchedulingSignals(constraints=unique(constraints), preferred_times=unique(preferred))
+        evidence.extend(quotes(timed))
+    return SchedulingSignals(
+        constraints=unique(constraints),
+        preferred_times=unique(preferred),
+        evidence=tuple(evidence[:QUOTES]),
+    )
 
 
 def _family(sentences: Sequence[Sentence]) -> FamilyContext:
@@ -235,49 +287,66 @@ def _family(sentences: Sequence[Sentence]) -> FamilyContext:
     siblings: list[str] = []
     makers: list[str] = []
     notes: list[str] = []
+    evidence: list[Evidence] = []
     for s in sentences:
-        if _SIBLING.search(s.text):
+        if sibling := matches(_SIBLING, [s], negatable=False):
             named = [f"{name} ({age})" for name, age in _NAMED_AGE.findall(s.text)]
             siblings.extend(named or [detail(s)])
+            evidence.extend(quotes(sibling))
         for m in _DECISION_MAKER.finditer(s.text):
             makers.extend(w.lower() for w in _WHO.findall(m.group(0))[-1:])
-        if _FAMILY_NOTE.search(s.text):
+            evidence.append(quote(s, m.start(), m.end()))
+        if note := matches(_FAMILY_NOTE, [s], negatable=False):
             notes.append(detail(s))
+            evidence.extend(quotes(note))
     return FamilyContext(
-        siblings=unique(siblings), decision_makers=unique(makers), notes=unique(notes)
+        siblings=unique(siblings),
+        decision_makers=unique(makers),
+        notes=unique(notes),
+        evidence=tuple(evidence[:QUOTES]),
     )
 
 
-def sentiment(read: Read, intent: Intent) -> Sentiment:
-    """The family's tone: positive and negative words counted, then the intent applied."""
-    positive = negative = 0
+def sentiment(
+    read: Read, intent: Intent, intent_quotes: Sequence[Evidence]
+) -> tuple[Sentiment, tuple[Evidence, ...]]:
+    """The family's tone: positive and negative words counted, then the intent applied.
+
+    The quotes are the words on the winning side (for a tone set by the intent, the
+    intent's own quotes); a neutral tone has none.
+    """
+    up: list[Evidence] = []
+    down: list[Evidence] = []
     for s in read.sentences:
-        if _SARCASM.search(s.text):
-            negative += 2
+        if sarcastic := matches(_SARCASM, [s], negatable=False):
+            down.extend(quotes(sarcastic) * 2)
             continue
         for m in _POSITIVE.finditer(s.text):
-            if negated(s.text, m.start()):
-                negative += 1
-            else:
-                positive += 1
-        negative += sum(1 for m in _NEGATIVE.finditer(s.text) if not negated(s.text, m.start()))
-    if any("!" in s.text for s in read.sentences) and negative == 0:
-        positive += 1
+            (down if negated(s.text, m.start()) else up).append(quote(s, m.start(), m.end()))
+        down.extend(quotes(matches(_NEGATIVE, [s])))
+    exclaimed = [s for s in read.sentences if "!" in s.text]
+    if exclaimed and not down:
+        up.append(whole(exclaimed[0]))
     if intent is Intent.DECLINING:
         # A polite refusal is still a refusal: warmth only softens it to neutral.
-        positive = 0
+        up = []
         if not any(_SOFTENER.search(s.text) for s in read.sentences):
-            negative += 1
+            down.extend(intent_quotes[:1])
     if read.opt_out:
-        negative += 1
+        down.extend(intent_quotes[:1])
     if intent is Intent.INTERESTED:
         # Saying they want it is warm even in plain words ("I am interested for my son").
-        positive += 1
+        up.extend(intent_quotes[:1])
     if read.strained:
         # "That's a lot", "you're kidding me": pushback on price is said with an edge.
-        negative += 1
+        down.extend(whole(s) for s in read.strained[:1])
+    positive, negative = len(up), len(down)
     if positive > negative:
-        return Sentiment.POSITIVE
+        return Sentiment.POSITIVE, _distinct(up)
     if negative > positive:
-        return Sentiment.NEGATIVE
-    return Sentiment.NEUTRAL
+        return Sentiment.NEGATIVE, _distinct(down)
+    return Sentiment.NEUTRAL, ()
+
+
+def _distinct(evidence: Sequence[Evidence]) -> tuple[Evidence, ...]:
+    return tuple(dict.fromkeys(evidence))[:QUOTES]

@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from typing import Final
 
 from stream_app.domain.extraction.conversation import Conversation
-from stream_app.domain.extraction.model import Intent
+from stream_app.domain.extraction.model import Evidence, Intent
 from stream_app.domain.extraction.rules import phrases_intent as phrases
 from stream_app.domain.extraction.rules.dimensions import Read
 from stream_app.domain.extraction.rules.phrases_context import TIME
-from stream_app.domain.extraction.rules.text import Sentence, hits, rx
+from stream_app.domain.extraction.rules.text import Sentence, hits, matches, quotes, rx, whole
 
 _DECLINE: Final = rx(*phrases.DECLINE)
 _SCHEDULE_REQUEST: Final = rx(*phrases.SCHEDULE_REQUEST)
@@ -57,37 +57,56 @@ _WH_QUESTION: Final = re.compile(
 )
 
 
-def decide(conversation: Conversation, read: Read) -> Intent:
-    """The conversation's intent, from the family's sentences and the agent's questions."""
+def decide(conversation: Conversation, read: Read) -> tuple[Intent, tuple[Evidence, ...]]:
+    """The conversation's intent and the family's words that decided it.
+
+    Read from the family's sentences and the agent's questions. `unclear` reached
+    because nothing else applied has no quote: it is the absence of a signal.
+    """
     sentences = read.sentences
-    if read.opt_out or _declines(sentences) or _answers_no(conversation, read):
-        return Intent.DECLINING
-    if (
-        hits(_SCHEDULE_REQUEST, sentences)
+    if read.opt_out:
+        return Intent.DECLINING, read.opt_out_evidence
+    if found := _declines(sentences) or _answers_no(conversation, read):
+        return Intent.DECLINING, quotes(found)
+    if found := (
+        matches(_SCHEDULE_REQUEST, sentences)
         or _proposes_time(sentences)
         or _confirms(conversation, read)
         or _wants_a_time(sentences)
     ):
-        return Intent.SCHEDULING
-    deferring = bool(hits(_DEFER_TO_DECISION_MAKER, sentences))
+        return Intent.SCHEDULING, quotes(found)
+    deferring = matches(_DEFER_TO_DECISION_MAKER, sentences)
     moved_on = (
         bool(read.objection_turns)
         and read.last_turn not in read.objection_turns
         and bool(hits(_RESOLVED, [s for s in sentences if s.turn == read.last_turn]))
     )
     if read.objection_turns and not moved_on and not deferring:
-        return Intent.OBJECTING
-    if hits(_LONG_DEFERRAL, sentences):
-        return Intent.CONSIDERING
-    if hits(_UNCLEAR, sentences):
-        return Intent.UNCLEAR
+        raised = [e for o in read.objections for e in o.evidence]
+        raised += [whole(b) for b in read.blockers]
+        return Intent.OBJECTING, tuple(dict.fromkeys(raised))
+    if found := matches(_LONG_DEFERRAL, sentences):
+        return Intent.CONSIDERING, quotes(found)
+    if found := matches(_UNCLEAR, sentences):
+        return Intent.UNCLEAR, quotes(found)
     soft = _latest_stance(conversation, read, deferring)
     if soft is not None:
         return soft
-    return Intent.UNCLEAR
+    return Intent.UNCLEAR, ()
 
 
-def _latest_stance(conversation: Conversation, read: Read, deferring: bool) -> Intent | None:
+Found = list[tuple[Sentence, re.Match[str]]]
+_ANY: Final = re.compile(r".+", re.DOTALL)
+
+
+def _whole(sentences: Sequence[Sentence]) -> Found:
+    """Sentences that count as a whole (a question, a bare "C"), as matches of themselves."""
+    return [(s, m) for s in sentences if (m := _ANY.match(s.text))]
+
+
+def _latest_stance(
+    conversation: Conversation, read: Read, deferring: Found
+) -> tuple[Intent, tuple[Evidence, ...]] | None:
     """Asking, still deciding, or keen: the stance of the family's last turn that has one.
 
     A question the agent has since answered no longer speaks for the family when a
@@ -100,44 +119,56 @@ def _latest_stance(conversation: Conversation, read: Read, deferring: bool) -> I
         by_turn.setdefault(s.turn, []).append(s)
     for turn in sorted(by_turn, reverse=True):
         found = by_turn[turn]
-        if any(
-            _is_question(s)
+        asked = [
+            s
+            for s in found
+            if _is_question(s)
             and not _CONSIDER.search(s.text)
             and not _UNCLEAR.search(s.text)
             and not _REDIRECT.search(s.text)
-            for s in found
-        ):
-            return Intent.REQUESTING_INFO
-        if hits(_DEFER_TO_DECISION_MAKER, found) or hits(_CONSIDER, found):
-            return Intent.CONSIDERING
-        if _answers_when(conversation, read, turn):
-            return Intent.SCHEDULING
-        if hits(_INTERESTED, found):
-            return Intent.CONSIDERING if deferring else Intent.INTERESTED
-    return Intent.CONSIDERING if deferring else None
+        ]
+        if asked:
+            return Intent.REQUESTING_INFO, quotes(_whole(asked))
+        if deciding := matches(_DEFER_TO_DECISION_MAKER, found) + matches(_CONSIDER, found):
+            return Intent.CONSIDERING, quotes(deciding)
+        if answered := _answers_when(conversation, read, turn):
+            return Intent.SCHEDULING, quotes(answered)
+        if keen := matches(_INTERESTED, found):
+            if deferring:
+                return Intent.CONSIDERING, quotes(deferring)
+            return Intent.INTERESTED, quotes(keen)
+    return (Intent.CONSIDERING, quotes(deferring)) if deferring else None
 
 
-def _proposes_time(sentences: Sequence[Sentence]) -> bool:
+def _proposes_time(sentences: Sequence[Sentence]) -> Found:
     """A short question that names a day or time ("next sat?", "thurs?"): a slot offered."""
-    return any(
-        s.text.endswith("?")
-        and not _WH_QUESTION.match(s.text)
-        and len(s.text.split()) <= _SHORT_QUESTION_WORDS
-        and (_DAY_SHORT.search(s.text) or _TIME.search(s.text))
-        for s in sentences
+    return _whole(
+        [
+            s
+            for s in sentences
+            if s.text.endswith("?")
+            and not _WH_QUESTION.match(s.text)
+            and len(s.text.split()) <= _SHORT_QUESTION_WORDS
+            and (_DAY_SHORT.search(s.text) or _TIME.search(s.text))
+        ]
     )
 
 
-def _wants_a_time(sentences: Sequence[Sentence]) -> bool:
+def _wants_a_time(sentences: Sequence[Sentence]) -> Found:
     """Wanting a named day or hour in one breath ("would love to do the Monday class at 4")."""
-    return any(
-        (d := _DESIRE.search(s.text)) and _CLOCK_OR_DAY.search(s.text[d.end() :]) for s in sentences
+    return _whole(
+        [
+            s
+            for s in sentences
+            if (d := _DESIRE.search(s.text)) and _CLOCK_OR_DAY.search(s.text[d.end() :])
+        ]
     )
 
 
-def _confirms(conversation: Conversation, read: Read) -> bool:
+def _confirms(conversation: Conversation, read: Read) -> Found:
     """A bare "yes"/"C" right after the agent asked the family to confirm a booking."""
     turns = conversation.turns
+    confirmed = []
     for s in read.sentences:
         previous = next(
             (turns[i] for i in range(s.turn - 1, -1, -1) if turns[i].role == "agent"), None
@@ -147,25 +178,25 @@ def _confirms(conversation: Conversation, read: Read) -> bool:
             and _CONFIRM_REQUEST.search(previous.text)
             and _CONFIRM_REPLY.match(s.text)
         ):
-            return True
-    return False
+            confirmed.append(s)
+    return _whole(confirmed)
 
 
 def _is_question(s: Sentence) -> bool:
     return s.text.endswith("?") or bool(_INFO_REQUEST.search(s.text))
 
 
-def _declines(sentences: Sequence[Sentence]) -> list[Sentence]:
+def _declines(sentences: Sequence[Sentence]) -> Found:
     """Refusals, except "not interested in X, but is there Y?", which is a question about Y."""
-    found: list[Sentence] = []
+    found: Found = []
     for s in sentences:
         match = _DECLINE.search(s.text)
         if match and not _BUT_NOT_NOW.search(s.text[match.end() :]):
-            found.append(s)
+            found.append((s, match))
     return found
 
 
-def _answers_no(conversation: Conversation, read: Read) -> bool:
+def _answers_no(conversation: Conversation, read: Read) -> Found:
     """A bare "no" / "not really" to the agent asking whether the family still wants this."""
     turns = conversation.turns
     for s in read.sentences:
@@ -175,13 +206,13 @@ def _answers_no(conversation: Conversation, read: Read) -> bool:
             and previous.role == "agent"
             and previous.text.rstrip().endswith("?")
             and _AGENT_ASKS_INTEREST.search(previous.text)
-            and _BARE_NO.match(s.text)
+            and (m := _BARE_NO.match(s.text))
         ):
-            return True
-    return False
+            return [(s, m)]
+    return []
 
 
-def _answers_when(conversation: Conversation, read: Read, turn: int) -> bool:
+def _answers_when(conversation: Conversation, read: Read, turn: int) -> Found:
     """The family giving days or times, in this turn, to the agent asking when suits them."""
     turns = conversation.turns
     for s in read.sentences:
@@ -190,6 +221,8 @@ def _answers_when(conversation: Conversation, read: Read, turn: int) -> bool:
         previous_agent = next(
             (turns[i] for i in range(s.turn - 1, -1, -1) if turns[i].role == "agent"), None
         )
-        if previous_agent and _AGENT_ASKS_WHEN.search(previous_agent.text) and _TIME.search(s.text):
-            return True
-    return False
+        if previous_agent and _AGENT_ASKS_WHEN.search(previous_agent.text):
+            found = matches(_TIME, [s], negatable=False)
+            if found:
+                return found
+    return []

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from stream_app.domain.extraction.conversation import Turn
+from stream_app.domain.extraction.model import ITEM_CHARS, Evidence
 
 MAX_ITEMS: Final = 8
 """At most this many entries in any list an extraction carries."""
@@ -32,8 +33,8 @@ NEGATORS: Final[frozenset[str]] = frozenset(
 
 # Texting shorthand and dropped apostrophes, mapped once so every table can be
 # written in plain English ("cant afford", "see u tmrw", "hes 9").
-SHORTHAND: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
-    (re.compile(rf"\b{short}\b", re.IGNORECASE), full)
+SHORTHAND: Final[tuple[tuple[str, str], ...]] = tuple(
+    (rf"\b(?:{short})\b", full)
     for short, full in (
         ("u", "you"),
         ("ur", "your"),
@@ -65,6 +66,12 @@ SHORTHAND: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
     )
 )
 
+# Every shorthand in one pattern, so one pass spells them out and can map each
+# character of the plain text back to the characters it came from.
+_SHORTHAND: Final = re.compile(
+    "|".join(f"(?P<s{i}>{short})" for i, (short, _) in enumerate(SHORTHAND)), re.IGNORECASE
+)
+
 # A sentence ends at ., ! or ? followed by space, or at a line break.
 _SENTENCE_BREAK: Final = re.compile(r"(?<=[.!?])\s+|\n+")
 # A negator only reaches across words of its own clause: "no rush, but I love it"
@@ -74,10 +81,39 @@ _CLAUSE_BREAK: Final = re.compile(r"[,;:]|\bbut\b", re.IGNORECASE)
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
-    """One sentence of the conversation and the index of the turn it came from."""
+    """One sentence of the conversation and the index of the turn it came from.
+
+    `text` is the plain (normalised) sentence every table matches; `raw` is the
+    sentence as the family wrote it, at `offset` in the turn's text, and `origin`
+    maps each character of `text` to the span of `raw` it came from, so a match
+    can be quoted verbatim with its place in the turn (see `quote`).
+    """
 
     text: str
     turn: int
+    raw: str = field(default="", compare=False)
+    offset: int = field(default=0, compare=False)
+    origin: tuple[tuple[int, int], ...] = field(default=(), compare=False)
+
+    def span(self, start: int = 0, end: int | None = None) -> tuple[int, int]:
+        """The turn-text offsets of `text[start:end]`."""
+        end = len(self.text) if end is None else end
+        if not self.origin or end <= start:
+            return self.offset + start, self.offset + max(start, end)
+        return self.offset + self.origin[start][0], self.offset + self.origin[end - 1][1]
+
+
+def quote(sentence: Sentence, start: int = 0, end: int | None = None) -> Evidence:
+    """The family's own words behind `sentence.text[start:end]`, with turn and span."""
+    a, b = sentence.span(start, end)
+    raw = sentence.raw or sentence.text
+    words = raw[a - sentence.offset : b - sentence.offset][:ITEM_CHARS]
+    return Evidence(quote=words, turn=sentence.turn, start=a, end=a + len(words))
+
+
+def whole(sentence: Sentence) -> Evidence:
+    """The whole sentence as evidence, for a reading made of the sentence as a whole."""
+    return quote(sentence)
 
 
 def rx(*alternatives: str) -> re.Pattern[str]:
@@ -87,21 +123,67 @@ def rx(*alternatives: str) -> re.Pattern[str]:
 
 def plain(text: str) -> str:
     """Curly apostrophes straightened and texting shorthand spelled out."""
+    return _plain_mapped(text)[0]
+
+
+def _plain_mapped(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """`plain(text)` and, per character of it, the span of `text` it came from."""
     text = text.replace("\u2019", "'")
-    for pattern, full in SHORTHAND:
-        text = pattern.sub(full, text)
-    return text
+    out: list[str] = []
+    origin: list[tuple[int, int]] = []
+    last = 0
+    for m in _SHORTHAND.finditer(text):
+        out.append(text[last : m.start()])
+        origin.extend((i, i + 1) for i in range(last, m.start()))
+        full = SHORTHAND[int((m.lastgroup or "s0")[1:])][1]
+        out.append(full)
+        origin.extend((m.start(), m.end()) for _ in full)
+        last = m.end()
+    out.append(text[last:])
+    origin.extend((i, i + 1) for i in range(last, len(text)))
+    return "".join(out), tuple(origin)
 
 
 def sentences(turns: Sequence[Turn]) -> list[Sentence]:
-    """The turns' text, normalised and split into non-empty sentences, in order."""
+    """The turns' text split into non-empty sentences, in order, each normalised.
+
+    Sentences are cut from the text as written (normalising never adds or removes
+    a sentence break), so each keeps its offset in the turn for quoting.
+    """
     out: list[Sentence] = []
     for i, turn in enumerate(turns):
-        text = plain(turn.text)
-        for part in _SENTENCE_BREAK.split(text):
-            if part.strip():
-                out.append(Sentence(part.strip(), i))
+        start = 0
+        for brk in (*_SENTENCE_BREAK.finditer(turn.text), None):
+            end = brk.start() if brk is not None else len(turn.text)
+            part = turn.text[start:end]
+            lead = len(part) - len(part.lstrip())
+            raw = part.strip()
+            if raw:
+                text, origin = _plain_mapped(raw)
+                out.append(Sentence(text, i, raw=raw, offset=start + lead, origin=origin))
+            start = brk.end() if brk is not None else end
     return out
+
+
+def matches(
+    pattern: re.Pattern[str], sentences: Iterable[Sentence], negatable: bool = True
+) -> list[tuple[Sentence, re.Match[str]]]:
+    """Every match of the pattern not negated, with its sentence (see `hits`)."""
+    return [
+        (s, m)
+        for s in sentences
+        for m in pattern.finditer(s.text)
+        if not (negatable and negated(s.text, m.start()))
+    ]
+
+
+def quotes(found: Iterable[tuple[Sentence, re.Match[str]]]) -> tuple[Evidence, ...]:
+    """The matches as evidence, one per distinct span, in order."""
+    out: dict[tuple[int | None, int | None, int | None], Evidence] = {}
+    for s, m in found:
+        e = quote(s, m.start(), m.end())
+        out.setdefault((e.turn, e.start, e.end), e)
+    return tuple(out.values())
 
 
 UNCERTAIN: Final[frozenset[str]] = frozenset({"sure", "know", "certain"})

@@ -52,10 +52,23 @@ def test_a_state_written_before_the_version_reads_as_version_1() -> None:
     state = read_state(V0.read_bytes())
     assert state.schema_version == LeadState.SCHEMA_VERSION == 1
     # nothing of it is lost: what it reads as is what was written, plus the version
-    # and the defaults of the fields added since (a decision's credit marks)
+    # and the defaults of the fields added since (a decision's credit marks, the
+    # evidence of objections and signals)
     marks = {"closed": False, "first": False}
     decisions = [{**marks, **d} for d in raw["decisions"]]
-    assert state.model_dump(mode="json") == {**raw, "decisions": decisions, "schema_version": 1}
+    context = {
+        **raw["context"],
+        **{
+            k: [{"evidence": [], **item} for item in raw["context"][k]]
+            for k in ("objections", "signals")
+        },
+    }
+    assert state.model_dump(mode="json") == {
+        **raw,
+        "context": context,
+        "decisions": decisions,
+        "schema_version": 1,
+    }
     assert json.loads(state.model_dump_json())["schema_version"] == 1
 
 

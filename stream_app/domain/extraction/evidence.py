@@ -1,0 +1,194 @@
+"""Evidence: every signal tied to the family's own words, and checked against them.
+
+An operator can only trust a signal they can check. Every signal an extraction
+carries (intent, sentiment, financial concern, each objection, family context,
+scheduling, each additional signal) holds `Evidence`: a quote, its turn and its
+character span in that turn. The rules provider records the spans of its matches;
+an LLM is asked for verbatim quotes, and `ground` finds each one in the family's
+lines. A quote that is not there (or is in the agent's lines, which are never
+evidence) is dropped and counted in `unverified_quotes`, and the signal it
+supported is downgraded:
+
+- a signal that lost some quotes but kept one goes one level down (a financial
+  concern, an objection's severity, a signal's urgency): its provider overstated it;
+- a signal left with no quote at all is dropped to what nothing supports: intent
+  `unclear`, sentiment `neutral`, concern `none`, the objection or signal removed,
+  family context or scheduling cleared.
+
+So after `ground`, every signal of every extraction has evidence that occurs in
+the transcript, which is what `missing_evidence` checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from stream_app.domain.extraction.conversation import Conversation
+from stream_app.domain.extraction.model import (
+    Evidence,
+    Extraction,
+    ExtractionStatus,
+    FamilyContext,
+    FinancialSignals,
+    Intent,
+    Level,
+    SchedulingSignals,
+    Sentiment,
+)
+
+_LOWER = {Level.HIGH: Level.MODERATE, Level.MODERATE: Level.LOW, Level.LOW: Level.LOW}
+_APOSTROPHES = "'\u2018\u2019`"
+
+
+def verified(evidence: Evidence, conversation: Conversation) -> bool:
+    """Whether the quote is exactly the family's words at the recorded turn and span."""
+    turn, start, end = evidence.turn, evidence.start, evidence.end
+    if turn is None or start is None or end is None or not 0 <= turn < len(conversation.turns):
+        return False
+    said = conversation.turns[turn]
+    return said.role == "family" and said.text[start:end] == evidence.quote
+
+
+def locate(quote: str, conversation: Conversation) -> Evidence | None:
+    """The quote found in a family turn, as the turn has it (case, spacing and
+    apostrophes may differ, as models retype them), or None when it is not there."""
+    words = quote.strip().strip("\"'\u201c\u201d").split()
+    if not words:
+        return None
+    pattern = re.compile(r"\s+".join(_word(w) for w in words), re.IGNORECASE)
+    for i, turn in enumerate(conversation.turns):
+        if turn.role != "family":
+            continue
+        if m := pattern.search(turn.text):
+            return Evidence(quote=m.group(0), turn=i, start=m.start(), end=m.end())
+    return None
+
+
+def _word(word: str) -> str:
+    return "".join(f"[{_APOSTROPHES}]" if c in _APOSTROPHES else re.escape(c) for c in word)
+
+
+@dataclass(frozen=True, slots=True)
+class _Grounded:
+    evidence: tuple[Evidence, ...]
+    dropped: int
+
+
+def _ground_all(quotes: Sequence[Evidence], conversation: Conversation) -> _Grounded:
+    kept: dict[tuple[int | None, int | None, int | None], Evidence] = {}
+    dropped = 0
+    for e in quotes:
+        found = e if verified(e, conversation) else locate(e.quote, conversation)
+        if found is None:
+            dropped += 1
+        else:
+            kept.setdefault((found.turn, found.start, found.end), found)
+    return _Grounded(tuple(kept.values()), dropped)
+
+
+def ground(extraction: Extraction, conversation: Conversation) -> Extraction:
+    """The extraction with every quote checked against the conversation (module docstring)."""
+    if extraction.status is not ExtractionStatus.OK:
+        return extraction
+    dropped = 0
+
+    def check(quotes: Sequence[Evidence]) -> _Grounded:
+        nonlocal dropped
+        g = _ground_all(quotes, conversation)
+        dropped += g.dropped
+        return g
+
+    e = extraction
+    intent_g = check(e.intent_evidence)
+    intent = e.intent if intent_g.evidence or e.intent is Intent.NO_RESPONSE else Intent.UNCLEAR
+    tone_g = check(e.sentiment_evidence)
+    tone = e.sentiment if tone_g.evidence else Sentiment.NEUTRAL
+    money_g = check(e.financial.evidence)
+    level = e.financial.concern_level
+    if not money_g.evidence:
+        level = Level.NONE
+    elif money_g.dropped:
+        level = _LOWER.get(level, level)
+    objections = []
+    for o in e.objections:
+        g = check(o.evidence)
+        if g.evidence:
+            severity = _LOWER[o.severity] if g.dropped and o.severity in _LOWER else o.severity
+            objections.append(o.model_copy(update={"evidence": g.evidence, "severity": severity}))
+    signals = []
+    for sig in e.additional_signals:
+        g = check(sig.evidence)
+        if g.evidence:
+            urgency = _LOWER[sig.urgency] if g.dropped and sig.urgency in _LOWER else sig.urgency
+            signals.append(sig.model_copy(update={"evidence": g.evidence, "urgency": urgency}))
+    family_g = check(e.family.evidence)
+    family = (
+        e.family.model_copy(update={"evidence": family_g.evidence})
+        if family_g.evidence
+        else FamilyContext()
+    )
+    timing_g = check(e.scheduling.evidence)
+    timing = (
+        e.scheduling.model_copy(update={"evidence": timing_g.evidence})
+        if timing_g.evidence
+        else SchedulingSignals()
+    )
+    return e.model_copy(
+        update={
+            "intent": intent,
+            "intent_evidence": intent_g.evidence if intent is e.intent else (),
+            "sentiment": tone,
+            "sentiment_evidence": tone_g.evidence,
+            "financial": FinancialSignals(
+                concern_level=level,
+                mentions=e.financial.mentions if level is not Level.NONE else (),
+                evidence=money_g.evidence if level is not Level.NONE else (),
+            ),
+            "objections": tuple(objections),
+            "additional_signals": tuple(signals),
+            "family": family,
+            "scheduling": timing,
+            "unverified_quotes": e.unverified_quotes + dropped,
+        }
+    )
+
+
+def signal_evidence(extraction: Extraction) -> Iterator[tuple[str, tuple[Evidence, ...]]]:
+    """Every signal the extraction asserts, by name ("intent:scheduling",
+    "objection:distance", ...), with its evidence. A default value (intent unclear or
+    no_response, neutral tone, no concern, no family or timing) asserts nothing."""
+    e = extraction
+    if e.intent not in (Intent.UNCLEAR, Intent.NO_RESPONSE):
+        yield f"intent:{e.intent.value}", e.intent_evidence
+    if e.sentiment is not Sentiment.NEUTRAL:
+        yield f"sentiment:{e.sentiment.value}", e.sentiment_evidence
+    if e.financial.concern_level is not Level.NONE:
+        yield f"financial:{e.financial.concern_level.value}", e.financial.evidence
+    for o in e.objections:
+        yield f"objection:{o.topic}", o.evidence
+    for sig in e.additional_signals:
+        yield f"signal:{sig.signal}", sig.evidence
+    if e.family.siblings or e.family.decision_makers or e.family.notes:
+        yield "family", e.family.evidence
+    if e.scheduling.constraints or e.scheduling.preferred_times:
+        yield "scheduling", e.scheduling.evidence
+
+
+def missing_evidence(extraction: Extraction, conversation: Conversation) -> list[str]:
+    """The signals with no quote, or with a quote that is not the family's words there."""
+    return [
+        name
+        for name, quotes in signal_evidence(extraction)
+        if not quotes or not all(verified(q, conversation) for q in quotes)
+    ]
+
+
+__all__ = [
+    "ground",
+    "locate",
+    "missing_evidence",
+    "signal_evidence",
+    "verified",
+]
