@@ -58,4 +58,6 @@ def lead_params(settings: Settings) -> Params:
 
 
 def learner_params(settings: Settings) -> LearnerParams:
-    return LearnerParams(alpha=settings.alpha, gamma=settings.gamma)
+    return LearnerParams(
+        alpha=settings.alpha, gamma=settings.gamma, prior_visits=settings.prior_visits
+    )

@@ -1,5 +1,10 @@
 """The single-writer Q-learner's rule: apply each transition once, in log order.
 
+Each step is visit-aware (`qlearning.step_size`): 1/(n + 1 + n0), n the entry's
+real visits and n0 the pseudo-visits a seeded prior counts as (0 for a pair the
+priors do not name), so the priors are evidence that real outcomes outweigh as they
+accumulate, not a starting point a constant step erases in a dozen visits.
+
 A transition updates exactly one (state, action) entry, so the ids of the
 transitions already applied are remembered *on that entry*: the dedup marker and
 the value it guards change together in one table write (a separate dedup table
@@ -13,14 +18,26 @@ from dataclasses import dataclass
 
 from stream_app.domain.actions import STATUS_ACTIONS, Action
 from stream_app.domain.lifecycle import CLOSED, Status
-from stream_app.domain.qlearning import QEntry, QTable, td_update
+from stream_app.domain.qlearning import QEntry, QTable, seeded_priors, step_size, td_update
+
+SEEDED = frozenset(seeded_priors())
+"""The (state, action) pairs the seeded priors name: only these carry pseudo-visits."""
 
 
 @dataclass(frozen=True, slots=True)
 class LearnerParams:
-    alpha: float = 0.1
+    """`alpha` is the floor of the visit-aware step; `prior_visits` is n0."""
+
+    alpha: float = 0.01
     gamma: float = 0.9
     remembered_ids: int = 64
+    prior_visits: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not (0.0 < self.alpha <= 1.0 and self.prior_visits >= 0.0):
+            raise ValueError(
+                f"need 0 < alpha <= 1 and prior_visits >= 0, got {self.alpha}, {self.prior_visits}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +84,9 @@ def learn(
     next_status = status_of(step.state_after)
     # `stop` ends outreach, so nothing the lead does later follows from it.
     terminal = next_status in CLOSED or step.action == Action.STOP
+    key = (step.state_before, step.action)
+    n0 = params.prior_visits if key in SEEDED else 0.0
+    alpha = step_size(q_table.entry(*key).visits, n0, params.alpha)
     table, update = td_update(
         q_table,
         step.state_before,
@@ -74,7 +94,7 @@ def learn(
         step.reward,
         None if terminal else step.state_after,
         None if terminal else STATUS_ACTIONS[next_status],
-        alpha=params.alpha,
+        alpha=alpha,
         gamma=params.gamma,
     )
     recent = (*(stored.recent_ids if stored else ()), step.transition_id)

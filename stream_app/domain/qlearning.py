@@ -166,6 +166,18 @@ def max_q(q_table: QTable, state: str | None, actions: Iterable[Action] | None =
     return max((row.get(a, _ZERO).q for a in candidates), default=0.0)
 
 
+def step_size(visits: int, pseudo_visits: float, floor: float) -> float:
+    """The visit-aware step 1/(n + 1 + n0), never below `floor`.
+
+    With n0 pseudo-visits a seeded prior weighs as much as n0 observed returns, so
+    Q becomes the running mean of the prior and the targets: the first outcomes
+    move it a little, a hundred of them overrule it. A constant step (`floor` with
+    n0 large) forgets the prior at (1 - alpha)^n whatever the evidence says. The
+    floor keeps a long-visited entry able to follow a world that changes.
+    """
+    return max(floor, 1.0 / (visits + 1 + pseudo_visits))
+
+
 def td_update(
     q_table: QTable,
     state: str,
@@ -181,6 +193,7 @@ def td_update(
     Pass `next_state=None` when the step ended the episode (the lead declined or
     opted out): nothing follows, so the future is worth 0. Unseen pairs count as 0.
     A non-finite reward is rejected: one NaN would poison every state it reaches.
+    `alpha` is this update's step (`step_size` gives the learner's).
     """
     if not math.isfinite(reward):
         raise ValueError(f"reward must be finite, got {reward!r}")

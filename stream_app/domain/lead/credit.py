@@ -1,7 +1,7 @@
 """Which decision a reward belongs to, and the transition that tells the learner.
 
-The rule (DESIGN "Credit"): an event that names a decision (an executed outbound
-contact) credits that decision; anything else credits the decision in force, the
+The rule (docs/architecture.md, "Learning"): an event that names a decision (an
+executed outbound contact) credits that decision; anything else credits the decision in force, the
 latest one published, whether or not the CRM has reported its outcome. The reward
 is the status change since the credited decision's own state, and the transition
 starts from that decision's own `rl_state`, so state, action and reward all

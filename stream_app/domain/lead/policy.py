@@ -33,7 +33,7 @@ class Params:
     """Every knob of the rule book; Settings builds one, tests use the seed defaults."""
 
     policy_version: str = "ucb-v1"
-    ucb_c: float = 1.0
+    ucb_c: float = 0.2
     remembered_event_ids: int = 256
     recent_decisions: int = 10
     recent_interactions: int = 5

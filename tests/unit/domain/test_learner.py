@@ -6,7 +6,7 @@ import pytest
 
 from stream_app.domain.actions import Action
 from stream_app.domain.learner import LearnerParams, Step, learn, overlay
-from stream_app.domain.qlearning import QEntry, QTable
+from stream_app.domain.qlearning import QEntry, QTable, seeded_priors, step_size
 
 PARAMS = LearnerParams(alpha=0.1, gamma=0.9, remembered_ids=3)
 
@@ -16,10 +16,12 @@ def step(tid: str, reward: float = 1.0, after: str = "trial:neutral", version: i
 
 
 def test_a_transition_updates_its_entry_with_the_td_rule() -> None:
+    # interested:neutral|scheduling_push is no prior: no pseudo-visits, so the first
+    # outcome is the estimate (step 1/(0 + 1 + 0)).
     table = QTable().with_entry("trial:neutral", Action.SCHEDULING_PUSH, QEntry(0.5, 3))
     table, entry = learn(table, None, step("t1", reward=0.7), PARAMS)
     assert entry is not None
-    assert entry.q == pytest.approx(0.1 * (0.7 + 0.9 * 0.5))
+    assert entry.q == pytest.approx(0.7 + 0.9 * 0.5)
     assert (entry.visits, entry.q_before, entry.q_version) == (1, 0.0, 1)
     assert table.entry("interested:neutral", Action.SCHEDULING_PUSH).q == entry.q
 
@@ -35,7 +37,7 @@ def test_a_closed_lead_has_no_future_value() -> None:
     table = QTable().with_entry("declined:negative", Action.STOP, QEntry(5.0, 1))
     _, entry = learn(table, None, step("t1", reward=-1.0, after="declined:negative"), PARAMS)
     assert entry is not None
-    assert entry.q == pytest.approx(-0.1)
+    assert entry.q == pytest.approx(-1.0)
 
 
 def test_the_future_ranges_over_what_the_next_status_may_do() -> None:
@@ -68,3 +70,54 @@ def test_stop_ends_the_episode() -> None:
     stop = Step("t1", "contacted:neutral", Action.STOP, 0.0, "contacted:neutral", 1)
     _, entry = learn(table, None, stop, PARAMS)
     assert entry is not None and entry.q == 0.0 and entry.visits == 1
+
+
+def test_a_seeded_prior_weighs_as_its_pseudo_visits() -> None:
+    # new:neutral|warm_follow_up is seeded at 0.30; with n0 = 4 one outcome of 1.3
+    # moves it by 1/5 of the error, as if the prior were the mean of four returns.
+    params = LearnerParams(alpha=0.01, gamma=0.9, prior_visits=4.0)
+    priors = seeded_priors()
+    prior = priors.entry("new:neutral", Action.WARM_FOLLOW_UP).q
+    assert prior == pytest.approx(0.30)
+    one = Step("t1", "new:neutral", Action.WARM_FOLLOW_UP, 1.3, "declined:negative", 1)
+    table, entry = learn(priors, None, one, params)
+    assert entry is not None and entry.q == pytest.approx(prior + (1.3 - prior) / 5)
+    for i in range(2, 200):
+        again = Step(f"t{i}", "new:neutral", Action.WARM_FOLLOW_UP, 1.3, "declined:negative", i)
+        table, entry = learn(table, entry, again, params)
+    assert entry is not None
+    # a running mean: the prior still counts, and many outcomes outweigh it
+    assert 1.25 < entry.q < 1.3
+
+
+def test_a_constant_step_would_have_erased_the_prior_the_visit_aware_one_keeps() -> None:
+    priors = seeded_priors()
+    stalls = [
+        Step(f"t{i}", "new:neutral", Action.WARM_FOLLOW_UP, -0.02, "declined:negative", i)
+        for i in range(1, 11)
+    ]
+    kept, constant = priors, priors
+    for s_ in stalls:
+        kept, _ = learn(kept, None, s_, LearnerParams(alpha=0.01, prior_visits=10.0))
+        constant, _ = learn(constant, None, s_, LearnerParams(alpha=0.1, prior_visits=0.0))
+    key = ("new:neutral", Action.WARM_FOLLOW_UP)
+    # ten stalls halve the evidence-weighted prior; a step of 0.1 floors it at 1/n
+    assert kept.entry(*key).q == pytest.approx((10 * 0.30 - 10 * 0.02) / 20)
+    assert constant.entry(*key).q == pytest.approx(-0.02)
+
+
+@pytest.mark.parametrize(
+    "visits, n0, floor, expected",
+    [(0, 0.0, 0.01, 1.0), (0, 9.0, 0.01, 0.1), (3, 1.0, 0.01, 0.2), (500, 10.0, 0.01, 0.01)],
+)
+def test_step_size_is_one_over_visits_plus_pseudo_visits_with_a_floor(
+    visits: int, n0: float, floor: float, expected: float
+) -> None:
+    assert step_size(visits, n0, floor) == pytest.approx(expected)
+
+
+def test_learner_params_reject_a_step_outside_its_range() -> None:
+    with pytest.raises(ValueError, match="alpha"):
+        LearnerParams(alpha=0.0)
+    with pytest.raises(ValueError, match="prior_visits"):
+        LearnerParams(prior_visits=-1.0)
