@@ -68,6 +68,11 @@ def live_simulation(out: Console, stats: LiveStats, families: int) -> None:
         f"{len(stats.finished)}/{families} families done, {len(stats.enrolled)} enrolled, "
         f"{stats.decisions} decisions, mean reward per decision {stats.mean_reward:+.3f}"
     )
+    for a in stats.arms():  # as the topics tell it: arm and status on the decisions
+        out.print(
+            f"arm {a.arm}: {a.leads} leads, {a.converted} converted, rate {a.conversion} "
+            f"(95% Wilson), reward per lead {a.reward_per_lead:+.3f}"
+        )
 
 
 @contextmanager

@@ -32,6 +32,15 @@ def dev(
         int, typer.Option(help="Also run this many simulated families against the worker.")
     ] = 0,
     console_port: Annotated[int, typer.Option(help="Operator console port (0: none).")] = 6080,
+    holdout_share: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of leads the frozen priors decide (default 0.5 with --simulate, so "
+            "its summary compares the arms; else STREAM_APP_HOLDOUT_SHARE).",
+        ),
+    ] = None,
 ) -> None:
     """Start an embedded broker, create the topics and run a worker, all in one process."""
     from stream_app.console.process import start_console
@@ -61,6 +70,7 @@ def dev(
             env="dev",
             kafka_idempotence=False,
             kafka_max_batch_bytes=1,
+            holdout_share=holdout_share if holdout_share is not None or not simulate else 0.5,
         )
         refuse_unsafe_web(settings)
         render.topics(asyncio.run(apply_topics(settings)))

@@ -17,7 +17,6 @@ import urllib.error
 import urllib.request
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import ValidationError
@@ -29,11 +28,26 @@ from rich.table import Table
 from stream_app.config.settings import Settings
 from stream_app.domain.messages import InputEvent, LeadTransition, NextBestAction
 from stream_app.kafka.options import client_options, producer_options
-from stream_app.sim.engine import SIM_START
+from stream_app.sim.engine import SIM_START, RunConfig
 from stream_app.sim.population import Decision, Family
+from stream_app.sim.stats import Estimate, wilson
 from stream_app.wire.models import INPUT_TYPES
 
 _TOPIC_OF = {t: topic for topic, types in INPUT_TYPES.items() for t in types}
+CONVERTED = frozenset({"enrolled", "active", "at_risk", "inactive"})
+"""Statuses a lead reaches only after enrolling: a decision in one means a conversion."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArmSummary:
+    """One arm's leads as the topics tell it."""
+
+    arm: str
+    leads: int
+    converted: int
+    conversion: Estimate
+    """Wilson 95% interval over the arm's leads."""
+    reward_per_lead: float
 
 
 @dataclass
@@ -50,10 +64,37 @@ class LiveStats:
     produced: int = 0
     transitions: int = 0
     reward_sum: float = 0.0
+    arm: dict[str, str] = field(default_factory=dict)
+    """Lead -> the arm its decisions came from (`arm` on next-best-actions)."""
+    converted: set[str] = field(default_factory=set)
+    """Leads with a decision in a converted status."""
+    reward: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Lead -> the sum of its rewards on lead-transitions."""
+    transition_ids: set[str] = field(default_factory=set)
+    """Transitions counted, once each: a redelivered one is not counted again."""
 
     @property
     def mean_reward(self) -> float:
         return self.reward_sum / self.transitions if self.transitions else 0.0
+
+    def arms(self) -> list[ArmSummary]:
+        """Per arm: leads, conversions (Wilson CI) and reward per lead, from the topics."""
+        by_arm: defaultdict[str, list[str]] = defaultdict(list)
+        for lead, group in self.arm.items():
+            by_arm[group].append(lead)
+        out = []
+        for group, leads in sorted(by_arm.items()):
+            converted = sum(lead in self.converted for lead in leads)
+            out.append(
+                ArmSummary(
+                    arm=group,
+                    leads=len(leads),
+                    converted=converted,
+                    conversion=wilson(converted, len(leads)),
+                    reward_per_lead=sum(self.reward[lead] for lead in leads) / len(leads),
+                )
+            )
+        return out
 
     def moved_past_new(self) -> int:
         return sum(1 for s in self.status.values() if s != "new")
@@ -74,7 +115,16 @@ class LiveStats:
         totals.add_row("decisions consumed:", str(self.decisions))
         totals.add_row("events produced:", str(self.produced))
         totals.add_row("mean reward per decision:", f"{self.mean_reward:+.3f} ({self.transitions})")
-        grid.add_row(Group(totals, by_status), top)
+        arms = Table("arm", "leads", "converted", "rate [95% CI]", "reward/lead", title="per arm")
+        for a in self.arms():
+            arms.add_row(
+                a.arm,
+                str(a.leads),
+                str(a.converted),
+                str(a.conversion),
+                f"{a.reward_per_lead:+.3f}",
+            )
+        grid.add_row(Group(totals, by_status, arms), top)
         return grid
 
 
@@ -103,6 +153,9 @@ class _Driver:
         self.families = families
         self.max_steps = max_steps
         self.awaiting: dict[str, str] = {}
+        self.last_events: set[str] = set()
+        """Deciding events of finished families whose decision has not come back yet: the
+        run waits for them, or a conversion on a family's last step would go uncounted."""
         self.answered: set[str] = set()
         self.stats = LiveStats(len(families))
         self.progress = Progress(
@@ -143,8 +196,13 @@ class _Driver:
             return
         self.answered.add(nba.decision_id)
         self.stats.decisions += 1
-        self.stats.status[nba.lead_id] = nba.rl_state.split(":", 1)[0]
+        status = nba.rl_state.split(":", 1)[0]
+        self.stats.status[nba.lead_id] = status
+        self.stats.arm[nba.lead_id] = nba.arm
+        if status in CONVERTED:
+            self.stats.converted.add(nba.lead_id)
         self.stats.actions[nba.rl_state][nba.action] += 1
+        self.last_events.discard(nba.trigger_event_id)
         if nba.trigger_event_id != self.awaiting.get(nba.lead_id):
             return
         reaction = family.react(Decision.of(nba))
@@ -154,6 +212,8 @@ class _Driver:
         if reaction.deciding_event_id is None or family.steps >= self.max_steps:
             self.awaiting.pop(nba.lead_id, None)
             self._finish(nba.lead_id)
+            if reaction.deciding_event_id is not None:
+                self.last_events.add(reaction.deciding_event_id)
         else:
             self.awaiting[nba.lead_id] = reaction.deciding_event_id
 
@@ -163,8 +223,12 @@ class _Driver:
         except ValidationError:
             return
         if transition.lead_id in self.families:
+            if transition.transition_id in self.stats.transition_ids:
+                return
+            self.stats.transition_ids.add(transition.transition_id)
             self.stats.transitions += 1
             self.stats.reward_sum += transition.reward
+            self.stats.reward[transition.lead_id] += transition.reward
 
 
 async def simulate(
@@ -180,12 +244,13 @@ async def simulate(
 
     `run_tag` goes into every lead id so runs against one broker never collide
     (the worker remembers event ids); the families' behaviour depends only on
-    `seed`, so two runs with the same seed make the same families.
+    `seed`, so two runs with the same seed make the same families, and they are
+    the families `engine.run` makes for `RunConfig(seed, leads, prefix=...)`.
     """
-    prefix = f"sim-{run_tag}-"
+    config = RunConfig(seed=seed, leads=leads, max_steps=max_steps, prefix=f"sim-{run_tag}-")
     families = {
-        f"{prefix}{i:05d}": Family.create(
-            seed, i, f"{prefix}{i:05d}", SIM_START + i * timedelta(minutes=30)
+        config.lead_id(i): Family.create(
+            seed, i, config.lead_id(i), SIM_START + i * config.arrival_gap
         )
         for i in range(leads)
     }
@@ -205,7 +270,9 @@ async def simulate(
         await driver.start_families()
         deadline = time.monotonic() + timeout_s
         with Live(driver.view(), console=console, refresh_per_second=2) as live:
-            while len(driver.stats.finished) < leads and time.monotonic() < deadline:
+            while (
+                len(driver.stats.finished) < leads or driver.last_events
+            ) and time.monotonic() < deadline:
                 batch = await consumer.getmany(timeout_ms=500)
                 for tp, records in batch.items():
                     for record in records:
@@ -221,4 +288,4 @@ async def simulate(
     return driver.stats
 
 
-__all__ = ["LiveStats", "simulate", "wait_ready"]
+__all__ = ["CONVERTED", "ArmSummary", "LiveStats", "simulate", "wait_ready"]
