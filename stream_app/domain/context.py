@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, TypeVar
 
+from stream_app.domain.extraction.evidence import SignalEvidence
 from stream_app.domain.extraction.model import (
     AdditionalSignal,
     Extraction,
@@ -89,6 +90,8 @@ class LeadContext(Stored):
     open_questions: tuple[str, ...] = ()
     summary: str = ""
     last_intent: Intent | None = None
+    evidence: Annotated[tuple[SignalEvidence, ...], drop_unknown(SignalEvidence)] = ()
+    """The family's words behind each signal held here (lead.extraction folds them in)."""
     recent_intents: tuple[Intent, ...] = ()
     recent_sentiments: tuple[Sentiment, ...] = ()
     # From interactions

@@ -3,7 +3,9 @@
 Every active signal of the lead adds its directive, not only the one that set the
 bucket, so a `warm_follow_up` for a family with a cost concern and a referral still
 says "be mindful of cost" and "acknowledge the referral". Each directive names the
-signal that produced it, so an operator can see why it is there.
+signal that produced it and, where a conversation produced that signal, carries
+the family's quote for it (`Rule.evidence` names which of the lead's evidence), so
+an operator can see why it is there and check it against the transcript.
 
 `RULES` is read top to bottom; every rule that holds adds its directive, in table
 order. A `ForEach` row takes each item of a context list in order, and the first of
@@ -64,6 +66,9 @@ class Rule:
     draft_when: Predicate = always
     empathetic: Predicate | None = None
     """Whether it calls for an empathetic tone; None: it never does."""
+    evidence: str | None = None
+    """Which of the lead's `SignalEvidence` backs the directive (a template, like
+    `signal`); None: the signal does not come from the family's words."""
 
 
 T = TypeVar("T")
@@ -140,6 +145,7 @@ SIGNAL_RULES: tuple[Rule, ...] = (
         "Acknowledge the referral{detail}",
         "{signal}",
         draft="So glad you heard about us through someone you know!",
+        evidence="signal:{signal}",
     ),
     Rule(
         "special_needs",
@@ -147,6 +153,7 @@ SIGNAL_RULES: tuple[Rule, ...] = (
         "Ask what support {child} needs and confirm the accommodations we offer{detail}",
         "{signal}",
         avoid=("Don't make assumptions about {child}'s needs",),
+        evidence="signal:{signal}",
     ),
     Rule(
         "competitor",
@@ -154,6 +161,7 @@ SIGNAL_RULES: tuple[Rule, ...] = (
         "Highlight what makes the program distinctive{detail}",
         "{signal}",
         avoid=("Don't disparage the other option",),
+        evidence="signal:{signal}",
     ),
     Rule(
         "life_event",
@@ -162,8 +170,15 @@ SIGNAL_RULES: tuple[Rule, ...] = (
         "{signal}",
         avoid=("Don't press for a decision while things are hard",),
         empathetic=always,
+        evidence="signal:{signal}",
     ),
-    Rule("other_signal", always, "Keep in mind {signal}{detail}{hint}", "{signal}"),
+    Rule(
+        "other_signal",
+        always,
+        "Keep in mind {signal}{detail}{hint}",
+        "{signal}",
+        evidence="signal:{signal}",
+    ),
 )
 """How each additional signal from an extraction is answered; the first match wins."""
 
@@ -181,6 +196,7 @@ RULES: tuple[Rule | ForEach[Any], ...] = (
         draft="We also have scholarship options if that would help.",
         draft_when=lambda s: s.action != Action.SCHOLARSHIP_OUTREACH,
         empathetic=lambda s: s.ctx.financial_concern.rank >= s.params.empathetic_from.rank,
+        evidence="financial",
     ),
     Rule(
         "payment_concern",
@@ -201,6 +217,7 @@ RULES: tuple[Rule | ForEach[Any], ...] = (
                 always,
                 "Address the concern about {topic}{detail}",
                 "objection:{topic}",
+                evidence="objection:{topic}",
             ),
         ),
     ),
@@ -209,24 +226,28 @@ RULES: tuple[Rule | ForEach[Any], ...] = (
         lambda s: bool(s.ctx.siblings),
         "Mention sibling options ({siblings})",
         "siblings",
+        evidence="family",
     ),
     Rule(
         "decision_makers",
         lambda s: bool(s.ctx.decision_makers),
         "Offer to include {decision_makers} in the conversation",
         "decision_makers",
+        evidence="family",
     ),
     Rule(
         "scheduling_constraints",
         lambda s: bool(s.ctx.scheduling_constraints),
         "Respect their constraints: {constraints}",
         "scheduling_constraints",
+        evidence="scheduling",
     ),
     Rule(
         "preferred_times",
         lambda s: bool(s.ctx.preferred_times),
         "Propose times within: {times}",
         "preferred_times",
+        evidence="scheduling",
     ),
     ForEach("signals", lambda s: s.ctx.signals, _signal, SIGNAL_RULES),
     ForEach(
@@ -242,6 +263,7 @@ RULES: tuple[Rule | ForEach[Any], ...] = (
         "negative_sentiment",
         avoid=("Don't push for a commitment",),
         empathetic=always,
+        evidence="sentiment",
     ),
     Rule(
         "unreached",
@@ -290,9 +312,13 @@ def content_directives(s: Situation, rows: Sequence[Rule | ForEach[Any]] = RULES
     avoid: list[str] = []
     draft: list[str] = []
     empathetic = False
+    quotes = {q.signal: q for q in s.ctx.evidence}
     for rule, at in fired:
         f = _Placeholders(at)
-        directives.append(make_directive(rule.directive.format_map(f), rule.signal.format_map(f)))
+        quote = quotes.get(rule.evidence.format_map(f)) if rule.evidence is not None else None
+        directives.append(
+            make_directive(rule.directive.format_map(f), rule.signal.format_map(f), quote)
+        )
         if rule.avoid:
             avoid += [a.format_map(f) for a in rule.avoid]
         if rule.draft is not None and rule.draft_when(at):

@@ -9,15 +9,22 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from stream_app.domain.actions import Action
+from stream_app.domain.extraction.evidence import SignalEvidence
 from stream_app.domain.extraction.model import Level
 from stream_app.domain.frozen import Stored
 
 
 class Directive(Stored):
-    """One talking point and the signal it answers."""
+    """One talking point, the signal it answers, and the family's words behind that signal.
+
+    `evidence` is the quote (with its extraction, turn and span) the signal was
+    extracted from, so an operator can check why the directive is there; it is None
+    for signals no conversation produced (a campaign goal, a missed payment).
+    """
 
     directive: str
     signal: str
+    evidence: SignalEvidence | None = None
 
 
 class ActionBrief(Stored):
@@ -82,6 +89,6 @@ DEFAULT_BRIEFS = BriefParams()
 
 
 @lru_cache(maxsize=8192)
-def make_directive(text: str, signal: str) -> Directive:
+def make_directive(text: str, signal: str, evidence: SignalEvidence | None = None) -> Directive:
     """Directives repeat across decisions (same lead, same template); build each once."""
-    return Directive(directive=text, signal=signal)
+    return Directive(directive=text, signal=signal, evidence=evidence)

@@ -25,6 +25,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from pydantic import Field
+
 from stream_app.domain.extraction.conversation import Conversation
 from stream_app.domain.extraction.model import (
     Evidence,
@@ -37,6 +39,28 @@ from stream_app.domain.extraction.model import (
     SchedulingSignals,
     Sentiment,
 )
+from stream_app.domain.frozen import Stored
+
+
+class SignalEvidence(Stored):
+    """One signal the lead's state holds, and the family's words it came from.
+
+    Kept in the lead's context (one per signal, the latest extraction's quote) so a
+    decision's brief and the context pack can show each directive's quote, and
+    `extraction_id` names the conversation the turn and span point into.
+    """
+
+    signal: str
+    """"intent", "sentiment", "financial", "family", "scheduling",
+    "objection:<topic>" or "signal:<name>"."""
+    value: str = ""
+    """The signal's value when it has one: the intent, the tone, the concern level."""
+    quote: str
+    turn: int = Field(ge=0)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    extraction_id: str = ""
+
 
 _LOWER = {Level.HIGH: Level.MODERATE, Level.MODERATE: Level.LOW, Level.LOW: Level.LOW}
 _APOSTROPHES = "'\u2018\u2019`"
@@ -176,6 +200,28 @@ def signal_evidence(extraction: Extraction) -> Iterator[tuple[str, tuple[Evidenc
         yield "scheduling", e.scheduling.evidence
 
 
+def signal_quotes(extraction: Extraction, extraction_id: str) -> list[SignalEvidence]:
+    """The first grounded quote of every signal the extraction asserts, for lead state."""
+    out = []
+    for name, quotes in signal_evidence(extraction):
+        kind, _, value = name.partition(":")
+        key, value = (name, "") if kind in ("objection", "signal") else (kind, value)
+        first = next((q for q in quotes if q.turn is not None), None)
+        if first is not None and first.start is not None and first.end is not None:
+            out.append(
+                SignalEvidence(
+                    signal=key,
+                    value=value,
+                    quote=first.quote,
+                    turn=first.turn,
+                    start=first.start,
+                    end=first.end,
+                    extraction_id=extraction_id,
+                )
+            )
+    return out
+
+
 def missing_evidence(extraction: Extraction, conversation: Conversation) -> list[str]:
     """The signals with no quote, or with a quote that is not the family's words there."""
     return [
@@ -186,9 +232,11 @@ def missing_evidence(extraction: Extraction, conversation: Conversation) -> list
 
 
 __all__ = [
+    "SignalEvidence",
     "ground",
     "locate",
     "missing_evidence",
     "signal_evidence",
+    "signal_quotes",
     "verified",
 ]

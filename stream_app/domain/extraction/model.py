@@ -19,7 +19,7 @@ from typing import Annotated, Final
 
 from pydantic import BeforeValidator, Field
 
-from stream_app.domain.frozen import Frozen
+from stream_app.domain.frozen import Frozen, Stored
 
 SUMMARY_CHARS: Final = 1000
 """The summary: the prompt asks for 2-3 sentences, the rules write well under 600."""
@@ -92,7 +92,7 @@ class ExtractionStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-class Evidence(Frozen):
+class Evidence(Stored):
     """The family's words a signal came from: a verbatim quote and where it is.
 
     `turn` indexes the conversation's turns (the same `Conversation` the provider
@@ -100,7 +100,8 @@ class Evidence(Frozen):
     `turns[turn].text[start:end] == quote`. An LLM is asked for the quote only;
     `evidence.ground` finds it in the family's lines and fills the span, or drops
     it as a hallucination. A record without evidence (written before it existed)
-    still decodes: every evidence field defaults to empty.
+    still decodes: every evidence field defaults to empty. Unknown keys (a model's
+    "speaker", a newer release's field) are ignored: a quote loses nothing by them.
     """
 
     quote: Annotated[str, _clip(ITEM_CHARS)] = Field(min_length=1)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from stream_app.domain.context import with_extraction
+from stream_app.domain.context import LeadContext, with_extraction
+from stream_app.domain.extraction.evidence import signal_quotes
 from stream_app.domain.extraction.keywords import is_opt_out
 from stream_app.domain.extraction.model import Extraction, ExtractionStatus
 from stream_app.domain.lead.decide import decide
@@ -96,6 +97,7 @@ def handle_extraction(
     extraction = result.extraction
     if extraction.status == ExtractionStatus.OK:
         ctx = with_extraction(lead.context, extraction, params.limits)
+        ctx = with_evidence(ctx, extraction, result.extraction_id, params.limits.signals * 2)
         lead = lead.model_copy(update={"context": ctx})
         status = (
             on_opt_out(lead.status)
@@ -111,6 +113,29 @@ def handle_extraction(
         policy,
         params,
     )
+
+
+_LATEST_ONLY = ("intent", "sentiment", "financial")
+"""Signals the latest extraction sets outright: its quote (or its silence) replaces."""
+
+
+def with_evidence(
+    ctx: LeadContext, extraction: Extraction, extraction_id: str, cap: int
+) -> LeadContext:
+    """The context with this extraction's quotes: one per signal, the newest kept.
+
+    Signals that accumulate (objections, additional signals, family, scheduling)
+    keep an older quote until a newer one for the same signal replaces it or the
+    cap pushes it out; intent, tone and concern are the latest extraction's, so an
+    older quote for them is dropped even when the new extraction has none.
+    """
+    new = signal_quotes(extraction, extraction_id)
+    kept = [q for q in ctx.evidence if q.signal not in _LATEST_ONLY]
+    merged = {q.signal: q for q in kept}
+    for q in new:
+        merged.pop(q.signal, None)
+        merged[q.signal] = q
+    return ctx.model_copy(update={"evidence": tuple(merged.values())[-cap:]})
 
 
 def overdue_extractions(state: LeadState, now: datetime) -> list[PendingExtraction]:

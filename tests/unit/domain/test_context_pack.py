@@ -66,6 +66,9 @@ PACK_KEYS = {
     "family_context",
     "objections",
     "additional_signals",
+    "latest_intent",
+    "latest_sentiment",
+    "evidence",
     "recent_interactions",
     "current_nba",
 }
@@ -176,8 +179,9 @@ def test_a_bare_state_packs_every_key_with_empty_values() -> None:
         "concern_level": "none",
         "mentions": [],
         "payment_concern": False,
+        "evidence": None,
     }
-    for key in ("known_facts", "open_questions", "objections", "recent_interactions"):
+    for key in ("known_facts", "open_questions", "objections", "recent_interactions", "evidence"):
         assert pack[key] == []
 
 
@@ -215,15 +219,18 @@ def test_an_extraction_shows_in_every_section_it_feeds() -> None:
         "concern_level": "moderate",
         "mentions": ["money is tight"],
         "payment_concern": False,
+        "evidence": None,  # this extraction carries no quotes (written before evidence)
     }
     assert pack["scheduling_constraints"] == {
         "constraints": ["no Mondays"],
         "preferred_times": ["Saturday am"],
+        "evidence": None,
     }
     assert pack["family_context"] == {
         "siblings": ["Mia"],
         "decision_makers": ["husband"],
         "notes": ["two kids"],
+        "evidence": None,
     }
     [objection] = pack["objections"]
     assert (objection["topic"], objection["severity"]) == ("cost", "moderate")
@@ -316,3 +323,56 @@ def test_the_minimal_pack_says_it_is_degraded(
     assert pack == {"lead_id": lead_id, "lead_name": name, "phone": phone, "degraded": True}
     assert set(pack) - {"degraded"} <= PACK_KEYS  # same names as the full pack's
     assert "degraded" not in context_pack(LeadState(lead_id=lead_id))
+
+
+def test_evidence_runs_from_the_transcript_to_the_decision_and_the_pack() -> None:
+    """The chain an operator checks: family's span -> signal -> state -> action -> brief."""
+    lead = Lead()
+    lead.created()
+    call = (
+        "Agent: Hi Sarah, following up about robotics for Jake.\n"
+        "Parent: He'd love it, but honestly we cant afford it right now.\n"
+        "Agent: We have scholarships.\n"
+        "Parent: Also the drive is 40 minutes each way, and I need to ask my husband."
+    )
+    [request] = lead.call(call).extraction_requests
+    conversation = parse_transcript(request.transcript, "voice")
+    read = RulesExtractor().extract_sync(conversation)
+    [decision] = lead.extracted(request, read).decisions
+    by_signal = {d.signal: d.evidence for d in decision.brief.content_directives}
+    money = by_signal["financial_concern:high"]
+    assert money is not None and money.quote == "cant afford"
+    assert by_signal["objection:distance"] is not None
+    assert by_signal["decision_makers"] is not None
+    assert by_signal["campaign_goal"] is None  # not from the family's words
+    for quote in (q for q in by_signal.values() if q is not None):
+        assert quote.extraction_id == request.extraction_id
+        turn = conversation.turns[quote.turn]
+        assert turn.role == "family" and turn.text[quote.start : quote.end] == quote.quote
+    pack = lead.pack()
+    assert pack["financial_signals"]["evidence"]["quote"] == "cant afford"
+    assert pack["latest_intent"]["intent"] == read.intent.value
+    assert pack["latest_intent"]["evidence"]["quote"]
+    assert {q["signal"] for q in pack["evidence"]} >= {"financial", "objection:distance", "family"}
+    directives = pack["current_nba"]["action_brief"]["content_directives"]
+    assert any(d["evidence"] and d["evidence"]["quote"] == "cant afford" for d in directives)
+
+
+def test_a_later_extraction_replaces_the_latest_only_quotes() -> None:
+    """Intent, tone and concern are the latest extraction's; an objection's quote stays."""
+    lead = Lead()
+    lead.created()
+    [first] = lead.call("Parent: It's too far and we cant afford it.").extraction_requests
+    lead.extracted(
+        first, RulesExtractor().extract_sync(parse_transcript(first.transcript, "voice"))
+    )
+    [second] = lead.call("Parent: Can we book a trial for Saturday at 10am?").extraction_requests
+    lead.extracted(
+        second, RulesExtractor().extract_sync(parse_transcript(second.transcript, "voice"))
+    )
+    assert lead.state is not None
+    quotes = {q.signal: q for q in lead.state.context.evidence}
+    assert "financial" not in quotes  # the latest call raised no money worry
+    assert quotes["intent"].value == "scheduling"
+    assert quotes["intent"].extraction_id == second.extraction_id
+    assert quotes["objection:distance"].extraction_id == first.extraction_id

@@ -53,20 +53,25 @@ def test_a_state_written_before_the_version_reads_as_version_1() -> None:
     assert state.schema_version == LeadState.SCHEMA_VERSION == 1
     # nothing of it is lost: what it reads as is what was written, plus the version
     # and the defaults of the fields added since (a decision's credit marks, the
-    # evidence of objections and signals)
+    # evidence of objections, signals, the context and the brief's directives)
     marks = {"closed": False, "first": False}
     decisions = [{**marks, **d} for d in raw["decisions"]]
     context = {
         **raw["context"],
+        "evidence": [],
         **{
             k: [{"evidence": [], **item} for item in raw["context"][k]]
             for k in ("objections", "signals")
         },
     }
+    brief = raw["last_nba"]["brief"]
+    directives = [{"evidence": None, **d} for d in brief["content_directives"]]
+    last_nba = {**raw["last_nba"], "brief": {**brief, "content_directives": directives}}
     assert state.model_dump(mode="json") == {
         **raw,
         "context": context,
         "decisions": decisions,
+        "last_nba": last_nba,
         "schema_version": 1,
     }
     assert json.loads(state.model_dump_json())["schema_version"] == 1
