@@ -11,7 +11,7 @@ import io
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from stream_app.console.store import Store
@@ -255,7 +255,7 @@ def weekly_report(store: Store, now: datetime, since: datetime | None) -> dict[s
     """The weekly review: the queue now, segments, and what happened since `since`
     (default: seven days before the read model's clock)."""
     start = since or now - timedelta(days=7)
-    mark = start.isoformat()
+    mark = start.astimezone(UTC).isoformat()  # the store's times are UTC text, compared as such
     items = current_items(store, now)
     open_items = [i for i in items if i["open"]]
     blocks = Counter(
@@ -288,4 +288,9 @@ def weekly_report(store: Store, now: datetime, since: datetime | None) -> dict[s
         "decisions_since": decided["n"],
         "outcomes_per_action": {a: dict(c) for a, c in sorted(per_action.items())},
         "guardrail_blocks": dict(blocks.most_common()),
+        # Records the console could not read (by topic and error type): a report built
+        # over them says so instead of silently counting less.
+        "unreadable_records": {
+            f"{topic}:{error}": n for (topic, error), n in sorted(store.skipped_counts().items())
+        },
     }

@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     urgency TEXT NOT NULL, requires_approval INTEGER NOT NULL, override TEXT,
     arm TEXT NOT NULL, scheduled_for TEXT NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS decisions_by_lead ON decisions (lead_id, offset);
+CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (decided_at);
 CREATE TABLE IF NOT EXISTS current (
     lead_id TEXT PRIMARY KEY, decision_id TEXT NOT NULL, partition INTEGER NOT NULL,
     offset INTEGER NOT NULL);

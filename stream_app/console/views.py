@@ -2,8 +2,9 @@
 
 The pure rules (how late a decision is, what ranks first, which outcome closes an item,
 where a reminder stands) are plain functions over values, tested directly; the view
-functions only gather rows and apply them. `now` is passed in: it is the read model's
-clock (`clock`), so a replayed or simulated history reads as it did when it happened.
+functions only gather rows and apply them. `now` is passed in: it is the worker's
+stream time as the console sees it (`clock`), so "overdue" on a page means what it
+means to the worker that fires the reminders.
 """
 
 from __future__ import annotations
@@ -38,20 +39,19 @@ def parse_time(text: str) -> datetime:
 
 
 def clock(store: Store, wall: datetime) -> datetime:
-    """The read model's now: the newest event time it has read, never past the wall clock.
+    """The console's now: the later of the wall clock and the newest decision time read.
 
-    Live, that is the wall clock give or take the feed's lag; for a simulated or replayed
-    history (event times in the past) it is the history's own time, so "overdue" means
-    what it meant then. Capped at the wall clock, one far-future record cannot make every
-    item look on track.
+    That is the worker's own rule for time rules (`StreamClock`: the later of the wall
+    clock and the newest event), so a reminder the worker fired is overdue here too and
+    an item turns overdue when staff, who work in real time, should act on it. A decision's
+    `decided_at` is an event time the worker already accepted (bounded by
+    STREAM_APP_EVENT_MAX_AHEAD_S), unlike a raw input record the worker may have
+    dead-lettered, so one far-future record cannot make every item overdue. The worker
+    keeps this time per partition; here it is one clock, ahead of a partition's by at
+    most that bound, and only when event times run ahead of the wall clock.
     """
-    row = store.query(
-        "SELECT max(t) AS t FROM (SELECT max(occurred_at) AS t FROM events "
-        "UNION ALL SELECT max(decided_at) FROM decisions)"
-    )[0]
-    if row["t"] is None:
-        return wall
-    return min(wall, parse_time(row["t"]))
+    row = store.query("SELECT max(decided_at) AS t FROM decisions")[0]
+    return wall if row["t"] is None else max(wall, parse_time(row["t"]))
 
 
 # --- pure rules ------------------------------------------------------------------
@@ -120,13 +120,20 @@ class ReminderState:
     dismissed: bool = False
 
 
-def decision_reminder(nba: NextBestAction) -> ReminderState | None:
-    """The follow-up a decision leaves pending, as the lead step sets it (same id)."""
+def decision_reminder(nba: NextBestAction, outcomes: Sequence[str]) -> ReminderState | None:
+    """The follow-up a decision leaves pending, as the lead step sets it (same id).
+
+    None once an outcome closed the decision (carried out, refused or lapsed): the worker
+    keeps the reminder until a newer decision supersedes it, but a reminder to do work
+    that is done is noise on the operator's queue, and the worklist drops the item too.
+    """
     try:
         action = Action(nba.action)
     except ValueError:
         return None
     if not is_outreach(action) or nba.brief.scheduled_for <= nba.decided_at:
+        return None
+    if CLOSING_OUTCOMES & set(outcomes):
         return None
     return ReminderState(
         reminder_id=stable_id("r", nba.decision_id),
@@ -170,6 +177,17 @@ def fold_reminders(
         elif act.type == "reminder.dismissed":
             states[act.reminder_id] = _replace(current, dismissed=True)
     return sorted(states.values(), key=lambda r: (r.remind_at, r.reminder_id))
+
+
+def reminder_state(reminder: ReminderState, now: datetime) -> str:
+    """dismissed, overdue (its time passed, or the worker fired it) or upcoming.
+
+    A fired reminder is overdue whatever `now` says: the worker's clock said it came due,
+    and the console must not show work the worker already called for as upcoming.
+    """
+    if reminder.dismissed:
+        return "dismissed"
+    return "overdue" if reminder.fired or reminder.remind_at <= now else "upcoming"
 
 
 def _replace(state: ReminderState, **changes: Any) -> ReminderState:
@@ -441,15 +459,17 @@ def _context_pack(
 
 def _all_reminders(store: Store, lead_id: str | None) -> list[ReminderState]:
     where, params = ("WHERE c.lead_id = ?", (lead_id,)) if lead_id else ("", ())
-    pending = [
-        r
-        for row in store.query(
-            "SELECT d.body FROM current c JOIN decisions d ON d.decision_id = c.decision_id "
-            + where,
-            params,
-        )
-        if (r := decision_reminder(NextBestAction.model_validate_json(row["body"]))) is not None
-    ]
+    said = _outcomes_by_decision(store)
+    pending = []
+    for row in store.query(
+        "SELECT d.decision_id, d.body FROM current c "
+        "JOIN decisions d ON d.decision_id = c.decision_id " + where,
+        params,
+    ):
+        outcomes = [o["outcome"] for o in said.get(row["decision_id"], [])]
+        nba = NextBestAction.model_validate_json(row["body"])
+        if (reminder := decision_reminder(nba, outcomes)) is not None:
+            pending.append(reminder)
     lead_filter, lead_params = ("WHERE lead_id = ?", (lead_id,)) if lead_id else ("", ())
     fired = {
         row["reminder_id"]
@@ -479,9 +499,7 @@ def _reminder_json(reminder: ReminderState, now: datetime) -> dict[str, Any]:
         "source": reminder.source,
         "fired": reminder.fired,
         "dismissed": reminder.dismissed,
-        "state": "dismissed"
-        if reminder.dismissed
-        else ("overdue" if reminder.remind_at <= now else "upcoming"),
+        "state": reminder_state(reminder, now),
     }
 
 

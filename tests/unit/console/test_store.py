@@ -6,12 +6,13 @@ The store is real SQLite (in memory); records are projected exactly as the feed 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import pytest
 
 from stream_app.console.projection import Outcome, Projected, Skipped
 from stream_app.console.store import Store
-from stream_app.console.views import WorkFilter, lead_page, worklist
+from stream_app.console.views import WorkFilter, clock, lead_page, reminders_page, worklist
 from tests.unit.console.records import T0, created, nba, outcome, q_update, read, transition
 
 NOW = T0.replace(day=20)
@@ -145,3 +146,41 @@ def test_positions_only_move_forward_and_rebuild_forgets_everything() -> None:
     assert store.positions()[("next-best-actions", 0)] == 3
     store.clear()
     assert store.positions() == {} and snapshot(store)["decisions"] == []
+
+
+def test_now_is_the_wall_clock_or_a_newer_decision_time_as_the_worker_keeps_stream_time() -> None:
+    store = fed([history()])
+    newest = T0 + timedelta(hours=5)  # the second decision of L1
+    assert clock(store, NOW) == NOW  # live: a history in the past is read by the wall clock
+    assert clock(store, T0) == newest  # an accelerated history runs ahead of the wall clock
+    assert clock(Store(None), T0) == T0
+    # An input record far ahead (which the worker dead-letters) does not move the clock.
+    store.apply([read("leads", created("L9", 24 * 365), 2)])
+    assert clock(store, T0) == newest
+
+
+def test_a_reminder_leaves_the_queue_with_its_decision_and_a_fired_one_is_overdue() -> None:
+    store = fed([history()])
+    # L1's decision in force was completed: no reminder; L2's is pending, not due yet.
+    page = reminders_page(store, T0)
+    assert [r["lead_id"] for r in page["upcoming"]] == ["L2"] and page["overdue"] == []
+    [pending] = page["upcoming"]
+    store.apply(
+        [
+            read(
+                "reminders",
+                {
+                    "reminder_id": pending["reminder_id"],
+                    "lead_id": "L2",
+                    "decision_id": pending["decision_id"],
+                    "action": "warm_follow_up",
+                    "remind_at": pending["remind_at"],
+                    "note": "tomorrow morning",
+                },
+                0,
+            )
+        ]
+    )
+    # The worker fired it by its clock: overdue here too, whatever the console's now.
+    page = reminders_page(store, T0)
+    assert [r["lead_id"] for r in page["overdue"]] == ["L2"] and page["upcoming"] == []

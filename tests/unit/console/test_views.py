@@ -10,14 +10,17 @@ from stream_app.console.analytics import csv_cell, mean_ci, outcome_tracking, sh
 from stream_app.console.views import (
     ReminderState,
     approval_state,
+    decision_reminder,
     due_state,
     fold_profile,
     fold_reminders,
     is_open,
     priority_key,
+    reminder_state,
 )
+from stream_app.domain.messages import NextBestAction
 from stream_app.wire.models import OperatorReminder
-from tests.unit.console.records import T0
+from tests.unit.console.records import T0, nba
 
 
 @pytest.mark.parametrize(
@@ -131,6 +134,41 @@ def test_reminders_fold_set_snooze_dismiss_in_event_time_order() -> None:
     assert states["r-1"].dismissed and states["r-1"].remind_at == T0 + timedelta(hours=48)
     assert not states["r-1"].fired  # a snooze moves a reminder that came due
     assert states["rc-1"].source == "operator" and not states["rc-1"].dismissed
+
+
+@pytest.mark.parametrize(
+    ("fired", "dismissed", "offset", "state"),
+    [
+        (False, False, timedelta(hours=1), "upcoming"),
+        (False, False, timedelta(0), "overdue"),
+        (True, False, timedelta(hours=1), "overdue"),  # the worker's clock ran ahead
+        (True, True, -timedelta(hours=1), "dismissed"),
+    ],
+)
+def test_reminder_state(fired: bool, dismissed: bool, offset: timedelta, state: str) -> None:
+    reminder = ReminderState("r", "L", "d", None, None, T0 + offset, "decision", fired, dismissed)
+    assert reminder_state(reminder, T0) == state
+
+
+@pytest.mark.parametrize(
+    ("fields", "outcomes", "pending"),
+    [
+        ({}, [], True),
+        ({}, ["accepted"], True),
+        ({}, ["delivered"], False),
+        ({}, ["completed"], False),
+        ({}, ["rejected"], False),
+        ({"action": "wait"}, [], False),
+    ],
+)
+def test_a_decision_leaves_a_reminder_until_an_outcome_closes_it(
+    fields: dict[str, str], outcomes: list[str], pending: bool
+) -> None:
+    decision = NextBestAction.model_validate(nba("L", "L-created", 0, **fields))
+    reminder = decision_reminder(decision, outcomes)
+    assert (reminder is not None) is pending
+    if reminder is not None:
+        assert reminder.remind_at == decision.brief.scheduled_for
 
 
 def test_shares_and_outcome_tracking() -> None:
