@@ -25,6 +25,9 @@ from prometheus_client.exposition import generate_latest
 
 __all__ = [
     "ACTION_OUTCOMES",
+    "ARM_CONVERSIONS",
+    "ARM_LEADS",
+    "ARM_RETURN",
     "CONSUMER_LAG",
     "CONTENT_TYPE",
     "DEAD_LETTERS",
@@ -37,6 +40,8 @@ __all__ = [
     "EXTRACTOR_CIRCUIT_OPEN",
     "EXTRACTOR_SHORT_CIRCUITS",
     "GUARDRAIL_BLOCKS",
+    "GUARD_LEARNING_BELOW",
+    "GUARD_Z",
     "LEADS_BY_STATUS",
     "LEAD_ERASURES",
     "PROCESSING_SECONDS",
@@ -228,6 +233,48 @@ Q_VERSION = Gauge(
 
 SRE: all workers should converge on the same value within seconds; one worker behind
 means its `q-updates` consumer is stuck and it decides with a stale policy.
+"""
+
+# Running guard (learning arm vs the frozen-priors holdout arm) ---------------------
+
+ARM_LEADS = Gauge(
+    "stream_app_arm_leads",
+    "Leads per arm (learning, holdout) the Q-learner has seen a first step of.",
+    ["arm"],
+    registry=REGISTRY,
+)
+ARM_CONVERSIONS = Gauge(
+    "stream_app_arm_conversions",
+    "Leads per arm that stepped from acquisition into enrolled or active.",
+    ["arm"],
+    registry=REGISTRY,
+)
+ARM_RETURN = Gauge(
+    "stream_app_arm_return",
+    "Sum of the rewards of each arm's transitions.",
+    ["arm"],
+    registry=REGISTRY,
+)
+"""Per-arm totals, kept by the Q-learner in its changelogged table (`domain/guard.py`).
+
+Only the worker that owns `lead-transitions` sets them (the others show 0): read
+them with `max by (arm)`. Conversion per lead is conversions / leads, mean return
+per lead is return / leads.
+"""
+
+GUARD_Z = Gauge(
+    "stream_app_guard_z",
+    "Two-proportion z of learning minus holdout conversion (0 until both arms have enough leads).",
+    registry=REGISTRY,
+)
+GUARD_LEARNING_BELOW = Gauge(
+    "stream_app_guard_learning_below",
+    "1 while the learning arm converts significantly worse than the holdout arm.",
+    registry=REGISTRY,
+)
+"""The running guard's verdict. Analyst/SRE: 1 means online learning is doing worse
+than the rule book on the same population; with STREAM_APP_GUARD_GREEDY the workers
+stop exploring until it recovers. Look at recent reward sources and q-updates.
 """
 
 # Extraction -----------------------------------------------------------------------
