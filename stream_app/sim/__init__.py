@@ -1,6 +1,8 @@
-"""Simulated families for demos, integration tests and policy evaluation (issue 8).
+"""Simulated families for demos, integration tests and policy evaluation.
 
-`population` holds the hidden family model, `transcripts` what families say,
-`engine` runs journeys in process through the pure domain, `report` compares
-policies, and `client` plays the families and their CRM against a real broker.
+`world` draws each seed's hidden dispositions (response tables, trait mixes),
+`population` plays one family of a world, `transcripts` is what families say,
+`engine` runs journeys in process through the worker's lead step, `seeds` splits
+tuning from held-out report seeds, `stats` and `report` judge policies on them,
+and `client` plays the families and their CRM against a real broker.
 """
