@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from stream_app.config.settings import Settings
 from stream_app.domain.exploration import Exploration
+from stream_app.domain.guard import GuardParams
 from stream_app.domain.guardrails import ContactPolicy
 from stream_app.domain.lead import Params
 from stream_app.domain.learner import LearnerParams
@@ -61,3 +62,7 @@ def learner_params(settings: Settings) -> LearnerParams:
     return LearnerParams(
         alpha=settings.alpha, gamma=settings.gamma, prior_visits=settings.prior_visits
     )
+
+
+def guard_params(settings: Settings) -> GuardParams:
+    return GuardParams(min_leads=settings.guard_min_leads, z=settings.guard_z)
