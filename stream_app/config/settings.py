@@ -161,6 +161,11 @@ class Settings(BaseSettings):
     openai_circuit_cooldown_s: float = Field(
         default=30.0, gt=0, le=3600, description="Open circuit: fail at once, then one trial."
     )
+    openai_response_format: Literal["json_schema", "json_object"] = Field(
+        default="json_schema",
+        description="json_schema: send the schema (OpenAI, vLLM, llama.cpp, Ollama); "
+        "json_object: JSON mode, for servers without it.",
+    )
 
     # --- Learning --------------------------------------------------------------
     learning_mode: LearningMode = LearningMode.ONLINE

@@ -38,7 +38,10 @@ __all__ = [
     "EXTRACTION_FAILURES",
     "EXTRACTION_SECONDS",
     "EXTRACTOR_CIRCUIT_OPEN",
+    "EXTRACTOR_LLM_SECONDS",
     "EXTRACTOR_SHORT_CIRCUITS",
+    "EXTRACTOR_TOKENS",
+    "EXTRACTOR_UNVERIFIED_QUOTES",
     "GUARDRAIL_BLOCKS",
     "GUARD_LEARNING_BELOW",
     "GUARD_Z",
@@ -337,6 +340,39 @@ EXTRACTOR_SHORT_CIRCUITS = Counter(
     registry=REGISTRY,
 )
 """Calls the breaker saved; they are in `stream_app_extraction_failures_total` too."""
+
+EXTRACTOR_TOKENS = Counter(
+    "stream_app_extractor_tokens_total",
+    "Tokens the LLM endpoint reported per call, by kind (prompt, completion).",
+    ["kind"],
+    registry=REGISTRY,
+)
+"""What extraction costs: the `usage` of every answered call, retries included.
+
+SRE/finance: prompt tokens per extraction are mostly the fixed schema and rules;
+a rise in completion tokens per call means replies are growing towards max_tokens.
+"""
+
+EXTRACTOR_LLM_SECONDS = Histogram(
+    "stream_app_extractor_llm_seconds",
+    "Wall time of one LLM call (one attempt), by outcome (ok, invalid, error, timeout).",
+    ["outcome"],
+    buckets=_EXTRACTION_BUCKETS,
+    registry=REGISTRY,
+)
+"""Per-call latency, apart from `stream_app_extraction_seconds` (which adds retries,
+backoff and waiting for a slot): SRE compares the two to see where time goes."""
+
+EXTRACTOR_UNVERIFIED_QUOTES = Counter(
+    "stream_app_extractor_unverified_quotes_total",
+    "Quotes an LLM gave as evidence that are not in the family's lines (dropped).",
+    registry=REGISTRY,
+)
+"""The hallucination metric: each dropped quote downgraded the signal it supported.
+
+Analyst/SRE: per extraction it should be near 0; a rise after a model or prompt
+change means the model paraphrases or invents, and its signals are being weakened.
+"""
 
 STALE_EXTRACTION_REQUESTS = Counter(
     "stream_app_stale_extraction_requests_total",

@@ -1,9 +1,18 @@
 """Extraction by any OpenAI-compatible chat-completions endpoint.
 
 One call per conversation asks for all ten dimensions as JSON (docs/architecture.md,
-"Extraction"); the answer is validated against the same `Extraction` model the rest of
-the system uses, so a model that drifts from the schema is retried and then
-recorded as a failure rather than leaking malformed data into lead state.
+"Extraction"). The request carries the `Extraction` model's JSON Schema as
+`response_format` `json_schema`, which OpenAI, vLLM, llama.cpp's server and Ollama
+use to constrain decoding; `response_format="json_object"` (JSON mode, the schema in
+the prompt only) is the setting for servers that lack it. The answer is validated
+against the same model the rest of the system uses, so a model that drifts from the
+schema is retried and then recorded as a failure rather than leaking malformed data
+into lead state.
+
+Every signal comes with verbatim quotes of the family's words, and
+`evidence.ground` checks each against the family's lines: a quote that is not
+there is dropped, counted (`stream_app_extractor_unverified_quotes_total`) and its
+signal downgraded. Each call's tokens and wall time are metrics too.
 
 Retries are ours alone (the SDK's are switched off) so the attempt budget and the
 backoff are exactly what the settings say. The semaphore is taken per attempt, not
@@ -24,11 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any, Literal
 
 import openai
+from openai.types.shared_params import ResponseFormatJSONObject, ResponseFormatJSONSchema
 from pydantic import ValidationError
 from tenacity import (
     AsyncRetrying,
@@ -42,6 +53,7 @@ from tenacity.stop import stop_base
 
 from stream_app.config.settings import Settings
 from stream_app.domain.extraction.conversation import Conversation, family_turns, render
+from stream_app.domain.extraction.evidence import ground
 from stream_app.domain.extraction.keywords import opt_out_in
 from stream_app.domain.extraction.model import (
     ITEM_CHARS,
@@ -54,7 +66,7 @@ from stream_app.domain.extraction.model import (
 from stream_app.worker import metrics
 
 PROVIDER = "openai"
-_PRODUCED_BY_US = ("status", "provider", "error")
+_PRODUCED_BY_US = ("status", "provider", "error", "unverified_quotes")
 
 ACTION_NAMES = (
     "warm_follow_up",
@@ -94,6 +106,7 @@ _RETRYABLE = (
 )
 
 Permit = Literal["call", "trial"]
+ResponseFormat = Literal["json_schema", "json_object"]
 
 
 class CircuitBreaker:
@@ -181,12 +194,21 @@ def _export_circuit(is_open: bool) -> None:
 
 
 def _response_schema() -> dict[str, Any]:
+    """The Extraction schema less what we fill in; evidence spans are ours to find."""
     schema = Extraction.model_json_schema()
     for key in _PRODUCED_BY_US:
         schema["properties"].pop(key, None)
     if "required" in schema:
         schema["required"] = [k for k in schema["required"] if k not in _PRODUCED_BY_US]
+    evidence = schema.get("$defs", {}).get("Evidence")
+    if evidence is not None:
+        evidence["properties"] = {"quote": evidence["properties"]["quote"]}
+        evidence["required"] = ["quote"]
     return schema
+
+
+RESPONSE_SCHEMA: dict[str, Any] = _response_schema()
+"""What the model is asked to produce: sent as `response_format` and in the prompt."""
 
 
 SYSTEM_PROMPT = f"""You read one conversation between an academy's outreach team and a family
@@ -205,13 +227,19 @@ Rules:
 - additional_signals capture anything else a rep should know (referral_source, job_loss,
   competitor_offer, special_needs, family_change, relocation, health, ...). Where useful,
   set suggested_action to one of: {", ".join(ACTION_NAMES)}.
+- Evidence: for every signal you report (intent, sentiment, financial, each objection,
+  each additional signal, family, scheduling) give one to three quotes in its
+  `evidence` list (`intent_evidence`, `sentiment_evidence` for the top-level ones),
+  each {{"quote": "..."}} copied character for character from a Family line, a few
+  words long. Never quote the Agent, never paraphrase. A signal you cannot quote is
+  one you should not report; leave intent "unclear" and sentiment "neutral" then.
 - opt_out is true only if the family asks not to be contacted.
 - summary is 2-3 sentences; open_questions are questions nobody has answered yet.
 - Be brief: summary under {SUMMARY_CHARS} characters, every list item under {ITEM_CHARS},
   at most {LIST_ITEMS} items per list; longer text is cut off.
 
 Reply with one JSON object, no prose, matching this JSON Schema:
-{json.dumps(_response_schema(), separators=(",", ":"))}"""
+{json.dumps(RESPONSE_SCHEMA, separators=(",", ":"))}"""
 
 
 class OpenAIExtractor:
@@ -236,6 +264,7 @@ class OpenAIExtractor:
         backoff_s: float = 0.5,
         backoff_max_s: float = 8.0,
         temperature: float = 0.1,
+        response_format: ResponseFormat = "json_schema",
     ) -> None:
         self._client = openai.AsyncOpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
@@ -248,6 +277,14 @@ class OpenAIExtractor:
         self._backoff_s = backoff_s
         self._backoff_max_s = backoff_max_s
         self._temperature = temperature
+        self._response_format: ResponseFormatJSONSchema | ResponseFormatJSONObject = (
+            ResponseFormatJSONSchema(
+                type="json_schema",
+                json_schema={"name": "extraction", "schema": RESPONSE_SCHEMA, "strict": False},
+            )
+            if response_format == "json_schema"
+            else ResponseFormatJSONObject(type="json_object")
+        )
         self._slots = asyncio.Semaphore(max(1, max_concurrency))
         self.breaker = CircuitBreaker(
             circuit_failures, circuit_cooldown_s, clock=clock, on_change=_export_circuit
@@ -275,6 +312,7 @@ class OpenAIExtractor:
             max_tokens=settings.openai_max_tokens,
             circuit_failures=settings.openai_circuit_failures,
             circuit_cooldown_s=settings.openai_circuit_cooldown_s,
+            response_format=settings.openai_response_format,
         )
 
     async def extract(self, conversation: Conversation) -> Extraction:
@@ -298,6 +336,10 @@ class OpenAIExtractor:
             ok = extraction.status is not ExtractionStatus.FAILED
         finally:
             self.breaker.record(permit, ok)  # ok None: cancelled, no verdict
+        if ok:
+            extraction = ground(extraction, conversation)
+            if extraction.unverified_quotes:
+                metrics.EXTRACTOR_UNVERIFIED_QUOTES.inc(extraction.unverified_quotes)
         if ok and opt_out_in(conversation) and not extraction.opt_out:
             extraction = extraction.model_copy(update={"opt_out": True})
         return extraction
@@ -345,13 +387,15 @@ class OpenAIExtractor:
 
     async def _attempt(self, conversation: Conversation) -> Extraction:
         async with self._slots:
+            started = time.monotonic()
+            outcome = "error"
             try:
                 async with asyncio.timeout(self._timeout_s):
                     response = await self._client.chat.completions.create(
                         model=self._model,
                         temperature=self._temperature,
                         max_tokens=self._max_tokens,
-                        response_format={"type": "json_object"},
+                        response_format=self._response_format,
                         messages=[
                             {"role": "system", "content": SYSTEM_PROMPT},
                             {
@@ -361,12 +405,28 @@ class OpenAIExtractor:
                             },
                         ],
                     )
+                outcome = "invalid"
+                _count_tokens(response)
+                choice = response.choices[0] if response.choices else None
+                if choice is not None and choice.finish_reason == "length":
+                    raise _CutOff
+                extraction = _parse(choice.message.content if choice is not None else None)
+                outcome = "ok"
+                return extraction
             except TimeoutError as exc:
+                outcome = "timeout"
                 raise _AttemptTimeout from exc
-        choice = response.choices[0] if response.choices else None
-        if choice is not None and choice.finish_reason == "length":
-            raise _CutOff
-        return _parse(choice.message.content if choice is not None else None)
+            finally:
+                metrics.EXTRACTOR_LLM_SECONDS.labels(outcome).observe(time.monotonic() - started)
+
+
+def _count_tokens(response: Any) -> None:
+    """The reply's `usage`, when the server reports it (some local servers do not)."""
+    usage = getattr(response, "usage", None)
+    for kind in ("prompt", "completion"):
+        tokens = getattr(usage, f"{kind}_tokens", None) if usage is not None else None
+        if isinstance(tokens, int) and tokens > 0:
+            metrics.EXTRACTOR_TOKENS.labels(kind).inc(tokens)
 
 
 class _StopAtDeadline(stop_base):
@@ -387,9 +447,16 @@ def _times(attempts: int) -> str:
     return f"{attempts} attempt{'s' if attempts != 1 else ''}"
 
 
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL | re.IGNORECASE)
+"""Small local models in JSON mode still wrap the object in a Markdown code fence."""
+
+
 def _parse(content: str | None) -> Extraction:
     if not content:
         raise _InvalidOutput("empty reply")
+    fenced = _FENCE.match(content)
+    if fenced:
+        content = fenced.group(1)
     try:
         data = json.loads(content)
     except json.JSONDecodeError as exc:

@@ -81,6 +81,12 @@ async def test_a_lead_walks_the_funnel_and_every_step_is_learned(
     assert pack["current_status"] == "active"
     assert pack["current_nba"]["decision_id"] == decisions[-1]["decision_id"]
     assert len(pack["recent_interactions"]) == 2
+    # Evidence through the real worker: the latest intent's quote is the family's words
+    # at the turn and span recorded (each line of the call is one turn).
+    intent = next(q for q in pack["evidence"] if q["signal"] == "intent")
+    said = INTERESTED_CALL.splitlines()[intent["turn"]]
+    assert said.startswith("Parent:")
+    assert said.removeprefix("Parent: ")[intent["start"] : intent["end"]] == intent["quote"]
 
 
 async def test_a_redelivered_event_yields_one_decision(

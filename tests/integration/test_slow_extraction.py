@@ -5,78 +5,45 @@ and acknowledged while it is still in its LLM call, and the commit waits at the 
 one. The stall healer used to take that for a lost record: after 5 s it re-read the
 partition from the committed offset, and every later request (and the slow one) went
 to the LLM again, every 5 s. Here the worker talks to a fake OpenAI-compatible server
-that holds one reply for 8 s (longer than the healer's 5 s) and counts calls per
-extraction id.
+(`tests.llm_server`, shared with the extractor's unit tests) that holds one reply
+for 8 s (longer than the healer's 5 s), and calls are counted per extraction id.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
-
-from aiohttp import web
 
 from stream_app.domain.messages import ExtractionRequest
 from stream_app.kafka.embedded import EmbeddedBroker
 from tests.integration.conftest import IsolatedWorkers, watch
 from tests.integration.harness import Upstream, group_positions
+from tests.llm_server import LLMServer, json_reply, llm_server
 
 SLOW_S = 8.0  # above the healer's 5 s (ContiguousCommitConsumer.heal_after_s)
 REQUESTS = 6
 REPLY = {"summary": "Parent asked about Thursday.", "intent": "scheduling"}
 
 
-@dataclass
-class FakeLLM:
-    base_url: str = ""
-    calls: Counter[str] = field(default_factory=Counter)
+def _ref(body: dict[str, Any]) -> str:
+    found = re.search(r"ref ([\w-]+)", body["messages"][-1]["content"])
+    return found.group(1) if found else "?"
 
 
-@asynccontextmanager
-async def fake_llm(slow: str) -> AsyncIterator[FakeLLM]:
-    """Chat completions that count calls by the `ref <id>` in the prompt; `slow` waits."""
-    server = FakeLLM()
+def fake_llm(slow: str) -> AbstractAsyncContextManager[LLMServer]:
+    """The shared local LLM server; the request whose prompt says `ref <slow>` waits."""
+    return llm_server(lambda body: json_reply(REPLY, delay_s=SLOW_S if _ref(body) == slow else 0))
 
-    async def handler(request: web.Request) -> web.Response:
-        body = await request.json()
-        found = re.search(r"ref ([\w-]+)", body["messages"][-1]["content"])
-        ref = found.group(1) if found else "?"
-        server.calls[ref] += 1
-        if ref == slow:
-            await asyncio.sleep(SLOW_S)
-        message = {"role": "assistant", "content": json.dumps(REPLY)}
-        return web.json_response(
-            {
-                "id": "chatcmpl-test",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "fake",
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            }
-        )
 
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    server.base_url = f"http://{host}:{port}/v1"
-    try:
-        yield server
-    finally:
-        await runner.cleanup()
+def calls(server: LLMServer) -> Counter[str]:
+    """LLM calls per extraction id (the `ref <id>` in each prompt)."""
+    return Counter(_ref(body) for body in server.requests)
 
 
 def request(extraction_id: str, lead_id: str) -> dict[str, Any]:
@@ -133,8 +100,8 @@ async def test_a_slow_extraction_at_the_head_is_waited_for_not_sent_again(
             await asyncio.sleep(1.0)  # a late re-read would show now
 
             healed = [line for line in worker.log_text().splitlines() if "re-reading" in line]
-            assert dict(llm.calls) == dict.fromkeys(ids, 1), (
-                f"LLM calls per extraction id (the first one slow): {dict(llm.calls)}; "
+            assert dict(calls(llm)) == dict.fromkeys(ids, 1), (
+                f"LLM calls per extraction id (the first one slow): {dict(calls(llm))}; "
                 f"healer: {len(healed)} re-reads {healed[-2:]}"
             )
             assert Counter(results()) == Counter(ids), "one result per request"

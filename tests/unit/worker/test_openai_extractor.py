@@ -5,12 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractAsyncContextManager
 from typing import Any
-
-from aiohttp import web
 
 from stream_app.domain.extraction.conversation import parse_transcript, sms_thread
 from stream_app.domain.extraction.model import (
@@ -26,110 +22,49 @@ from stream_app.domain.extraction.model import (
 )
 from stream_app.worker import metrics
 from stream_app.worker.openai_extractor import CircuitBreaker, OpenAIExtractor
+from tests.llm_server import LLMServer, Reply, llm_server
 
 GOOD = {
-    "summary": "Parent wants a Thursday trial. No concerns raised.",
+    "summary": "Parent wants a Thursday trial, on a friend's word. No concerns raised.",
     "facts": ["Free Thursdays after school"],
     "intent": "scheduling",
+    "intent_evidence": [{"quote": "Can we book Thursday at 4:30?"}],
     "sentiment": "positive",
+    "sentiment_evidence": [{"quote": "my friend loves you guys"}],
     "open_questions": [],
     "financial": {"concern_level": "none", "mentions": []},
-    "scheduling": {"constraints": [], "preferred_times": ["Thursday 4:30"]},
+    "scheduling": {
+        "constraints": [],
+        "preferred_times": ["Thursday 4:30"],
+        "evidence": [{"quote": "Thursday at 4:30"}],
+    },
     "family": {"siblings": [], "decision_makers": [], "notes": []},
     "objections": [],
-    "additional_signals": [{"signal": "referral_source", "detail": "friend", "urgency": "low"}],
+    "additional_signals": [
+        {
+            "signal": "referral_source",
+            "detail": "friend",
+            "urgency": "low",
+            "evidence": [{"quote": "My friend loves you guys"}],
+        }
+    ],
     "opt_out": False,
     "confidence": 0.9,
     "provider": "someone-else",
 }
-CONV = parse_transcript("Agent: Hi!\nParent: Can we book Thursday at 4:30?", "voice")
+CONV = parse_transcript(
+    "Agent: Hi!\nParent: My friend loves you guys. Can we book Thursday at 4:30?", "voice"
+)
 
 
-@dataclass
-class Reply:
-    content: str | None = None
-    status: int = 200
-    hang: bool = False
-    trickle_s: float | None = None  # send a space every trickle_s seconds, never finish
-    finish_reason: str = "stop"
-
-
-@dataclass
-class FakeLLM:
-    base_url: str
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    in_flight: int = 0
-    max_in_flight: int = 0
-
-
-def _completion(content: str | None, finish_reason: str = "stop") -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "created": 0,
-        "model": "fake",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": finish_reason,
-            }
-        ],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    }
-
-
-@asynccontextmanager
-async def fake_llm(*replies: Reply, gate: asyncio.Event | None = None) -> AsyncIterator[FakeLLM]:
+def fake_llm(
+    *replies: Reply, gate: asyncio.Event | None = None
+) -> AbstractAsyncContextManager[LLMServer]:
     """Serve `replies` in order (the last one repeats); `gate` holds every request open."""
-    release = asyncio.Event()
-    server = FakeLLM(base_url="")
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        server.requests.append(await request.json())
-        reply = replies[min(len(server.requests), len(replies)) - 1]
-        server.in_flight += 1
-        server.max_in_flight = max(server.max_in_flight, server.in_flight)
-        try:
-            if reply.hang:
-                await release.wait()
-            if gate is not None:
-                await gate.wait()
-            if reply.trickle_s is not None:
-                # Headers at once, then a byte at a time (JSON may start with blanks):
-                # every read succeeds well within httpx's timeouts, the body never ends.
-                response = web.StreamResponse(headers={"Content-Type": "application/json"})
-                await response.prepare(request)
-                while not release.is_set():
-                    await response.write(b" ")
-                    await asyncio.sleep(reply.trickle_s)
-                return response
-        except ConnectionResetError:  # the client gave up on the trickle
-            return web.Response()
-        finally:
-            server.in_flight -= 1
-        if reply.status != 200:
-            return web.json_response({"error": {"message": "boom"}}, status=reply.status)
-        return web.json_response(_completion(reply.content, reply.finish_reason))
-
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    server.base_url = f"http://{host}:{port}/v1"
-    try:
-        yield server
-    finally:
-        release.set()
-        if gate is not None:
-            gate.set()
-        await runner.cleanup()
+    return llm_server(list(replies), gate)
 
 
-def extractor(server: FakeLLM, **overrides: Any) -> OpenAIExtractor:
+def extractor(server: LLMServer, **overrides: Any) -> OpenAIExtractor:
     options: dict[str, Any] = {
         "api_key": "sk-test-secret",
         "model": "fake-model",
@@ -153,11 +88,13 @@ async def test_success_is_validated_into_an_extraction() -> None:
     assert result.additional_signals[0].signal == "referral_source"
     (request,) = server.requests
     assert request["model"] == "fake-model"
-    assert request["response_format"] == {"type": "json_object"}
+    assert request["response_format"]["type"] == "json_schema"
+    schema = request["response_format"]["json_schema"]["schema"]
+    assert "intent_evidence" in schema["properties"] and "provider" not in schema["properties"]
     assert request["temperature"] <= 0.2
     system, user = request["messages"]
     assert '"intent"' in system["content"] and '"provider"' not in system["content"]
-    assert "Family (Parent): Can we book Thursday at 4:30?" in user["content"]
+    assert "Family (Parent): My friend loves you guys. Can we book" in user["content"]
 
 
 async def test_invalid_json_is_retried() -> None:
@@ -248,10 +185,14 @@ async def test_no_family_words_makes_no_call() -> None:
 
 
 async def test_financial_levels_round_trip() -> None:
-    reply = {**GOOD, "financial": {"concern_level": "high", "mentions": ["can't afford"]}}
+    conv = parse_transcript("Agent: Hi!\nParent: We can't afford it right now.", "voice")
+    money = {"concern_level": "high", "mentions": ["can't afford"]}
+    reply = {**GOOD, "financial": {**money, "evidence": [{"quote": "can't afford"}]}}
     async with fake_llm(Reply(json.dumps(reply))) as server:
-        result = await extractor(server).extract(CONV)
+        result = await extractor(server).extract(conv)
     assert result.financial.concern_level is Level.HIGH
+    [quote] = result.financial.evidence
+    assert (quote.turn, quote.start, quote.end) == (1, 3, 15)
 
 
 # --- time: per attempt and overall deadline -------------------------------------------
@@ -423,16 +364,25 @@ async def test_a_reply_cut_off_at_max_tokens_fails_without_a_retry() -> None:
 
 async def test_an_oversized_reply_comes_back_truncated_within_bounds() -> None:
     long = "x" * 2000
+    q = [{"quote": "Can we book"}] * 50  # real words, so grounding keeps every signal
     reply = {
         **GOOD,
         "summary": "x" * 100_000,
         "facts": [long] * 200,
         "open_questions": [long] * 50,
-        "financial": {"concern_level": "low", "mentions": [long] * 50},
-        "scheduling": {"constraints": [long] * 50, "preferred_times": [long] * 50},
-        "family": {"siblings": [long] * 50, "decision_makers": [long] * 50, "notes": [long]},
-        "objections": [{"topic": long, "detail": long, "severity": "high"}] * 50,
-        "additional_signals": [{"signal": long, "detail": long, "suggested_action": long}] * 50,
+        "financial": {"concern_level": "low", "mentions": [long] * 50, "evidence": q},
+        "scheduling": {"constraints": [long] * 50, "preferred_times": [long] * 50, "evidence": q},
+        "family": {
+            "siblings": [long] * 50,
+            "decision_makers": [long] * 50,
+            "notes": [long],
+            "evidence": q,
+        },
+        "objections": [{"topic": long, "detail": long, "severity": "high", "evidence": q}] * 50,
+        "additional_signals": [
+            {"signal": long, "detail": long, "suggested_action": long, "evidence": q}
+        ]
+        * 50,
     }
     async with fake_llm(Reply(json.dumps(reply))) as server:
         result = await extractor(server).extract(CONV)
