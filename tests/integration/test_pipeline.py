@@ -11,10 +11,18 @@ import pytest
 from stream_app.config.params import learner_params
 from stream_app.config.settings import Settings
 from stream_app.domain.actions import STATUS_ACTIONS, Action
+from stream_app.domain.learner import SEEDED
 from stream_app.domain.lifecycle import CLOSED, Status
-from stream_app.domain.qlearning import seeded_priors
+from stream_app.domain.qlearning import seeded_priors, step_size
 from tests.integration.conftest import Events
-from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, decide, until
+from tests.integration.harness import (
+    TopicWatcher,
+    Upstream,
+    WorkerProcess,
+    decide,
+    metric_value,
+    until,
+)
 
 NEUTRAL_CALL = (
     "Agent: Hi, this is Dana from Bright Minds Academy, is this Sarah?\n"
@@ -70,6 +78,17 @@ async def test_a_lead_walks_the_funnel_and_every_step_is_learned(
         assert update["q_after"] != update["q_before"]
     versions = [u["q_version"] for u in updates]
     assert versions == sorted(versions)
+    # The running guard counted the lead in its arm (holdout share 0: learning), once,
+    # with its enrolment as a conversion, on the worker that owns lead-transitions.
+    learning = {"arm": "learning"}
+    await until(
+        "the guard to count the enrolled lead",
+        lambda: metric_value(worker, "stream_app_arm_conversions", learning) >= 1,
+    )
+    leads = metric_value(worker, "stream_app_arm_leads", learning)
+    assert leads >= 1 and metric_value(worker, "stream_app_arm_conversions", learning) <= leads
+    assert metric_value(worker, "stream_app_arm_leads", {"arm": "holdout"}) == 0
+    assert metric_value(worker, "stream_app_guard_learning_below", {}) == 0
 
     interested = decisions[2]
     assert interested["brief"]["content_directives"]
@@ -216,7 +235,10 @@ async def test_the_served_q_table_moves_by_the_td_update_of_a_transition(
     future = max(next_row.get(a.value, {"q": 0.0})["q"] for a in STATUS_ACTIONS[next_status])
     q_before = update["q_before"]
     target = transition["reward"] + params.gamma * future
-    assert update["q_after"] == pytest.approx(q_before + params.alpha * (target - q_before))
+    # The visit-aware step: the entry is a seeded prior, so it carries pseudo-visits.
+    assert (state, action) in SEEDED
+    alpha = step_size(update["visits"] - 1, params.prior_visits, params.alpha)
+    assert update["q_after"] == pytest.approx(q_before + alpha * (target - q_before))
     assert update["td_error"] == pytest.approx(target - q_before)
     # A booked trial is worth more than the prior guessed, so learning raised the value.
     assert update["q_after"] > q_before

@@ -1,4 +1,13 @@
-"""The Q-learner: the only writer of the Q-table (one partition, one agent)."""
+"""The Q-learner: the only writer of the Q-table (one partition, one agent).
+
+It is also where the running guard counts (`domain/guard.py`): it sees every
+transition, and a transition's arm follows from its lead id, so both arms' totals
+are kept here, in the same changelogged table as the Q entries (key `GUARD_KEY`),
+and exposed as `stream_app_arm_*` and `stream_app_guard_*`. A transition counts
+only when it is learned for the first time, so a redelivery counts nothing; a crash
+between the entry's write and the totals' write loses that one transition's count
+(the totals are a monitor, never learned from).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +21,13 @@ from typing import Any, cast
 import faust
 import orjson
 
+from stream_app.config.params import guard_params
 from stream_app.config.settings import LearningMode, Settings
 from stream_app.domain.actions import Action
+from stream_app.domain.guard import ArmStats, GuardStats, assess, observe
+from stream_app.domain.lead.policy import arm
 from stream_app.domain.learner import Learned, LearnerParams, Step, learn, overlay
+from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QTable, seeded_priors
 from stream_app.wire.codec import (
     EventTimeBounds,
@@ -51,6 +64,53 @@ def load_learned(raw: bytes) -> Learned:
     return Learned(**data)
 
 
+GUARD_KEY = "guard:arms"
+"""The guard's totals in the Q-learner's table; no `state|action` key looks like it."""
+
+
+def load_guard(raw: bytes) -> GuardStats:
+    """Totals from their table value; raises on anything but two arms of numbers."""
+    data = orjson.loads(raw)
+
+    def arm_of(totals: dict[str, Any]) -> ArmStats:
+        return ArmStats(
+            leads=int(totals["leads"]),
+            conversions=int(totals["conversions"]),
+            return_sum=float(totals["return_sum"]),
+        )
+
+    return GuardStats(learning=arm_of(data["learning"]), holdout=arm_of(data["holdout"]))
+
+
+def read_guard(raw: bytes | None) -> GuardStats:
+    """The totals as the recovered table holds them; unreadable ones start over (logged).
+
+    The totals are a monitor, never a reason to stop learning.
+    """
+    if raw is None:
+        return GuardStats()
+    try:
+        return load_guard(raw)
+    except Exception as exc:
+        log.error("unreadable guard totals start over: %s", _kind(exc))
+        return GuardStats()
+
+
+def dump_guard(stats: GuardStats) -> bytes:
+    return orjson.dumps(dataclasses.asdict(stats))
+
+
+def show_guard(stats: GuardStats, verdict_z: float, below: bool) -> None:
+    """Set the per-arm gauges and the verdict from the totals."""
+    for name in ("learning", "holdout"):
+        totals = stats.learning if name == "learning" else stats.holdout
+        metrics.ARM_LEADS.labels(name).set(totals.leads)
+        metrics.ARM_CONVERSIONS.labels(name).set(totals.conversions)
+        metrics.ARM_RETURN.labels(name).set(totals.return_sum)
+    metrics.GUARD_Z.set(verdict_z)
+    metrics.GUARD_LEARNING_BELOW.set(int(below))
+
+
 @dataclass(frozen=True, slots=True)
 class Applied:
     """One transition learned in memory: the new table, and what to write and send."""
@@ -61,12 +121,15 @@ class Applied:
     """The entry's new table value; None when the transition was applied before."""
     entry: Learned
     update: bytes
+    transition: LeadTransition
 
 
 def register(
     app: faust.App, settings: Settings, topics: Topics, learned: Any, params: LearnerParams
 ) -> None:
     working: QTable | None = None
+    guard: GuardStats | None = None
+    judge = guard_params(settings)
     bounds = EventTimeBounds.of(settings)
     dead_letters = via_topic(topics.dead_letters)
 
@@ -78,6 +141,8 @@ def register(
         """
         entries = {}
         for key, raw in learned.items():
+            if key == GUARD_KEY:
+                continue
             try:
                 state, action = key.rsplit("|", 1)
                 entries[(state, Action(action))] = load_learned(raw)
@@ -118,7 +183,18 @@ def register(
             value = orjson.dumps(dataclasses.asdict(entry))
         # Built (and validated: finite numbers, known state and action) before the write.
         update = encode(q_update(transition.state_before, transition.action, entry))
-        return Applied(table, key, value, entry, update)
+        return Applied(table, key, value, entry, update, transition)
+
+    def count(applied: Applied) -> None:
+        """Add a first-time transition to its arm's totals and judge the arms."""
+        nonlocal guard
+        if guard is None:
+            guard = read_guard(learned.get(GUARD_KEY))
+        transition = applied.transition
+        guard = observe(guard, transition, arm(transition.lead_id, settings.holdout_share))
+        learned[GUARD_KEY] = dump_guard(guard)
+        verdict = assess(guard, judge)
+        show_guard(guard, verdict.z, verdict.below)
 
     @app.agent(topics.lead_transitions, concurrency=1, name="q-learner")
     async def q_learner(stream: faust.StreamT[bytes]) -> None:
@@ -159,6 +235,7 @@ def register(
             working = applied.table
             if applied.stored is not None:
                 learned[applied.key] = applied.stored
+                count(applied)
                 metrics.Q_UPDATES.inc()
                 metrics.TD_ERROR_ABS.observe(abs(applied.entry.td_error))
             # Transient, not poison: a send that fails propagates (never a dead letter);
