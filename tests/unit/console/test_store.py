@@ -6,10 +6,11 @@ The store is real SQLite (in memory); records are projected exactly as the feed 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from stream_app.console.analytics import weekly_report
 from stream_app.console.projection import Outcome, Projected, Skipped
 from stream_app.console.store import Store
 from stream_app.console.views import WorkFilter, clock, lead_page, reminders_page, worklist
@@ -184,3 +185,14 @@ def test_a_reminder_leaves_the_queue_with_its_decision_and_a_fired_one_is_overdu
     # The worker fired it by its clock: overdue here too, whatever the console's now.
     page = reminders_page(store, T0)
     assert [r["lead_id"] for r in page["overdue"]] == ["L2"] and page["upcoming"] == []
+
+
+def test_the_report_counts_since_a_time_in_any_zone_as_that_instant() -> None:
+    store = fed([history(), [read("leads", b"\xff", 3)]])
+    # 11:30+02:00 is 09:30 UTC: after L1's first decision (09:00 UTC), before the other two.
+    since = datetime(2026, 3, 2, 11, 30, tzinfo=timezone(timedelta(hours=2)))
+    report = weekly_report(store, NOW, since)
+    assert report["since"] == "2026-03-02T09:30:00+00:00"
+    assert report["decisions_since"] == 2
+    assert report["unreadable_records"] == {"leads:invalid_json": 1}
+    assert weekly_report(store, NOW, None)["since"] == (NOW - timedelta(days=7)).isoformat()
