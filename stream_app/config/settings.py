@@ -207,6 +207,18 @@ class Settings(BaseSettings):
     sms_max_age_s: float = Field(default=900.0, gt=0)
     sms_max_messages: int = Field(default=6, ge=1)
     sweep_interval_s: float = Field(default=5.0, gt=0, le=3600)
+    lead_batch_max: int = Field(
+        default=256,
+        ge=1,
+        le=10_000,
+        description="Records the lead agent applies before it sends, awaits and writes once.",
+    )
+    lead_cache_size: int = Field(
+        default=20_000,
+        ge=0,
+        le=10_000_000,
+        description="Decoded lead states kept in memory per worker (0: none).",
+    )
     remembered_event_ids: int = Field(default=256, ge=16, le=100_000)
 
     # --- Risk segment and urgency (docs/architecture.md, "Decisions") -----------

@@ -1,11 +1,19 @@
-"""Changelogged state: one value per lead, one per learned Q-table entry."""
+"""Changelogged state: one value per lead, one per learned Q-table entry.
+
+Also the lead agent's write-through cache of decoded states (`LeadCache`) and
+`write_in`, which puts a table write in the partition of the record it belongs to.
+"""
 
 from __future__ import annotations
 
 import logging
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 import faust
+from faust.streams import _current_event
 
 from stream_app.config.settings import Settings
 from stream_app.domain.lead import LeadState
@@ -73,3 +81,75 @@ def _note_newer(version: int) -> None:
             version,
             LeadState.SCHEMA_VERSION,
         )
+
+
+class LeadCache:
+    """Decoded lead states, written through: what the table holds, without parsing it.
+
+    A state enters only once it was written to the table (or read from it), so the
+    cache never holds what the table does not. Bounded: the least recently used
+    lead goes first. Entries are filed under the lead's partition, and a revoked
+    partition's entries are dropped: another worker may write those leads before
+    the partition comes back here. `size` 0 keeps nothing.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._states: OrderedDict[str, tuple[int, LeadState]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+        self.epoch = 0
+        """Counts revokes: a batch begun in an older epoch may have applied records of
+        a partition revoked since, so what it wrote must not enter the cache."""
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def get(self, lead_id: str) -> LeadState | None:
+        found = self._states.get(lead_id)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._states.move_to_end(lead_id)
+        return found[1]
+
+    def put(self, lead_id: str, partition: int, state: LeadState) -> None:
+        if self.size <= 0:
+            return
+        self._states[lead_id] = (partition, state)
+        self._states.move_to_end(lead_id)
+        while len(self._states) > self.size:
+            self._states.popitem(last=False)
+
+    def drop(self, lead_id: str) -> None:
+        self._states.pop(lead_id, None)
+
+    def drop_partitions(self, partitions: Iterable[int]) -> None:
+        self.epoch += 1
+        gone = set(partitions)
+        for lead_id in [k for k, (p, _) in self._states.items() if p in gone]:
+            del self._states[lead_id]
+
+    def clear(self) -> None:
+        self.epoch += 1
+        self._states.clear()
+
+
+def write_in(event: Any, table: Any, key: str, value: bytes | None) -> None:
+    """`table[key] = value` (None: delete the row) in the partition of `event`.
+
+    Faust takes a table write's changelog partition, and a RocksDB store its
+    partition database, from the event being processed (`current_event()`). A
+    batched agent writes after its batch, while the stream's current event is the
+    batch's last, possibly of another partition; so each write runs with its own
+    record's event as the current one.
+    """
+    token = _current_event.set(weakref.ref(event))
+    try:
+        if value is None:
+            del table[key]
+        else:
+            table[key] = value
+    finally:
+        _current_event.reset(token)

@@ -147,6 +147,28 @@ def migrate(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+_CURRENT_PREFIX = f'{{"schema_version":{LeadState.SCHEMA_VERSION},'
+"""How `encode_state` begins: `schema_version` is the model's first field."""
+
+
+def _is_current(raw: bytes | str) -> bool:
+    """Written by this code's version, so no migration applies (exact: the prefix
+    names the version, and a state of any other version does not begin with it)."""
+    if isinstance(raw, bytes):
+        return raw.startswith(_CURRENT_PREFIX.encode())
+    return raw.startswith(_CURRENT_PREFIX)
+
+
+def encode_state(state: LeadState) -> bytes:
+    """A state as its table value: pydantic's JSON, `schema_version` first.
+
+    Measured on the bench's states (5.7 KB p50): `model_dump_json` 277 us,
+    orjson over `model_dump()` 273 us, orjson over `model_dump(mode="json")` 350 us,
+    `exclude_defaults` 351 us; so the model's own serializer stays.
+    """
+    return state.model_dump_json().encode()
+
+
 def read_state(raw: bytes | str, on_newer: Callable[[int], None] | None = None) -> LeadState:
     """A stored state, migrated and validated: the one way to read a lead's record.
 
@@ -155,6 +177,10 @@ def read_state(raw: bytes | str, on_newer: Callable[[int], None] | None = None) 
     is written back so); `on_newer` is told the version it was written with, for
     the caller to note. An unreadable state raises pydantic's `ValidationError`.
     """
+    if _is_current(raw):
+        # What this code writes: the model's own JSON parser, no dict in between
+        # (measured 224 us against 434 us for a 5.7 KB state). Same validation.
+        return LeadState.model_validate_json(raw)
     try:
         data = from_json(raw)
     except ValueError:

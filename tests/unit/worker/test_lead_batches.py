@@ -1,0 +1,261 @@
+"""The lead agent's batches: apply in memory, send all, await once, write once, ack.
+
+Fakes stand in for Faust's topics and tables, as in test_lead_agent.py; the table
+fake records which partition Faust would take each write's changelog record (and
+RocksDB database) from, which is the current event's. The broker-level guarantees
+(effects once across kills, per-lead order) are in tests/integration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+import orjson
+from faust.streams import current_event
+
+from stream_app.domain.lead.state import LeadState, encode_state, read_state
+from stream_app.worker.agents import lead as lead_module
+from stream_app.worker.agents.lead import LeadAgent
+from stream_app.worker.tables import LeadCache, read_lead
+from tests.unit.worker.test_lead_agent import FakeTopic, FakeTopics, Message, agent, created, event
+
+
+class PartitionedTable(dict[str, bytes]):
+    """A dict that notes each write's key, value and the current event's partition."""
+
+    def __init__(self, log: list[str] | None = None) -> None:
+        super().__init__()
+        self.writes: list[tuple[str, int | None]] = []
+        self.log = log
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        now = current_event()
+        self.writes.append((key, now.message.partition if now is not None else None))
+        if self.log is not None:
+            self.log.append(f"write {key}")
+        super().__setitem__(key, value)
+
+
+class Event:
+    """What Faust's stream yields: the event, carrying its message."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+
+
+class CountingTable(dict[str, bytes]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.reads += 1
+        return super().get(key, default)
+
+
+class OrderedTopics(FakeTopics):
+    """Notes every send and every ack wait, in order, to check none is awaited alone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+
+    def __getattr__(self, name: str) -> FakeTopic:
+        sent, log = self.sent, self.log
+
+        class Noted(FakeTopic):
+            async def send(self, key: bytes, value: bytes) -> Any:
+                sent[name].append((key, value))
+                log.append(f"send {name}")
+                acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+                def ack() -> None:
+                    log.append(f"ack {name}")
+                    acked.set_result(None)
+
+                asyncio.get_running_loop().call_soon(ack)
+                return acked
+
+        return Noted(name, sent)
+
+
+def interaction(*args: Any, **fields: Any) -> Message:
+    message = event(*args, **fields)
+    message.topic = "interactions"
+    return message
+
+
+def on(partition: int, message: Message) -> Message:
+    message.partition = partition
+    return message
+
+
+async def run_batch(lead_agent: LeadAgent, messages: list[Message]) -> None:
+    batch = lead_agent.batch()
+    for message in messages:
+        lead_agent.add(batch, Event(message), message, message.topic)
+    await lead_agent.flush(batch)
+
+
+async def test_a_lead_touched_twice_in_a_batch_is_loaded_once_and_written_once() -> None:
+    lead_agent, _, topics = agent()
+    table = CountingTable()
+    lead_agent.leads = table
+    calls = [
+        interaction(
+            "interaction.completed",
+            n,
+            channel="voice",
+            direction="outbound",
+            outcome="no_answer",
+            interaction_id=f"c{n}",
+        )
+        for n in (2, 3)
+    ]
+    await run_batch(lead_agent, [created(), *calls])
+
+    assert table.reads == 1, "read once, when the batch first met the lead"
+    state = read_lead(table["L1"])
+    assert state.seen_event_ids[-3:] == ("L1-e1", "L1-e2", "L1-e3"), "applied in order"
+    assert len(topics.sent["next_best_actions"]) == 3, "every record decided"
+
+
+async def test_every_write_goes_to_the_partition_of_its_own_leads_record() -> None:
+    lead_agent, _, _ = agent()
+    table = PartitionedTable()
+    lead_agent.leads = table
+    await run_batch(lead_agent, [on(3, created("A")), on(1, created("B")), on(6, created("C"))])
+
+    assert sorted(table.writes) == [("A", 3), ("B", 1), ("C", 6)]
+
+
+async def test_all_outputs_are_acknowledged_before_any_state_is_written() -> None:
+    lead_agent, _, _ = agent()
+    topics = OrderedTopics()
+    lead_agent.topics = cast(Any, topics)
+    lead_agent.leads = PartitionedTable(topics.log)
+    await run_batch(lead_agent, [created("A"), created("B"), created("C")])
+
+    log = topics.log
+    sends = [i for i, line in enumerate(log) if line.startswith("send")]
+    acks = [i for i, line in enumerate(log) if line.startswith("ack")]
+    writes = [i for i, line in enumerate(log) if line.startswith("write")]
+    assert len(sends) == len(acks) == len(writes) == 3
+    assert max(sends) < min(acks), "every output is sent before the first ack is awaited"
+    assert max(acks) < min(writes), "no state is written before the last ack"
+
+
+async def test_a_poison_record_in_a_batch_leaves_the_others_applied() -> None:
+    lead_agent, leads, topics = agent()
+    await run_batch(lead_agent, [created("A"), Message(b"{not json", b"B"), created("C")])
+
+    assert set(leads) == {"A", "C"}
+    [letter] = [orjson.loads(v) for _, v in topics.sent["dead_letters"]]
+    assert letter["error_type"] == "invalid_json"
+    assert len(topics.sent["next_best_actions"]) == 2
+
+
+async def test_a_state_that_cannot_be_encoded_dead_letters_its_leads_records_only(
+    monkeypatch: Any,
+) -> None:
+    lead_agent, leads, topics = agent()
+
+    def encode(state: LeadState) -> bytes:
+        if state.lead_id == "B":
+            raise ValueError("cannot encode")
+        return encode_state(state)
+
+    monkeypatch.setattr(lead_module, "encode_state", encode)
+    await run_batch(lead_agent, [created("A"), created("B")])
+
+    assert set(leads) == {"A"}
+    [letter] = [orjson.loads(v) for _, v in topics.sent["dead_letters"]]
+    assert letter["error_type"] == "unencodable_state"
+    decided = {orjson.loads(v)["lead_id"] for _, v in topics.sent["next_best_actions"]}
+    assert decided == {"A"}, "the unwritable lead's decision is not published either"
+
+
+async def test_a_redelivered_batch_changes_nothing() -> None:
+    lead_agent, leads, topics = agent()
+    messages = [created("A"), created("B")]
+    await run_batch(lead_agent, messages)
+    stored, sent = dict(leads), sum(len(v) for v in topics.sent.values())
+
+    await run_batch(lead_agent, messages)
+
+    assert leads == stored
+    assert sum(len(v) for v in topics.sent.values()) == sent
+
+
+async def test_the_cache_serves_a_hot_lead_without_reading_the_table() -> None:
+    lead_agent, _, _ = agent()
+    table = CountingTable()
+    lead_agent.leads = table
+    await run_batch(lead_agent, [created("A")])
+    reads = table.reads
+    update = event("lead.updated", 2, "A", owner="crm")
+
+    await run_batch(lead_agent, [update])
+
+    assert table.reads == reads, "the cached state was used"
+    assert read_lead(table["A"]).profile.owner == "crm"
+
+
+async def test_a_revoked_partition_is_read_from_the_table_again() -> None:
+    lead_agent, leads, _ = agent()
+    await run_batch(lead_agent, [on(2, created("A"))])
+    stored = read_lead(leads["A"])
+    moved = stored.profile.model_copy(update={"owner": "elsewhere"})
+    # another worker's write while it owned partition 2:
+    leads["A"] = encode_state(stored.model_copy(update={"profile": moved}))
+
+    lead_agent.revoked({2})
+    await run_batch(lead_agent, [on(2, event("lead.updated", 2, "A", segment="s"))])
+
+    state = read_lead(leads["A"])
+    assert state.profile.owner == "elsewhere" and state.profile.segment == "s"
+
+
+async def test_a_batch_that_spans_a_revoke_caches_nothing() -> None:
+    lead_agent, _, _ = agent()
+    batch = lead_agent.batch()
+    message = on(2, created("A"))
+    lead_agent.add(batch, Event(message), message, message.topic)
+    lead_agent.revoked({2})
+    await lead_agent.flush(batch)
+
+    assert len(lead_agent.cache) == 0
+
+
+def test_the_cache_is_bounded_and_forgets_the_least_recently_used_first() -> None:
+    cache = LeadCache(2)
+    a, b, c = (LeadState(lead_id=x) for x in "abc")
+    cache.put("a", 0, a)
+    cache.put("b", 1, b)
+    assert cache.get("a") == a  # a is now the most recent
+    cache.put("c", 0, c)
+    assert cache.get("b") is None and cache.get("a") == a and cache.get("c") == c
+    cache.drop_partitions({0})
+    assert len(cache) == 0
+
+
+def test_a_cache_of_size_zero_keeps_nothing() -> None:
+    cache = LeadCache(0)
+    cache.put("a", 0, LeadState(lead_id="a"))
+    assert cache.get("a") is None
+
+
+def test_a_state_round_trips_through_the_fast_read_path() -> None:
+    state = LeadState(lead_id="L9", seen_event_ids=("e1",))
+    raw = encode_state(state)
+    assert raw.startswith(b'{"schema_version":1,')
+    assert read_state(raw) == state
+
+
+def test_a_newer_versions_state_takes_the_migrating_path_not_the_fast_one() -> None:
+    raw = orjson.loads(encode_state(LeadState(lead_id="L9")))
+    raw["schema_version"] = 12
+    noted: list[int] = []
+    state = read_state(orjson.dumps(raw), on_newer=noted.append)
+    assert noted == [12] and state.schema_version == LeadState.SCHEMA_VERSION
