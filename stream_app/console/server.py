@@ -178,6 +178,7 @@ class Console:
             login_needed=not self.guard.open,
             authenticated=session.authenticated or self.guard.open,
             feed=self.status,
+            records=sum(self.store.positions().values()),
             done=request.query.get("done", "")[:40],
         )
         return web.Response(text=body, content_type="text/html", status=status)

@@ -68,10 +68,12 @@ def _rank(order: Sequence[str], value: str) -> int:
     return order.index(value) if value in order else len(order)
 
 
-def priority_key(item: Mapping[str, Any]) -> tuple[int, int, int, str, str]:
-    """Overdue first, then the riskier lead, the more urgent, the earlier, the lead id."""
+def priority_key(item: Mapping[str, Any]) -> tuple[int, int, int, int, str, str]:
+    """Overdue first; within a due band an item awaiting approval (nothing goes out until
+    someone decides it), then the riskier lead, the more urgent, the earlier, the lead id."""
     return (
         _rank(DUE_ORDER, item["due"]),
+        0 if item.get("approval") == "pending" else 1,
         _rank(RISK_ORDER, item["risk_segment"]),
         _rank(URGENCY_ORDER, item["urgency"]),
         item["scheduled_for"],
@@ -315,6 +317,7 @@ def worklist(store: Store, now: datetime, wanted: WorkFilter, limit: int = 500) 
             for owner, counts in sorted(load.items(), key=lambda kv: (-kv[1]["open"], kv[0]))
         ],
         "escalations": sorted(escalations, key=priority_key)[:50],
+        "escalation_count": len(escalations),
         "choices": {
             "owners": sorted({i["owner"] for i in items}),
             "actions": sorted({i["action"] for i in items}),

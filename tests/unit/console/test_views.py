@@ -37,7 +37,7 @@ def test_due_state(offset: timedelta, state: str) -> None:
     assert due_state(T0 + offset, T0) == state
 
 
-def test_priority_puts_overdue_then_risk_then_urgency_then_time_first() -> None:
+def test_priority_puts_overdue_then_approval_then_risk_then_urgency_then_time_first() -> None:
     def item(lead: str, due: str, risk: str, urgency: str, at: str) -> dict[str, str]:
         return {
             "lead_id": lead,
@@ -53,8 +53,11 @@ def test_priority_puts_overdue_then_risk_then_urgency_then_time_first() -> None:
         item("c", "overdue", "critical", "30d", "3"),
         item("d", "overdue", "critical", "7d", "4"),
         item("e", "overdue", "critical", "7d", "0"),
+        {**item("f", "overdue", "on_track", "none", "9"), "approval": "pending"},
+        {**item("g", "on_track", "on_track", "none", "0"), "approval": "pending"},
     ]
-    assert [i["lead_id"] for i in sorted(items, key=priority_key)] == ["e", "d", "c", "b", "a"]
+    ranked = [i["lead_id"] for i in sorted(items, key=priority_key)]
+    assert ranked == ["f", "e", "d", "c", "b", "g", "a"]
 
 
 @pytest.mark.parametrize(
