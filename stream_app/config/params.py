@@ -38,6 +38,7 @@ def lead_params(settings: Settings) -> Params:
         ),
         exploration=Exploration.parse(settings.exploration),
         holdout_share=settings.holdout_share,
+        prior_visits=settings.prior_visits,
         contact=ContactPolicy(
             quiet_start=settings.quiet_hours_start,
             quiet_end=settings.quiet_hours_end,
@@ -54,6 +55,7 @@ def lead_params(settings: Settings) -> Params:
             quiet=timedelta(seconds=settings.sms_quiet_s),
             max_age=timedelta(seconds=settings.sms_max_age_s),
             max_messages=settings.sms_max_messages,
+            keywords=settings.keyword_scan,
         ),
     )
 

@@ -197,8 +197,9 @@ class Settings(BaseSettings):
     )
     exploration: str = Field(
         default="none",
-        pattern=r"^(none|epsilon:(0(\.\d+)?|1(\.0+)?))$",
-        description="`none` (deterministic UCB) or `epsilon:<e>`; decisions log their propensity.",
+        pattern=r"^(none|epsilon:(0(\.\d+)?|1(\.0+)?)|thompson:\d+(\.\d+)?)$",
+        description="`none` (deterministic UCB), `epsilon:<e>` or `thompson:<spread>` "
+        "(Thompson sampling instead of UCB); decisions log their propensity.",
     )
 
     # --- Time rules (event time) ------------------------------------------------

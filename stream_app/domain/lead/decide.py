@@ -9,17 +9,20 @@ from functools import partial
 from stream_app.domain.actions import Action, Channel, allowed_actions, channel_for, hard_override
 from stream_app.domain.briefs import build_brief
 from stream_app.domain.buckets import bucket, rl_state
-from stream_app.domain.exploration import draw_for, explore
+from stream_app.domain.exploration import Exploration, draw_for, explore, thompson
 from stream_app.domain.guardrails import Block, apply_policy, is_outreach
 from stream_app.domain.lead.credit import close_step, closing_transition
 from stream_app.domain.lead.effects import Effects
 from stream_app.domain.lead.ids import decision_id, stable_id
 from stream_app.domain.lead.policy import Params, Policy
 from stream_app.domain.lead.state import DecisionRecord, LeadState
+from stream_app.domain.learner import SEEDED
 from stream_app.domain.messages import Candidate, NextBestAction, Reminder
 from stream_app.domain.qlearning import Selection, select_action
 from stream_app.domain.risk import requires_approval, risk_segment, urgency
 from stream_app.domain.scheduling import lead_zone, schedule, schedule_call
+
+NO_EXPLORATION = Exploration()
 
 
 def decide(
@@ -48,9 +51,12 @@ def decide(
     else:
         allowed, filtered = allowed_actions(status, ctx, decided_at, params.filter)
     table, group = policy.table_for(lead.lead_id, params.holdout_share)
-    selection = select_action(table, state, allowed, params.ucb_c)
+    # The holdout arm is the rule book: it never explores. The guard can stop the
+    # learning arm's exploration too (greedy over the learned Q).
+    exploring = policy.explore and group == "learning"
+    selection = select_action(table, state, allowed, params.ucb_c if exploring else 0.0)
     did = decision_id(lead.lead_id, trigger_event_id)
-    ranked, pick, propensity = _ranked(selection, allowed, did, policy, params)
+    ranked, pick, propensity = _ranked(selection, state, allowed, did, policy, params, exploring)
     last_channel = ctx.last_contact_channel.value if ctx.last_contact_channel else None
     prefer_email = not lead.profile.phone and bool(lead.profile.email)
     # The cooldown spaces contacts out: it moves `scheduled_for` (`scheduling`)
@@ -91,7 +97,8 @@ def decide(
             action, channel, override = Action.WAIT, Channel.NONE, f"guardrail:{full}"
             when = timed(action)
     # A guardrail fallback under exploration has no simple propensity: left unknown.
-    exact = action == pick or params.exploration.epsilon == 0.0
+    randomized = policy.rng is not None or (exploring and params.exploration != NO_EXPLORATION)
+    exact = action == pick or not randomized
     chosen = next((c for c in selection.candidates if c.action == action), None)
     brief = build_brief(action, channel, lead.profile, ctx, when, params.briefs)
     nba = NextBestAction(
@@ -129,19 +136,38 @@ def decide(
 
 
 def _ranked(
-    selection: Selection, allowed: list[Action], did: str, policy: Policy, params: Params
+    selection: Selection,
+    state: str,
+    allowed: list[Action],
+    did: str,
+    policy: Policy,
+    params: Params,
+    exploring: bool,
 ) -> tuple[list[Action], Action, float]:
     """Candidates best-first with the pick on top, the pick, and its propensity.
 
-    The baseline picks uniformly at random. Otherwise epsilon exploration over UCB
-    when configured; its draw comes from the decision id, so a redelivered event or
-    a replay makes the same pick.
+    The baseline picks uniformly at random. Otherwise, when exploring, Thompson
+    sampling or epsilon exploration over UCB as configured; every draw comes from
+    the decision id, so a redelivered event or a replay makes the same pick. Not
+    exploring, the best score is the pick, with propensity 1.
     """
     ranked = [c.action for c in sorted(selection.candidates, key=lambda c: -c.score)]
     if policy.rng is not None:
         pick = policy.rng.choice(allowed)
         return [a for a in ranked if a == pick], pick, 1 / len(allowed)
-    pick, propensity = explore(ranked, params.exploration, draw_for(did))
+    exploration = params.exploration if exploring else NO_EXPLORATION
+    if exploration.thompson:
+        candidates = [
+            (
+                c.action,
+                c.q,
+                c.visits + 1 + (params.prior_visits if (state, c.action) in SEEDED else 0),
+            )
+            for c in selection.candidates
+        ]
+        pick, propensity = thompson(candidates, exploration.thompson, did)
+    else:
+        pick, propensity = explore(ranked, exploration, draw_for(did))
     return sorted(ranked, key=lambda a: a != pick), pick, propensity
 
 

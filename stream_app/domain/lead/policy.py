@@ -49,6 +49,8 @@ class Params:
     contact: ContactPolicy = DEFAULT_POLICY
     holdout_share: float = 0.0
     exploration: Exploration = DEFAULT_EXPLORATION
+    prior_visits: float = 10.0
+    """Pseudo-visits of a seeded prior: how sure a Thompson draw is of it."""
 
 
 class Chooser(Protocol):
@@ -66,6 +68,8 @@ class Policy:
     a seeded run is reproducible. `voice_budget` is the calendar of the voice
     calls the lead's partition booked, per hour they are scheduled for (None
     before its first call); `holdout` decides the champion/challenger holdout arm.
+    `explore` False is the running guard's stop (`domain/guard.py`): the learning
+    arm then decides greedily over the learned Q, with no bonus and no draw.
     """
 
     table: QTable
@@ -73,6 +77,7 @@ class Policy:
     rng: Chooser | None = None
     voice_budget: VoiceCalendar | None = None
     holdout: QTable = field(default_factory=lambda: FROZEN_PRIORS)
+    explore: bool = True
 
     def table_for(self, lead_id: str, holdout_share: float) -> tuple[QTable, Arm]:
         """The table that decides for this lead, and the arm it is in."""

@@ -7,15 +7,18 @@ caller.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from stream_app.domain.actions import Action
+from stream_app.domain.exploration import Exploration
 from stream_app.domain.lead import LeadState, Policy, decision_id, stable_id
 from stream_app.domain.lead.decide import decide
 from stream_app.domain.lead.state import moved_to
 from stream_app.domain.lifecycle import Status
+from stream_app.domain.qlearning import QEntry, QTable, seeded_priors
 from tests.unit.domain.lead.helpers import PARAMS, POLICY, T0, Always, Lead
 
 
@@ -86,3 +89,52 @@ def test_the_same_inputs_make_the_same_decision() -> None:
     assert decide(lead, "e-42", T0, None, POLICY, PARAMS) == decide(
         lead, "e-42", T0, None, POLICY, PARAMS
     )
+
+
+def _explored_table() -> QTable:
+    """new:neutral after many warm_follow_up calls: UCB's bonus now favours the others."""
+    priors = seeded_priors()
+    return priors.with_entry("new:neutral", Action.WARM_FOLLOW_UP, QEntry(0.30, 400))
+
+
+def test_ucb_explores_but_the_guards_stop_decides_greedily_over_the_learned_q() -> None:
+    lead = _lead()
+    assert lead.last_nba is not None and lead.last_nba.rl_state == "new:neutral"
+    table = _explored_table()
+    wide = replace(PARAMS, ucb_c=1.0)
+    _, explored = decide(lead, "e-42", T0, None, Policy(table, 1), wide)
+    _, stopped = decide(lead, "e-42", T0, None, Policy(table, 1, explore=False), wide)
+    assert explored.decisions[0].action != "warm_follow_up"  # the bonus won
+    [greedy] = stopped.decisions
+    assert greedy.action == "warm_follow_up"  # the best learned Q
+    assert greedy.score == greedy.q_value == pytest.approx(0.30)
+    assert greedy.propensity == 1.0
+
+
+def test_the_holdout_arm_never_explores() -> None:
+    lead = _lead()
+    table = _explored_table()
+    holdout = replace(PARAMS, ucb_c=1.0, holdout_share=1.0, exploration=Exploration(0.9))
+    policy = Policy(table, 1, holdout=table)
+    picks = [decide(lead, f"e-{i}", T0, None, policy, holdout)[1].decisions[0] for i in range(20)]
+    assert {(nba.arm, nba.action, nba.propensity) for nba in picks} == {
+        ("holdout", "warm_follow_up", 1.0)
+    }
+
+
+def test_thompson_sampling_decides_reproducibly_and_logs_its_propensity() -> None:
+    lead = _lead()
+    sampling = replace(PARAMS, exploration=Exploration.parse("thompson:0.3"))
+    made = [decide(lead, f"e-{i}", T0, None, POLICY, sampling)[1].decisions[0] for i in range(40)]
+    again = [decide(lead, f"e-{i}", T0, None, POLICY, sampling)[1].decisions[0] for i in range(40)]
+    assert made == again  # every draw derives from the decision id
+    actions = {nba.action for nba in made}
+    assert "warm_follow_up" in actions and len(actions) > 1  # the best prior, mostly
+    for nba in made:
+        assert nba.propensity is not None and 0.0 < nba.propensity <= 1.0
+    favourite = [nba.propensity for nba in made if nba.action == "warm_follow_up"]
+    others = [nba.propensity for nba in made if nba.action != "warm_follow_up"]
+    assert min(favourite) > max(others)
+    stopped = Policy(POLICY.table, 7, explore=False)
+    [greedy] = decide(lead, "e-1", T0, None, stopped, sampling)[1].decisions
+    assert (greedy.action, greedy.propensity) == ("warm_follow_up", 1.0)
