@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stream_app.domain.extraction.keywords import Keywords, keywords
+
 MIN_HTTP_TOKEN_CHARS = 16
 _TOKEN_CHARS = re.compile(r"[\x21-\x2b\x2d-\x7e]+")  # printable ASCII, no space or comma
 
@@ -207,6 +209,14 @@ class Settings(BaseSettings):
     sms_quiet_s: float = Field(default=300.0, gt=0)
     sms_max_age_s: float = Field(default=900.0, gt=0)
     sms_max_messages: int = Field(default=6, ge=1)
+    keyword_languages: str = Field(
+        default="en,es",
+        description="Languages of the opt-out and urgent keyword scan, comma-separated (en, es).",
+    )
+    opt_out_extra_phrases: str = Field(
+        default="",
+        description="More opt-out phrases, separated by '|', matched as whole words.",
+    )
     sweep_interval_s: float = Field(default=5.0, gt=0, le=3600)
     lead_batch_max: int = Field(
         default=256,
@@ -247,6 +257,20 @@ class Settings(BaseSettings):
         if not value.startswith("kafka://") or len(value) <= len("kafka://"):
             raise ValueError("must look like kafka://host:port[;host:port]")
         return value
+
+    @field_validator("keyword_languages")
+    @classmethod
+    def _keyword_languages(cls, value: str) -> str:
+        # An unknown code must not silently switch the opt-out rule off.
+        keywords(tuple(code.strip() for code in value.split(",") if code.strip()))
+        return value
+
+    @property
+    def keyword_scan(self) -> Keywords:
+        """The compiled opt-out and urgent keyword scan these settings name."""
+        languages = tuple(c.strip() for c in self.keyword_languages.split(",") if c.strip())
+        extra = tuple(p.strip() for p in self.opt_out_extra_phrases.split("|") if p.strip())
+        return keywords(languages, extra)
 
     @field_validator("store")
     @classmethod

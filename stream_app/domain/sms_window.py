@@ -29,7 +29,12 @@ from stream_app.domain.extraction.conversation import (
     Role,
     sms_thread,
 )
-from stream_app.domain.extraction.keywords import UrgentFamily, urgent_keyword_family
+from stream_app.domain.extraction.keywords import (
+    DEFAULT_KEYWORDS,
+    Keywords,
+    UrgentFamily,
+    urgent_keyword_family,
+)
 from stream_app.domain.frozen import Stored
 from stream_app.domain.messages import SmsReceived, SmsSent
 
@@ -72,11 +77,16 @@ _KEYWORD_TRIGGERS: dict[UrgentFamily, FlushTrigger] = {
 
 @dataclass(frozen=True, slots=True)
 class WindowParams:
-    """Flush thresholds; the defaults: 5 min quiet, 15 min oldest, 6 messages."""
+    """Flush thresholds; the defaults: 5 min quiet, 15 min oldest, 6 messages.
+
+    `keywords` is the keyword scan (languages, extra opt-out phrases) the urgent
+    flush uses, and the lead's opt-out checks on every channel use the same one.
+    """
 
     quiet: timedelta = timedelta(minutes=5)
     max_age: timedelta = timedelta(minutes=15)
     max_messages: int = 6
+    keywords: Keywords = DEFAULT_KEYWORDS
 
     def __post_init__(self) -> None:
         if self.quiet <= timedelta(0) or self.max_age <= timedelta(0):
@@ -184,7 +194,9 @@ def on_message(
     ):
         return buf, None
     buf = buf.model_copy(update={"messages": (*buf.messages, msg)})
-    family = urgent_keyword_family(msg.body) if msg.direction == "inbound" else None
+    family = (
+        urgent_keyword_family(msg.body, params.keywords) if msg.direction == "inbound" else None
+    )
     if family is not None:
         return _flush(buf, _KEYWORD_TRIGGERS[family], now)
     if len(buf.messages) >= params.max_messages:

@@ -108,7 +108,7 @@ def _extractor(settings: Settings) -> Extractor:
     if settings.extractor == ExtractorName.OPENAI:
         provider: Extractor = OpenAIExtractor.from_settings(settings)
         return provider
-    return RulesExtractor()
+    return RulesExtractor(settings.keyword_scan)
 
 
 def create_app(settings: Settings) -> Runtime:

@@ -54,7 +54,7 @@ from tenacity.stop import stop_base
 from stream_app.config.settings import Settings
 from stream_app.domain.extraction.conversation import Conversation, family_turns, render
 from stream_app.domain.extraction.evidence import ground
-from stream_app.domain.extraction.keywords import opt_out_in
+from stream_app.domain.extraction.keywords import DEFAULT_KEYWORDS, Keywords, opt_out_in
 from stream_app.domain.extraction.model import (
     ITEM_CHARS,
     LIST_ITEMS,
@@ -265,6 +265,7 @@ class OpenAIExtractor:
         backoff_max_s: float = 8.0,
         temperature: float = 0.1,
         response_format: ResponseFormat = "json_schema",
+        keywords: Keywords = DEFAULT_KEYWORDS,
     ) -> None:
         self._client = openai.AsyncOpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
@@ -277,6 +278,7 @@ class OpenAIExtractor:
         self._backoff_s = backoff_s
         self._backoff_max_s = backoff_max_s
         self._temperature = temperature
+        self._keywords = keywords
         self._response_format: ResponseFormatJSONSchema | ResponseFormatJSONObject = (
             ResponseFormatJSONSchema(
                 type="json_schema",
@@ -313,6 +315,7 @@ class OpenAIExtractor:
             circuit_failures=settings.openai_circuit_failures,
             circuit_cooldown_s=settings.openai_circuit_cooldown_s,
             response_format=settings.openai_response_format,
+            keywords=settings.keyword_scan,
         )
 
     async def extract(self, conversation: Conversation) -> Extraction:
@@ -340,7 +343,7 @@ class OpenAIExtractor:
             extraction = ground(extraction, conversation)
             if extraction.unverified_quotes:
                 metrics.EXTRACTOR_UNVERIFIED_QUOTES.inc(extraction.unverified_quotes)
-        if ok and opt_out_in(conversation) and not extraction.opt_out:
+        if ok and opt_out_in(conversation, self._keywords) and not extraction.opt_out:
             extraction = extraction.model_copy(update={"opt_out": True})
         return extraction
 

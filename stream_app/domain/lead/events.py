@@ -161,7 +161,7 @@ def _interaction(
     lead = moved_to(lead, on_interaction(lead.status, event.outcome), at)
     transcript = (event.transcript or "").strip()
     conversation = parse_transcript(transcript, event.channel.value) if transcript else None
-    if conversation is not None and opt_out_in(conversation):
+    if conversation is not None and opt_out_in(conversation, params.sms.keywords):
         lead = moved_to(lead, on_opt_out(lead.status), at)
         return decide(lead, event.event_id, at, event.decision_id, policy, params)
     if event.outcome == ContactOutcome.COMPLETED and conversation is not None:
@@ -215,7 +215,7 @@ def _sms(
         if done is not None:
             lead, more = flushed(lead, done, params, now)
             effects.extend(more)
-    if inbound and is_opt_out(event.body):
+    if inbound and is_opt_out(event.body, params.sms.keywords):
         lead = moved_to(lead, on_opt_out(lead.status), at)
         lead, more = decide(lead, event.event_id, at, None, policy, params)
         effects.extend(more)

@@ -63,7 +63,8 @@ def flushed(
     effects = Effects(sms_flushes=[flush])
     if lead.status in CLOSED or not flush.transcript.strip():
         return lead, effects
-    if any(m.direction == "inbound" and is_opt_out(m.body) for m in flush.messages):
+    keywords = params.sms.keywords
+    if any(m.direction == "inbound" and is_opt_out(m.body, keywords) for m in flush.messages):
         return lead, effects  # the opt-out decided already; nothing left to read for
     lead, more = request_extraction(
         lead,

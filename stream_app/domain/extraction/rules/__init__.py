@@ -25,7 +25,12 @@ from dataclasses import replace
 from typing import Final
 
 from stream_app.domain.extraction.conversation import Conversation
-from stream_app.domain.extraction.keywords import is_opt_out, opt_out_in
+from stream_app.domain.extraction.keywords import (
+    DEFAULT_KEYWORDS,
+    Keywords,
+    is_opt_out,
+    opt_out_in,
+)
 from stream_app.domain.extraction.model import (
     ITEM_CHARS,
     QUOTES,
@@ -42,24 +47,30 @@ PROVIDER: Final = "rules"
 
 
 class RulesExtractor:
-    """Deterministic, offline `Extractor`; also the fallback when an LLM fails."""
+    """Deterministic, offline `Extractor`; also the fallback when an LLM fails.
+
+    `keywords` is the opt-out scan the lead uses too (languages are configuration).
+    """
 
     name = PROVIDER
+
+    def __init__(self, keywords: Keywords = DEFAULT_KEYWORDS) -> None:
+        self._keywords = keywords
 
     async def extract(self, conversation: Conversation) -> Extraction:
         return self.extract_sync(conversation)
 
     def extract_sync(self, conversation: Conversation) -> Extraction:
         try:
-            return _extract(conversation)
+            return _extract(conversation, self._keywords)
         except Exception as exc:  # the Extractor contract: a result, never a raise
             return Extraction.failed(PROVIDER, f"rules extractor error: {type(exc).__name__}")
 
 
-def _extract(conversation: Conversation) -> Extraction:
+def _extract(conversation: Conversation, keywords: Keywords) -> Extraction:
     turns = conversation.turns
     family_idx = [i for i, t in enumerate(turns) if t.role == "family"]
-    opt_out = opt_out_in(conversation)
+    opt_out = opt_out_in(conversation, keywords)
     if not family_idx:
         return Extraction(
             provider=PROVIDER,
@@ -72,7 +83,7 @@ def _extract(conversation: Conversation) -> Extraction:
         replace(s, turn=family_idx[s.turn]) for s in text.sentences([turns[i] for i in family_idx])
     )
     found = dimensions.read_sentences(
-        family_sentences, family_idx[-1], opt_out, _opt_out_quotes(conversation)
+        family_sentences, family_idx[-1], opt_out, _opt_out_quotes(conversation, keywords)
     )
     decided, because = intent.decide(conversation, found)
     tone, tone_because = dimensions.sentiment(found, decided, because)
@@ -101,12 +112,12 @@ def _extract(conversation: Conversation) -> Extraction:
     )
 
 
-def _opt_out_quotes(conversation: Conversation) -> tuple[Evidence, ...]:
+def _opt_out_quotes(conversation: Conversation, keywords: Keywords) -> tuple[Evidence, ...]:
     """The family turn that asked us to stop, whole: the scan reads turns, not phrases."""
     return tuple(
         Evidence(quote=t.text[:ITEM_CHARS], turn=i, start=0, end=len(t.text[:ITEM_CHARS]))
         for i, t in enumerate(conversation.turns)
-        if t.role == "family" and is_opt_out(t.text)
+        if t.role == "family" and is_opt_out(t.text, keywords)
     )[:1]
 
 
