@@ -2,10 +2,11 @@
 
 It reads as any CRM would, with a plain aiokafka consumer: all partitions of the
 topics assigned (no group membership, so no rebalance waits), offsets committed to the
-console's own consumer group after each batch is in SQLite. At-least-once: a crash
-between the SQLite commit and the Kafka commit replays the batch, which the store
-ignores (deterministic ids). A store created empty, or `--rebuild`, reads from the
-start whatever the group committed.
+console's own consumer group after each batch is in SQLite. A restart resumes at the
+later of the group's commit and the store's own position (written in the batch's
+transaction), so a crash between the two commits re-reads nothing; a redelivery that
+does happen is ignored by the store (deterministic ids). A store created empty, or
+`--rebuild`, reads from the start whatever the group committed.
 
 A record the console cannot read is counted and skipped with one log line naming the
 topic, partition, offset and error type: no key, no value, no personal data.
