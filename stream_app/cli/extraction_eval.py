@@ -70,17 +70,19 @@ def extraction_eval(
     results: dict[str, Any] = {"set": labelled.value, "items": len(records), "seed": seed}
     out = render.stdout()
     for name in provider or [Provider.RULES]:
-        pairs = asyncio.run(_predict(_extractor(name), records))
+        pairs, unverified = asyncio.run(_predict(_extractor(name), records))
         scores = bootstrap(pairs, seed=seed, draws=draws)
         matrix = confusion(pairs)
         out.print(_scores_table(f"{name.value} on {labelled.value} ({len(records)} items)", scores))
         out.print(_confusion_table(matrix))
+        out.print(f"unverified quotes dropped (hallucinations): {unverified}")
         if misses:
             for m in report_of(pairs).misses:
                 out.print(
                     f"{m.item_id:<6} {m.dimension:<18} want={m.expected!r} got={m.predicted!r}"
                 )
         results[name.value] = {
+            "unverified_quotes": unverified,
             "dimensions": {
                 d: {
                     m: {"value": getattr(r.point, m), "ci95": [r.ci[m].low, r.ci[m].high]}
@@ -111,15 +113,17 @@ def _extractor(name: Provider) -> Extractor:
     return RulesExtractor()
 
 
-async def _predict(extractor: Extractor, records: list[dict[str, Any]]) -> list[Pair]:
-    """Every record extracted (concurrently; the provider bounds its own concurrency)."""
+async def _predict(extractor: Extractor, records: list[dict[str, Any]]) -> tuple[list[Pair], int]:
+    """Every record extracted (concurrently; the provider bounds its own concurrency),
+    and how many quotes the provider gave that were not the family's words."""
     from stream_app.domain.extraction.scoring import Pair, conversation_of, dimensions_of
 
     extractions = await asyncio.gather(*(extractor.extract(conversation_of(r)) for r in records))
-    return [
+    pairs = [
         Pair(r["id"], r["labels"], dimensions_of(e))
         for r, e in zip(records, extractions, strict=True)
     ]
+    return pairs, sum(e.unverified_quotes for e in extractions)
 
 
 def _cell(result: DimensionResult, metric: str) -> str:

@@ -123,3 +123,54 @@ def test_a_state_or_learner_entry_written_from_a_stale_value_is_a_violation() ->
     entries = [rec("q", n, {"visits": visits}, key="s|a") for n, visits in enumerate((1, 2, 2))]
     [found] = v.learner_never_regresses(entries)
     assert "q-learner-changelog@2 (00:00:00.000) has 2 visits after 2 @1" in found.detail
+
+
+def nba(trigger: str, action: str, status: str = "contacted") -> dict[str, Any]:
+    return {
+        "lead_id": "L1",
+        "decision_id": decision_id("L1", trigger),
+        "trigger_event_id": trigger,
+        "action": action,
+        "override": None,
+        "rl_state": f"{status}:neutral",
+    }
+
+
+def closing(credited: dict[str, Any], trigger: str) -> dict[str, Any]:
+    return {
+        "transition_id": stable_id("t", "L1", credited["decision_id"], trigger),
+        "lead_id": "L1",
+        "cause_event_id": trigger,
+    }
+
+
+def test_only_an_executed_step_or_a_status_move_must_close_with_a_transition() -> None:
+    """The credit rule: a re-decision before the planned call happened closes nothing;
+    a delivery reported before the next trigger, or a status move, closes the step."""
+    first, replanned, delivered, moved = (
+        nba("L1-e1", "warm_follow_up"),
+        nba("L1-e2", "warm_follow_up"),
+        nba("L1-e4", "scheduling_push"),
+        nba("L1-e5", "wait", status="trial_booked"),
+    )
+    sent = [
+        Sent("leads", event("L1-e1")),
+        Sent("leads", event("L1-e2", "lead.updated")),
+        Sent(
+            "action-outcomes",
+            event(
+                "L1-e3", "action.outcome", decision_id=replanned["decision_id"], outcome="delivered"
+            ),
+        ),
+        Sent("leads", event("L1-e4", "lead.updated")),
+        Sent("leads", event("L1-e5", "lead.milestone")),
+    ]
+    exp = v.expected(sent)
+    decisions = [first, replanned, delivered, moved]
+    right = [closing(replanned, "L1-e4"), closing(delivered, "L1-e5")]
+    assert v.transitions(exp, decisions, right) == []
+    [missing] = v.transitions(exp, decisions, right[:1])
+    assert missing.invariant == "transition present" and "L1-e5" in missing.detail
+    stall = closing(first, "L1-e2")  # the old rule's stall for a call never made
+    [unexpected] = v.transitions(exp, decisions, [*right, stall])
+    assert unexpected.invariant == "no unexpected transition" and "L1-e2" in unexpected.detail

@@ -16,8 +16,11 @@ from typing import Any
 
 import orjson
 
+from stream_app.domain.actions import Action
+from stream_app.domain.guardrails import is_outreach
 from stream_app.domain.lead.ids import decision_id, stable_id
 from stream_app.domain.learner import LearnerParams
+from stream_app.domain.lifecycle import CLOSED
 from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QTable
 from stream_app.offline.pipeline import Learner
@@ -153,12 +156,25 @@ class Expected:
     sms: list[Sent] = field(default_factory=list)
     rejections: dict[str, Sent] = field(default_factory=dict)
     """expected rejection transition id -> the outcome event."""
+    position: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(lead, event id) -> its place in the production order (a lead's events apply
+    in that order: each is produced once the one before is in its state)."""
+    names: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(lead, event id) -> the decision a contact event names."""
+    carried_out: dict[str, int] = field(default_factory=dict)
+    """decision id -> the position of the first outcome saying it was delivered or
+    completed."""
 
 
 def expected(sent: list[Sent]) -> Expected:
     exp = Expected()
-    for s in sent:
+    for place, s in enumerate(sent):
         e = s.event
+        exp.position[(s.lead_id, s.event_id)] = place
+        if s.type == "interaction.completed" and e.get("decision_id"):
+            exp.names[(s.lead_id, s.event_id)] = e["decision_id"]
+        if s.type == "action.outcome" and e["outcome"] in ("delivered", "completed"):
+            exp.carried_out.setdefault(e["decision_id"], place)
         if s.type == "interaction.completed":
             if e["outcome"] == "completed" and e.get("transcript"):
                 exp.transcript_calls.append(s)
@@ -281,8 +297,13 @@ def decisions(
 def transitions(
     exp: Expected, nbas: list[dict[str, Any]], logged: list[dict[str, Any]]
 ) -> list[Violation]:
-    """Each decision but a lead's first closes the step of the one before it; a stop
-    chosen for an open lead is closed at once; each rejection teaches once."""
+    """One transition per executed step (docs/architecture.md, "Learning"), and none
+    for a step that was not: as each decision is made, the decision its trigger names
+    (else the one in force, the lead's previous decision) is credited if it is still
+    open and was carried out (a contact named it, the CRM said delivered or completed
+    before the trigger, or it needs no one: not outreach) or the status moved under
+    it. A stop chosen for an open lead is closed at once; each rejection teaches once.
+    """
     out: list[Violation] = []
     by_id: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for t in logged:
@@ -290,42 +311,78 @@ def transitions(
     for tid, copies in by_id.items():
         if len({orjson.dumps(c, option=orjson.OPT_SORT_KEYS) for c in copies}) > 1:
             out.append(Violation("duplicates share their content", f"transition {tid} differs"))
-    causes: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for t in logged:
-        causes[(t["lead_id"], t["cause_event_id"])].add(t["transition_id"])
     order: dict[str, list[dict[str, Any]]] = defaultdict(list)
     seen: set[str] = set()
     for r in nbas:  # a lead's decisions are on one partition, in decision order
         if r["decision_id"] not in seen:
             seen.add(r["decision_id"])
             order[r["lead_id"]].append(r)
-    wanted: set[str] = set(exp.rejections)
+    stops = {
+        stable_id("t", r["lead_id"], r["decision_id"], "stop")
+        for made in order.values()
+        for r in made
+        if r["action"] == "stop" and r["override"] is None
+    }
+    wanted: set[str] = set(exp.rejections) | stops
+    causes: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for t in logged:  # transitions that close a step, by the trigger that closed it
+        if t["transition_id"] not in wanted:
+            causes[(t["lead_id"], t["cause_event_id"])].add(t["transition_id"])
+    stepped: set[tuple[str, str]] = set()
     for lead, made in order.items():
+        by_decision = {r["decision_id"]: r for r in made}
+        closed: set[str] = set()
         for before, after in itertools.pairwise(made):
-            if before["action"] == "stop" or before["override"] in ("declined", "opted_out"):
-                continue
-            step = causes.get((lead, after["trigger_event_id"]), set())
-            if not step:
-                out.append(
-                    Violation(
-                        "transition present",
-                        f"{lead}: no transition closes {before['decision_id']} at "
-                        f"{after['trigger_event_id']}",
+            trigger = after["trigger_event_id"]
+            named = exp.names.get((lead, trigger))
+            credited = by_decision.get(named, before) if named else before
+            if _closes_step(exp, lead, credited, after, named is not None, closed):
+                closed.add(credited["decision_id"])
+                stepped.add((lead, trigger))
+                if not causes.get((lead, trigger)):
+                    out.append(
+                        Violation(
+                            "transition present",
+                            f"{lead}: no transition closes {credited['decision_id']} at "
+                            f"{trigger}",
+                        )
                     )
-                )
-        for r in made:
-            if r["action"] == "stop" and r["override"] is None:
-                wanted.add(stable_id("t", lead, r["decision_id"], "stop"))
     for tid in sorted(wanted - set(by_id)):
         rejected = exp.rejections.get(tid)
         what = f"rejection {rejected.event_id}" if rejected else "closing stop"
         out.append(Violation("transition present", f"{tid} ({what}) not on lead-transitions"))
-    decided = {(r["lead_id"], r["trigger_event_id"]) for r in nbas}
-    rejection_causes = {(s.lead_id, s.event_id) for s in exp.rejections.values()}
     for (lead, cause), ids in sorted(causes.items()):
-        if (lead, cause) not in decided and (lead, cause) not in rejection_causes:
-            out.append(Violation("no unexpected transition", f"{lead} {cause}: {sorted(ids)}"))
+        if (lead, cause) not in stepped:
+            out.append(
+                Violation("no unexpected transition", f"{lead} {cause}: {sorted(ids)}")
+            )
     return out
+
+
+CLOSED_STATUSES = frozenset(status.value for status in CLOSED)
+
+
+def _status(decision: Mapping[str, Any]) -> str:
+    return str(decision["rl_state"]).split(":", 1)[0]
+
+
+def _closes_step(
+    exp: Expected,
+    lead: str,
+    credited: Mapping[str, Any],
+    after: Mapping[str, Any],
+    named: bool,
+    closed: set[str],
+) -> bool:
+    """Whether making `after` closes the credited decision's step (the rule above)."""
+    if credited["decision_id"] in closed or credited["action"] == "stop":
+        return False
+    if credited["override"] in ("declined", "opted_out") or _status(credited) in CLOSED_STATUSES:
+        return False
+    at = exp.position.get((lead, after["trigger_event_id"]), len(exp.position))
+    carried = exp.carried_out.get(credited["decision_id"], at) < at
+    moved = _status(after) != _status(credited)
+    return moved or named or carried or not is_outreach(Action(credited["action"]))
 
 
 # --- committed offsets ---------------------------------------------------------------

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from stream_app.cli.app import app
 from stream_app.domain.extraction.scoring import DIMENSIONS, METRICS
+from tests.llm_server import json_reply, llm_server
 
 runner = CliRunner()
 
@@ -46,3 +49,33 @@ def test_the_same_seed_gives_the_same_intervals(tmp_path: Path) -> None:
         assert runner.invoke(app, args).exit_code == 0
         runs.append(json.loads(out.read_text()))
     assert runs[0] == runs[1]
+
+
+async def test_an_openai_compatible_provider_is_scored_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local server answering every conversation alike: scored, and its one invented
+    quote per conversation counted as a hallucination."""
+    reply = {
+        "summary": "Family asked a question.",
+        "intent": "requesting_info",
+        "intent_evidence": [{"quote": "we are thrilled to enroll today"}],  # said by nobody
+    }
+    out = tmp_path / "eval.json"
+    async with llm_server([json_reply(reply)]) as server:
+        monkeypatch.setenv("STREAM_APP_OPENAI_API_KEY", "sk-local")
+        monkeypatch.setenv("STREAM_APP_OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("STREAM_APP_OPENAI_MAX_RETRIES", "0")
+        args = ["extraction-eval", "--provider", "rules", "--provider", "openai", "--set", "dev"]
+        result = await asyncio.to_thread(
+            runner.invoke, app, [*args, "--draws", "100", "--json", str(out)]
+        )
+    assert result.exit_code == 0, result.output
+    assert "openai on dev (80 items)" in result.output and "rules on dev" in result.output
+    data = json.loads(out.read_text())
+    # no_response conversations (agent only) make no call, so they quote nothing
+    assert data["openai"]["unverified_quotes"] == len(server.requests) > 70
+    assert data["rules"]["unverified_quotes"] == 0
+    # every grounded-away intent became "unclear": the provider's table shows it
+    predicted = {c["predicted"] for c in data["openai"]["intent_confusion"]}
+    assert predicted <= {"unclear", "no_response"}
