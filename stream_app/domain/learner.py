@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from stream_app.domain.actions import STATUS_ACTIONS, Action
 from stream_app.domain.lifecycle import CLOSED, Status
+from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QEntry, QTable, seeded_priors, step_size, td_update
 
 SEEDED = frozenset(seeded_priors())
@@ -55,7 +56,11 @@ class Learned:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One transition as the learner reads it."""
+    """One transition as the learner reads it.
+
+    `next_actions` are the actions the filter allowed in `state_after`; None means
+    every action of its status (a record that did not carry them).
+    """
 
     transition_id: str
     state_before: str
@@ -63,6 +68,21 @@ class Step:
     reward: float
     state_after: str
     q_version: int
+    next_actions: tuple[Action, ...] | None = None
+
+
+def step_of(transition: LeadTransition, q_version: int) -> Step:
+    """A logged transition as a learner step: the one reading every learner shares."""
+    allowed = transition.next_actions
+    return Step(
+        transition_id=transition.transition_id,
+        state_before=transition.state_before,
+        action=Action(transition.action),
+        reward=transition.reward,
+        state_after=transition.state_after,
+        q_version=q_version,
+        next_actions=None if allowed is None else tuple(Action(a) for a in allowed),
+    )
 
 
 def status_of(state: str) -> Status:
@@ -76,8 +96,9 @@ def learn(
 
     `None` as the entry means "already applied": the caller re-publishes the stored
     entry instead (its q-update may have been lost in the crash that caused the
-    redelivery). The future value ranges over the actions the next status may take;
-    a closed lead (declined, opted out) and a `stop` have no future.
+    redelivery). The future value ranges over the actions the filter allowed in the
+    next state (else every action of its status); a closed lead (declined, opted
+    out) and a `stop` have no future.
     """
     if stored is not None and step.transition_id in stored.recent_ids:
         return q_table, None
@@ -93,7 +114,7 @@ def learn(
         step.action,
         step.reward,
         None if terminal else step.state_after,
-        None if terminal else STATUS_ACTIONS[next_status],
+        None if terminal else (step.next_actions or STATUS_ACTIONS[next_status]),
         alpha=alpha,
         gamma=params.gamma,
     )

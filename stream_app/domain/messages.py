@@ -267,6 +267,10 @@ class LeadTransition(Message):
     reward: Annotated[float, Field(allow_inf_nan=False, ge=-1_000, le=1_000)]
     state_after: RlState
     cause_event_id: RecordId
+    # The actions the filter allowed in state_after (the next decision's candidates),
+    # so the learner's next-state max never counts an action the lead could not take.
+    # None (older records, rejections): every action of state_after's status.
+    next_actions: Annotated[tuple[KnownAction, ...], Field(max_length=32)] | None = None
 
 
 class ExtractionRequest(Message):

@@ -25,8 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from stream_app.domain.actions import Action
-from stream_app.domain.learner import LearnerParams, Step, learn
+from stream_app.domain.learner import LearnerParams, Step, learn, step_of
 from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QEntry, QTable
 
@@ -131,9 +130,7 @@ def steps_of(transitions: Sequence[LeadTransition]) -> list[Step]:
     for t in transitions:
         if t.transition_id not in seen:
             seen.add(t.transition_id)
-            steps.append(
-                Step(t.transition_id, t.state_before, Action(t.action), t.reward, t.state_after, 0)
-            )
+            steps.append(step_of(t, q_version=0))
     return steps
 
 

@@ -46,7 +46,7 @@ from stream_app.domain.lead import (
     apply,
 )
 from stream_app.domain.lead.timers import PartitionedIndex, StreamClocks
-from stream_app.domain.learner import Learned, LearnerParams, Step, learn
+from stream_app.domain.learner import Learned, LearnerParams, learn, step_of
 from stream_app.domain.messages import ExtractionRequest, ExtractionResult, LeadTransition
 from stream_app.domain.qlearning import QTable, seeded_priors
 from stream_app.domain.scheduling import VoiceCalendar
@@ -80,14 +80,7 @@ class Learner:
         if not self._enabled:
             return
         key = (transition.state_before, Action(transition.action))
-        step = Step(
-            transition_id=transition.transition_id,
-            state_before=transition.state_before,
-            action=key[1],
-            reward=transition.reward,
-            state_after=transition.state_after,
-            q_version=offset + 1,
-        )
+        step = step_of(transition, q_version=offset + 1)
         self.table, entry = learn(self.table, self._entries.get(key), step, self._params)
         if entry is not None:
             self._entries[key] = entry

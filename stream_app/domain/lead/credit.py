@@ -76,6 +76,7 @@ def close_step(
         reward=gained,
         state_after=nba.rl_state,
         cause_event_id=nba.trigger_event_id,
+        next_actions=tuple(c.action for c in nba.candidates),
     )
     return _closed(lead, credited), (transition, StatusMove(credited.status, lead.status, gained))
 

@@ -26,7 +26,7 @@ from stream_app.config.settings import LearningMode, Settings
 from stream_app.domain.actions import Action
 from stream_app.domain.guard import ArmStats, GuardStats, assess, observe
 from stream_app.domain.lead.policy import arm
-from stream_app.domain.learner import Learned, LearnerParams, Step, learn, overlay
+from stream_app.domain.learner import Learned, LearnerParams, learn, overlay, step_of
 from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QTable, seeded_priors
 from stream_app.wire.codec import (
@@ -161,15 +161,8 @@ def register(
             stored = load_learned(raw) if raw else None
         except Exception as exc:
             raise poison(exc, f"stored entry {escaped(key)}", "unreadable_state") from None
-        step = Step(
-            transition_id=transition.transition_id,
-            state_before=transition.state_before,
-            action=Action(transition.action),
-            reward=transition.reward,
-            state_after=transition.state_after,
-            # The log has one partition: its offsets order every update.
-            q_version=message.offset + 1,
-        )
+        # The log has one partition: its offsets order every update.
+        step = step_of(transition, q_version=message.offset + 1)
         table, entry = learn(table, stored, step, params)
         value = None
         if entry is None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from stream_app.domain.actions import Action
-from stream_app.domain.learner import LearnerParams, Step, learn, overlay
+from stream_app.domain.learner import LearnerParams, Step, learn, overlay, step_of
+from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QEntry, QTable, seeded_priors, step_size
 
 PARAMS = LearnerParams(alpha=0.1, gamma=0.9, remembered_ids=3)
@@ -121,3 +124,49 @@ def test_learner_params_reject_a_step_outside_its_range() -> None:
         LearnerParams(alpha=0.0)
     with pytest.raises(ValueError, match="prior_visits"):
         LearnerParams(prior_visits=-1.0)
+
+
+def test_the_future_ranges_over_what_the_filter_allowed_in_the_next_state() -> None:
+    # scholarship_outreach is a trial action, but this lead has no money worry: the
+    # filter did not offer it, so its high value must not raise this step's target.
+    table = (
+        QTable()
+        .with_entry("trial:neutral", Action.SCHOLARSHIP_OUTREACH, QEntry(2.0, 9))
+        .with_entry("trial:neutral", Action.SCHEDULING_PUSH, QEntry(0.5, 9))
+    )
+    allowed = (Action.SCHEDULING_PUSH, Action.WAIT)
+    filtered = Step(
+        "t1", "interested:neutral", Action.SCHEDULING_PUSH, 0.7, "trial:neutral", 1, allowed
+    )
+    _, entry = learn(table, None, filtered, PARAMS)
+    assert entry is not None and entry.td_error == pytest.approx(0.7 + 0.9 * 0.5)
+    unfiltered = Step("t2", "interested:neutral", Action.SCHEDULING_PUSH, 0.7, "trial:neutral", 1)
+    _, entry = learn(table, None, unfiltered, PARAMS)
+    assert entry is not None and entry.td_error == pytest.approx(0.7 + 0.9 * 2.0)
+
+
+def test_every_learner_reads_a_logged_transition_the_same_way() -> None:
+    transition = LeadTransition(
+        transition_id="t-1",
+        lead_id="L1",
+        occurred_at=datetime(2026, 11, 2, 15, 0, tzinfo=UTC),
+        state_before="interested:neutral",
+        action="scheduling_push",
+        decision_id="d-1",
+        reward=0.7,
+        state_after="trial:neutral",
+        cause_event_id="e-1",
+        next_actions=("scheduling_push", "wait"),
+    )
+    step = step_of(transition, q_version=4)
+    assert step == Step(
+        "t-1",
+        "interested:neutral",
+        Action.SCHEDULING_PUSH,
+        0.7,
+        "trial:neutral",
+        4,
+        (Action.SCHEDULING_PUSH, Action.WAIT),
+    )
+    older = transition.model_copy(update={"next_actions": None})
+    assert step_of(older, q_version=4).next_actions is None

@@ -308,6 +308,10 @@ Q_KEY = b"contacted:neutral|warm_follow_up"
             "validation",
         ),
         (lambda: decode_transition(None, transition(reward=1e300)), "validation"),
+        # the next state's allowed actions: only catalog actions, a bounded list
+        (lambda: decode_transition(None, transition(next_actions=["teleport"])), "validation"),
+        (lambda: decode_transition(None, transition(next_actions=["wait"] * 33)), "validation"),
+        (lambda: decode_transition(None, transition(next_actions="wait")), "validation"),
         (lambda: decode_transition(None, transition()[:-1] + b', "x": 1}'), "validation"),
         (lambda: decode_transition(b"L2", transition()), "key_mismatch"),
         (lambda: decode_q_update(Q_KEY, q_update(action="teleport")), "validation"),

@@ -45,6 +45,8 @@ def test_a_status_change_is_credited_to_the_decision_in_force_with_its_own_state
     [later] = effects.decisions
     assert (transition.decision_id, transition.action) == (first.decision_id, first.action)
     assert (transition.state_before, transition.state_after) == (first.rl_state, later.rl_state)
+    # the learner's next-state max runs over what the next decision could choose
+    assert transition.next_actions == tuple(c.action for c in later.candidates)
     gained = R.new_to_contacted + R.contacted_to_interested + R.interested_to_trial
     assert transition.reward == gained
     [move] = effects.moves
