@@ -261,7 +261,7 @@ def targets(scores: dict[Arm, PolicyScore], vs: dict[Arm, Comparison]) -> tuple[
     return (
         Target(
             "online learning >= priors + 0.05, non-overlapping 95% CIs",
-            f"{gain.enrollment} (CIs {'apart' if separate else 'overlap'})",
+            f"{gain.enrollment} (learning's CI {'above' if separate else 'not above'} priors')",
             gain.enrollment.mean >= 0.05 and separate,
         ),
         Target("learning: last decile >= first decile", str(curve), curve.mean >= 0.0),

@@ -89,7 +89,7 @@ def test_targets_say_met_only_with_the_numbers() -> None:
     small = {LEARNING: vs[LEARNING], FROZEN: _gain(FROZEN, PRIORS_FRESH, 13, 12)}
     unmet = targets(close, small)
     assert [t.met for t in unmet] == [False, False, False]
-    assert "overlap" in unmet[0].value and unmet[2].value.startswith("0.050")
+    assert "not above" in unmet[0].value and unmet[2].value.startswith("0.050")
 
 
 @pytest.fixture(scope="module")
