@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,6 +63,17 @@ def train(broker: EmbeddedBroker, worker: WorkerProcess, data_dir: Path, *args: 
     return f"exit {done.returncode}\n{done.stdout}{done.stderr}"
 
 
+async def send_and_decide(
+    watcher: TopicWatcher, upstream: Upstream, prefix: str, topic: str, event: dict[str, Any]
+) -> str:
+    """Send one event and return the id of the decision it triggers."""
+    await upstream.send(prefix + topic, event)
+    [decision] = await watcher.wait_for(
+        prefix + "next-best-actions", lambda r: r["trigger_event_id"] == event["event_id"]
+    )
+    return str(decision["decision_id"])
+
+
 async def test_train_promotes_validates_and_rolls_back_without_a_restart(
     broker: EmbeddedBroker,
     batch_worker: WorkerProcess,
@@ -76,9 +88,11 @@ async def test_train_promotes_validates_and_rolls_back_without_a_restart(
     )
     await watcher.start()
     try:
-        await upstream.send(prefix + "leads", events.created())
+        in_force = await send_and_decide(watcher, upstream, prefix, "leads", events.created())
         for _ in range(3):
-            await upstream.send(prefix + "interactions", events.interaction(outcome="no_answer"))
+            # each call carries out the decision in force, so it closes that step
+            call = events.interaction(outcome="no_answer", decision_id=in_force)
+            in_force = await send_and_decide(watcher, upstream, prefix, "interactions", call)
         transitions = await watcher.wait_for(prefix + "lead-transitions", lambda r: True, 3)
         assert worker.get("/q-table")[1]["q_version"] == 0, "batch mode: the learner only logs"
 
@@ -104,7 +118,7 @@ async def test_train_promotes_validates_and_rolls_back_without_a_restart(
         # A promotion arrives entry by entry: await the trained entry, not just the version.
         await until("the worker to serve version 1", lambda: serving(1))
         await until("the trained entry", lambda: row() == (learned.q, learned.visits))
-        call = events.interaction(outcome="no_answer")
+        call = events.interaction(outcome="no_answer", decision_id=in_force)
         await upstream.send(prefix + "interactions", call)
         [decision] = await watcher.wait_for(
             prefix + "next-best-actions", lambda r: r["trigger_event_id"] == call["event_id"]
