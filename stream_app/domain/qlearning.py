@@ -94,15 +94,34 @@ _EMPTY_ROW: Mapping[Action, QEntry] = MappingProxyType({})
 
 
 class QTable(Mapping[tuple[str, Action], QEntry]):
-    """An immutable map (state, action) -> QEntry with cheap persistent updates."""
+    """An immutable map (state, action) -> QEntry with cheap persistent updates.
 
-    __slots__ = ("_rows", "_size")
+    `explores` is the running guard's verdict as the learner last published it
+    (`domain/guard.py`): False while the learning arm is significantly below the
+    priors, and decisions from this table are then greedy. It travels with the
+    table because the table is what every worker's decisions are made from.
+    """
+
+    __slots__ = ("_explores", "_rows", "_size")
 
     def __init__(self, rows: Mapping[str, Mapping[Action, QEntry]] | None = None) -> None:
         self._rows: dict[str, Mapping[Action, QEntry]] = {
             s: MappingProxyType(dict(r)) for s, r in (rows or {}).items() if r
         }
         self._size = sum(len(r) for r in self._rows.values())
+        self._explores = True
+
+    @property
+    def explores(self) -> bool:
+        return self._explores
+
+    def exploring(self, explores: bool) -> QTable:
+        """This table with the guard's verdict set; the entries are shared."""
+        if explores == self._explores:
+            return self
+        new = QTable.__new__(QTable)
+        new._rows, new._size, new._explores = self._rows, self._size, explores
+        return new
 
     @classmethod
     def from_entries(cls, entries: Iterable[tuple[tuple[str, Action], QEntry]]) -> QTable:
@@ -145,6 +164,7 @@ class QTable(Mapping[tuple[str, Action], QEntry]):
         new = QTable.__new__(QTable)
         new._rows = {**self._rows, state: MappingProxyType(row)}
         new._size = self._size + (0 if action in old_row else 1)
+        new._explores = self._explores
         return new
 
 

@@ -74,6 +74,10 @@ class QUpdate(Message):
     td_error: FiniteFloat
     transition_id: RecordId
     q_version: Annotated[int, Field(ge=0)]
+    # The running guard's verdict when the learner published this update: False
+    # while learning is significantly below the priors and STREAM_APP_GUARD_GREEDY
+    # is on; every worker's decisions follow the latest one (default: explore).
+    explore: bool = True
 
 
 class LeadTimer(Message):

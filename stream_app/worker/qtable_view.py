@@ -67,7 +67,8 @@ class QTableView(Service):
         """Apply one update; raises InvalidEvent for one that does not validate."""
         update = decode_q_update(key, value)
         entry = QEntry(update.q_after, update.visits)
-        self.table = self.table.with_entry(update.state, Action(update.action), entry)
+        table = self.table.with_entry(update.state, Action(update.action), entry)
+        self.table = table.exploring(update.explore)  # the learner's latest guard verdict
         self.q_version = max(self.q_version, update.q_version)
         self.applied += 1
         metrics.Q_VERSION.set(self.q_version)

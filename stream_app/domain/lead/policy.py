@@ -68,8 +68,9 @@ class Policy:
     a seeded run is reproducible. `voice_budget` is the calendar of the voice
     calls the lead's partition booked, per hour they are scheduled for (None
     before its first call); `holdout` decides the champion/challenger holdout arm.
-    `explore` False is the running guard's stop (`domain/guard.py`): the learning
-    arm then decides greedily over the learned Q, with no bonus and no draw.
+    `explore` is the running guard's verdict the table carries (`QTable.explores`):
+    False, the learning arm decides greedily over the learned Q, with no bonus and
+    no draw.
     """
 
     table: QTable
@@ -77,7 +78,10 @@ class Policy:
     rng: Chooser | None = None
     voice_budget: VoiceCalendar | None = None
     holdout: QTable = field(default_factory=lambda: FROZEN_PRIORS)
-    explore: bool = True
+
+    @property
+    def explore(self) -> bool:
+        return self.table.explores
 
     def table_for(self, lead_id: str, holdout_share: float) -> tuple[QTable, Arm]:
         """The table that decides for this lead, and the arm it is in."""

@@ -3,7 +3,10 @@
 It is also where the running guard counts (`domain/guard.py`): it sees every
 transition, and a transition's arm follows from its lead id, so both arms' totals
 are kept here, in the same changelogged table as the Q entries (key `GUARD_KEY`),
-and exposed as `stream_app_arm_*` and `stream_app_guard_*`. A transition counts
+and exposed as `stream_app_arm_*` and `stream_app_guard_*`. Every q-update carries
+the verdict (`explore`: False while learning is significantly below the priors and
+STREAM_APP_GUARD_GREEDY is on), so every worker's Q-table view, and with it every
+decision, follows the latest one without a channel of its own. A transition counts
 only when it is learned for the first time, so a redelivery counts nothing; a crash
 between the entry's write and the totals' write loses that one transition's count
 (the totals are a monitor, never learned from).
@@ -24,10 +27,9 @@ import orjson
 from stream_app.config.params import guard_params
 from stream_app.config.settings import LearningMode, Settings
 from stream_app.domain.actions import Action
-from stream_app.domain.guard import ArmStats, GuardStats, assess, observe
+from stream_app.domain.guard import ArmStats, GuardStats, Verdict, assess, observe
 from stream_app.domain.lead.policy import arm
 from stream_app.domain.learner import Learned, LearnerParams, learn, overlay, step_of
-from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QTable, seeded_priors
 from stream_app.wire.codec import (
     EventTimeBounds,
@@ -45,7 +47,7 @@ from stream_app.worker.topics import Topics
 log = logging.getLogger(__name__)
 
 
-def q_update(state: str, action: str, entry: Learned) -> QUpdate:
+def q_update(state: str, action: str, entry: Learned, explore: bool = True) -> QUpdate:
     return QUpdate(
         state=state,
         action=action,
@@ -55,6 +57,7 @@ def q_update(state: str, action: str, entry: Learned) -> QUpdate:
         td_error=entry.td_error,
         transition_id=entry.transition_id,
         q_version=entry.q_version,
+        explore=explore,
     )
 
 
@@ -121,7 +124,9 @@ class Applied:
     """The entry's new table value; None when the transition was applied before."""
     entry: Learned
     update: bytes
-    transition: LeadTransition
+    guard: GuardStats | None
+    """The guard's totals with this transition; None when it was applied before."""
+    verdict: Verdict
 
 
 def register(
@@ -174,20 +179,30 @@ def register(
             entry = stored
         else:
             value = orjson.dumps(dataclasses.asdict(entry))
+        totals = guard_totals()
+        counted = None
+        if value is not None:  # first application: the transition counts in its arm
+            counted = observe(totals, transition, arm(transition.lead_id, settings.holdout_share))
+        verdict = assess(counted or totals, judge)
+        # Every update carries the verdict; every worker's view decides by the latest.
+        explore = not (settings.guard_greedy and verdict.below)
         # Built (and validated: finite numbers, known state and action) before the write.
-        update = encode(q_update(transition.state_before, transition.action, entry))
-        return Applied(table, key, value, entry, update, transition)
+        update = encode(q_update(transition.state_before, transition.action, entry, explore))
+        return Applied(table, key, value, entry, update, counted, verdict)
 
-    def count(applied: Applied) -> None:
-        """Add a first-time transition to its arm's totals and judge the arms."""
+    def guard_totals() -> GuardStats:
         nonlocal guard
         if guard is None:
             guard = read_guard(learned.get(GUARD_KEY))
-        transition = applied.transition
-        guard = observe(guard, transition, arm(transition.lead_id, settings.holdout_share))
-        learned[GUARD_KEY] = dump_guard(guard)
-        verdict = assess(guard, judge)
-        show_guard(guard, verdict.z, verdict.below)
+        return guard
+
+    def count(applied: Applied) -> None:
+        """Keep a first-time transition's totals and show the arms and the verdict."""
+        nonlocal guard
+        if applied.guard is not None:
+            guard = applied.guard
+            learned[GUARD_KEY] = dump_guard(guard)
+        show_guard(guard_totals(), applied.verdict.z, applied.verdict.below)
 
     @app.agent(topics.lead_transitions, concurrency=1, name="q-learner")
     async def q_learner(stream: faust.StreamT[bytes]) -> None:

@@ -204,3 +204,13 @@ def test_updates_do_not_copy_the_table() -> None:
     priors = seeded_priors()
     updated, _ = td_update(priors, "new:neutral", A.WAIT, -0.02, "new:neutral")
     assert updated._rows["active:neutral"] is priors._rows["active:neutral"]
+
+
+def test_the_guards_verdict_travels_with_the_table_through_updates() -> None:
+    table = seeded_priors()
+    assert table.explores and table.exploring(True) is table
+    stopped = table.exploring(False)
+    assert not stopped.explores and table.explores  # the old table is unchanged
+    later = stopped.with_entry("new:neutral", Action.WAIT, QEntry(0.4, 2))
+    assert not later.explores and later.entry("new:neutral", Action.WAIT) == QEntry(0.4, 2)
+    assert len(later) == len(stopped) + 1

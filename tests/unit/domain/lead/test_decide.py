@@ -103,7 +103,7 @@ def test_ucb_explores_but_the_guards_stop_decides_greedily_over_the_learned_q() 
     table = _explored_table()
     wide = replace(PARAMS, ucb_c=1.0)
     _, explored = decide(lead, "e-42", T0, None, Policy(table, 1), wide)
-    _, stopped = decide(lead, "e-42", T0, None, Policy(table, 1, explore=False), wide)
+    _, stopped = decide(lead, "e-42", T0, None, Policy(table.exploring(False), 1), wide)
     assert explored.decisions[0].action != "warm_follow_up"  # the bonus won
     [greedy] = stopped.decisions
     assert greedy.action == "warm_follow_up"  # the best learned Q
@@ -135,6 +135,6 @@ def test_thompson_sampling_decides_reproducibly_and_logs_its_propensity() -> Non
     favourite = [nba.propensity for nba in made if nba.action == "warm_follow_up"]
     others = [nba.propensity for nba in made if nba.action != "warm_follow_up"]
     assert min(favourite) > max(others)
-    stopped = Policy(POLICY.table, 7, explore=False)
+    stopped = Policy(POLICY.table.exploring(False), 7)
     [greedy] = decide(lead, "e-1", T0, None, stopped, sampling)[1].decisions
     assert (greedy.action, greedy.propensity) == ("warm_follow_up", 1.0)
