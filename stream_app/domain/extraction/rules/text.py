@@ -108,7 +108,8 @@ def quote(sentence: Sentence, start: int = 0, end: int | None = None) -> Evidenc
     a, b = sentence.span(start, end)
     raw = sentence.raw or sentence.text
     words = raw[a - sentence.offset : b - sentence.offset][:ITEM_CHARS]
-    return Evidence(quote=words, turn=sentence.turn, start=a, end=a + len(words))
+    # Built from the turn itself, so valid by construction: no validation on this path.
+    return Evidence.model_construct(quote=words, turn=sentence.turn, start=a, end=a + len(words))
 
 
 def whole(sentence: Sentence) -> Evidence:
@@ -127,8 +128,14 @@ def plain(text: str) -> str:
 
 
 def _plain_mapped(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """`plain(text)` and, per character of it, the span of `text` it came from."""
+    """`plain(text)` and, per character of it, the span of `text` it came from.
+
+    Most sentences hold no shorthand: they map onto themselves, said by an empty map
+    (see `Sentence.span`), so the common case builds nothing.
+    """
     text = text.replace("\u2019", "'")
+    if not _SHORTHAND.search(text):
+        return text, ()
     out: list[str] = []
     origin: list[tuple[int, int]] = []
     last = 0
@@ -182,7 +189,8 @@ def quotes(found: Iterable[tuple[Sentence, re.Match[str]]]) -> tuple[Evidence, .
     out: dict[tuple[int | None, int | None, int | None], Evidence] = {}
     for s, m in found:
         e = quote(s, m.start(), m.end())
-        out.setdefault((e.turn, e.start, e.end), e)
+        if e.quote:  # a zero-width match quotes nothing
+            out.setdefault((e.turn, e.start, e.end), e)
     return tuple(out.values())
 
 
