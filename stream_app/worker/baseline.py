@@ -3,10 +3,11 @@
 One agent, consume → table update → send, and nothing else: no decoding, no
 domain, no manual acks. It runs with the very Faust options the worker runs with
 (`faust_options`: the same producer batch size and acks, the same store, the same
-group timings), so the ratio the benchmark prints is the cost of our pipeline
-over Faust's own per-event machinery on the same broker, not a difference of
-settings. Run as `python -m stream_app.worker.baseline`, configured by
-`STREAM_APP_*` like a worker; the bench starts and stops it.
+group timings) in the same `faust.Worker` (`build_worker`), so the ratio the
+benchmark prints is the cost of our pipeline over Faust's own per-event machinery
+on the same broker, not a difference of settings. Run as
+`python -m stream_app.worker.baseline`, configured by `STREAM_APP_*` like a worker;
+the bench starts and stops it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import faust
 
 from stream_app.config.settings import Settings
 from stream_app.worker.app import faust_options
+from stream_app.worker.run import build_worker
 
 SOURCE = "bench-baseline-in"
 SINK = "bench-baseline-out"
@@ -47,10 +49,7 @@ def create_baseline(settings: Settings) -> faust.App:
 
 def main() -> None:
     settings = Settings()
-    worker = faust.Worker(
-        create_baseline(settings), loglevel=settings.log_level.lower(), quiet=True
-    )
-    worker.execute_from_commandline()
+    build_worker(create_baseline(settings), settings).execute_from_commandline()
 
 
 if __name__ == "__main__":

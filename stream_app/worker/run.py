@@ -15,6 +15,16 @@ def run_worker(settings: Settings) -> None:
     must run beside the worker (the simulator of `stream-app dev --simulate`) runs in
     a process of its own.
     """
-    runtime = create_app(settings)
-    worker = faust.Worker(runtime.app, loglevel=settings.log_level.lower(), quiet=True)
-    worker.execute_from_commandline()
+    build_worker(create_app(settings).app, settings).execute_from_commandline()
+
+
+def build_worker(app: faust.App, settings: Settings) -> faust.Worker:
+    """A `faust.Worker` for `app` logging at `STREAM_APP_LOG_LEVEL`, without a spinner.
+
+    Faust's terminal spinner, kept at WARNING and above, turns the root logger to
+    DEBUG so it can spin on every record: each send then built a DEBUG log record
+    nobody reads (measured: 3.5% of a worker's samples at STREAM_APP_LOG_LEVEL=WARNING).
+    """
+    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    worker.spinner = None
+    return worker

@@ -1,0 +1,31 @@
+"""The worker process's Faust worker: logging costs nothing below the chosen level."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import faust
+import pytest
+
+from stream_app.config.settings import Settings
+from stream_app.worker.run import build_worker
+
+
+@pytest.fixture
+def restored_root() -> Iterator[None]:
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+
+
+@pytest.mark.parametrize("level", ["WARNING", "ERROR", "INFO"])
+def test_no_debug_record_is_built_above_debug(level: str, restored_root: None) -> None:
+    settings = Settings(_env_file=None, log_level=level)  # type: ignore[call-arg]
+    worker = build_worker(faust.App("run-test", broker="memory://"), settings)
+    worker._setup_logging()
+    assert worker.spinner is None
+    assert not logging.getLogger("faust.topics").isEnabledFor(logging.DEBUG)
+    assert logging.getLogger("aiokafka.conn").getEffectiveLevel() == getattr(logging, level)
