@@ -11,7 +11,11 @@ sent and the broker's acks are awaited once, then each touched lead's state and
 each touched partition's voice calendar is written once, in its own partition,
 and only then is the batch acked. A batch never waits for records to arrive: it
 ends when the stream has none ready, so a lone record is applied at once and
-shutdown is as prompt as the per-record loop was.
+shutdown is as prompt as the per-record loop was. A record seen ready can still
+vanish before the agent takes it: a rebalance clears the agents' queues and then
+waits for every record taken to be acked, so the held batch is flushed from that
+wait (`HeldBatch.drain`, one of `FixedApp.drains`), or the
+group would never re-form (the chaos suite: both workers stuck "starting").
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -60,7 +64,7 @@ from stream_app.wire.codec import (
 from stream_app.wire.models import LeadTimer
 from stream_app.worker import metrics
 from stream_app.worker.dead_letters import divert, via_topic
-from stream_app.worker.faust_fixes import FixedTableManager
+from stream_app.worker.faust_fixes import FixedApp, FixedTableManager
 from stream_app.worker.qtable_view import QTableView
 from stream_app.worker.tables import LeadCache, budget_key, read_lead, write_in
 from stream_app.worker.topics import Topics
@@ -458,10 +462,54 @@ def _count(effects: Effects) -> None:
         metrics.SMS_BUFFER_AGE_SECONDS.observe(flush.age.total_seconds())
 
 
+@dataclass
+class HeldBatch:
+    """The batch the lead agent holds between records, and the one way it ends.
+
+    Records join it from the agent's loop; it is flushed and its records acked
+    when the stream has no next record ready, when it is full, or when a
+    rebalance drains it. The lock keeps a drain from flushing while the loop is
+    adding to or flushing the same batch.
+    """
+
+    agent: LeadAgent
+    ack: Callable[[Any], Awaitable[Any]]
+    batch: Batch
+    started: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def take(self, record: Any, topic: str, more: bool) -> None:
+        """Add one record; flush unless `more` (the next is ready) and there is room."""
+        async with self.lock:
+            if not self.batch.events:
+                self.started = time.perf_counter()
+            self.agent.add(self.batch, record, record.message, topic)
+            if more and len(self.batch.events) < self.agent.settings.lead_batch_max:
+                return
+            await self._flush()
+
+    async def drain(self) -> None:
+        """Flush what is held: the rebalance waits for these records' acks."""
+        async with self.lock:
+            if self.batch.events:
+                await self._flush()
+
+    async def _flush(self) -> None:
+        batch = self.batch
+        await self.agent.flush(batch)
+        for event in batch.events:
+            await self.ack(event)
+        per_record = (time.perf_counter() - self.started) / len(batch.events)
+        for _ in batch.events:
+            metrics.PROCESSING_SECONDS.labels("lead").observe(per_record)
+        self.batch = self.agent.batch()
+
+
 def register(app: faust.App, agent: LeadAgent) -> None:
     """Wire the lead agent and its sweep into the Faust app."""
     topics, settings = agent.topics, agent.settings
     tables = cast(FixedTableManager, app.tables)
+    fixed = cast(FixedApp, app)
 
     @app.agent(topics.inputs, concurrency=1, name="lead-agent")
     async def lead_agent(stream: faust.StreamT[bytes]) -> None:
@@ -473,23 +521,13 @@ def register(app: faust.App, agent: LeadAgent) -> None:
         # committed unprocessed. Here an event is acked only once it is fully applied.
         manual = cast(faust.Stream[bytes], stream).noack()
         ready = getattr(manual.channel, "queue", None)
-        batch = agent.batch()
-        started = time.perf_counter()
+        held = HeldBatch(agent, manual.ack, agent.batch())
+        fixed.drains["lead-agent"] = held.drain  # a restarted agent replaces its own
         async for record in manual.events():
-            if not batch.events:
-                started = time.perf_counter()
-            message = record.message
-            agent.add(batch, record, message, topics.logical.get(message.topic, message.topic))
+            topic = record.message.topic
+            # The stream has the next record ready: take it into this batch.
             more = ready is not None and not ready.empty()
-            if more and len(batch.events) < settings.lead_batch_max:
-                continue  # the stream has the next record ready: take it into this batch
-            await agent.flush(batch)
-            for event in batch.events:
-                await manual.ack(event)
-            per_record = (time.perf_counter() - started) / len(batch.events)
-            for _ in batch.events:
-                metrics.PROCESSING_SECONDS.labels("lead").observe(per_record)
-            batch = agent.batch()
+            await held.take(record, topics.logical.get(topic, topic), more)
 
     inputs = set(topics.inputs.topics)
 

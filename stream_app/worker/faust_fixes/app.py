@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import faust
 from faust.transport.drivers import aiokafka as aiokafka_driver
-from faust.types.transports import TransportT
+from faust.types.transports import ConsumerT, TransportT
 
 from stream_app.worker.faust_fixes.commits import ContiguousCommitConsumer
 
@@ -14,7 +17,25 @@ class FixedTransport(aiokafka_driver.Transport):
 
 
 class FixedApp(faust.App):
-    """Faust's App with the transport above; the only place that knows about it."""
+    """Faust's App with the transport above, and drains run before a rebalance waits.
+
+    On revoke, Faust clears every agent's queue and then waits until each record an
+    agent already took is acked. An agent that holds records across iterations (the
+    lead agent's batch) would wait for a next record that the cleared queue never
+    brings, and the rebalance would wait for it: `drains` (by agent name) flush
+    what is held first.
+    """
+
+    drains: dict[str, Callable[[], Awaitable[None]]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.drains = {}
 
     def _new_transport(self) -> TransportT:
         return FixedTransport(self.conf.broker_consumer, self)
+
+    async def _consumer_wait_empty(self, consumer: ConsumerT, logger: Any) -> None:
+        for drain in list(self.drains.values()):
+            await drain()
+        await super()._consumer_wait_empty(consumer, logger)

@@ -12,6 +12,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 import orjson
@@ -25,7 +26,10 @@ from stream_app.kafka.partitioner import partition_for
 from stream_app.worker import metrics
 from stream_app.worker.agents import lead as lead_module
 from stream_app.worker.agents.lead import LeadAgent
+from stream_app.worker.faust_fixes import FixedApp
 from stream_app.worker.tables import read_lead
+
+log = logging.getLogger(__name__)
 
 PII = ("Sarah Mitchell", "+15550100", "sarah@example.com", "Jake")
 
@@ -469,3 +473,48 @@ async def test_an_unreadable_stored_state_does_not_stop_the_re_index_of_the_othe
     lead_agent.reindex()  # the sweep's rebuild after a recovery: must not raise
 
     assert set(lead_agent.facts) == {"L2"}
+
+
+@dataclass
+class Taken:
+    """A record as the agent's loop takes it from the stream (an event, weakly referable
+    like Faust's)."""
+
+    message: Message
+
+
+async def test_a_held_batch_is_flushed_and_acked_when_a_rebalance_drains_it() -> None:
+    """A rebalance clears the queue the loop expected its next record from, then waits
+    for the held records' acks: the drain must flush them, or the group never re-forms."""
+    lead_agent, leads, topics = agent()
+    acked: list[Any] = []
+
+    async def ack(record: Any) -> None:
+        acked.append(record)
+
+    held = lead_module.HeldBatch(lead_agent, ack, lead_agent.batch())
+    first, second = (Taken(created(lead)) for lead in ("L1", "L2"))
+    await held.take(first, "leads", more=True)
+    await held.take(second, "leads", more=True)
+    assert (acked, leads, dict(topics.sent)) == ([], {}, {}), "held: nothing sent or written"
+
+    await held.drain()
+    assert acked == [first, second] and set(leads) == {"L1", "L2"}
+    assert len(topics.sent["next_best_actions"]) == 2
+    await held.drain()
+    assert len(acked) == 2, "an empty drain flushes nothing"
+
+
+async def test_the_app_drains_held_records_before_the_rebalance_waits_for_acks() -> None:
+    order: list[str] = []
+
+    async def drain() -> None:
+        order.append("drain")
+
+    async def wait_empty() -> None:
+        order.append("wait_empty")
+
+    app = FixedApp("drain-test")
+    app.drains["lead-agent"] = drain
+    await app._consumer_wait_empty(cast(Any, SimpleNamespace(wait_empty=wait_empty)), log)
+    assert order == ["drain", "wait_empty"]
