@@ -20,7 +20,6 @@ from stream_app.worker.agents import extractor as extractor_agent
 from stream_app.worker.agents import lead as lead_agent
 from stream_app.worker.agents import qlearner as qlearner_agent
 from stream_app.worker.faust_fixes import FixedApp, FixedTableManager
-from stream_app.worker.openai_extractor import OpenAIExtractor
 from stream_app.worker.qtable_view import QTableView
 from stream_app.worker.runtime import Runtime
 from stream_app.worker.tables import budget_table, lead_table, learner_table
@@ -106,6 +105,10 @@ def _credentials(settings: Settings) -> Any:
 def _extractor(settings: Settings) -> Extractor:
     """The provider Settings name; secrets stay in Settings and never reach logs."""
     if settings.extractor == ExtractorName.OPENAI:
+        # Imported here: the openai package takes 2-5 s to import, which every
+        # `stream-app` command (and every worker on the rules provider) paid.
+        from stream_app.worker.openai_extractor import OpenAIExtractor
+
         provider: Extractor = OpenAIExtractor.from_settings(settings)
         return provider
     return RulesExtractor(settings.keyword_scan)
