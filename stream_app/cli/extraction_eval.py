@@ -110,7 +110,7 @@ def _extractor(name: Provider) -> Extractor:
             raise typer.Exit(2) from None
     from stream_app.domain.extraction.rules import RulesExtractor
 
-    return RulesExtractor()
+    return RulesExtractor(load_settings().keyword_scan)  # the opt-out scan the worker runs
 
 
 async def _predict(extractor: Extractor, records: list[dict[str, Any]]) -> tuple[list[Pair], int]:
