@@ -67,9 +67,11 @@ def summary(result: BenchResult) -> list[str]:
         f"machine: {result.machine['cpus']} cpus, load {result.machine['load_before']} "
         f"-> {result.machine['load_after']}",
         f"(a) bare Faust table: {a.events_per_s:,.0f} events/s, "
-        f"{a.cpu_s_per_1k_events:.3f} CPU s/1k events, peak RSS {a.peak_rss_mb:.0f} MB",
+        f"{a.cpu_s_per_1k_events:.3f} CPU s/1k events (broker {a.broker_cpu_s_per_1k_events:.3f}),"
+        f" peak RSS {a.peak_rss_mb:.0f} MB",
         f"(b) pipeline: {b.events_per_s:,.0f} input events/s, "
-        f"{b.cpu_s_per_1k_events:.3f} CPU s/1k events, peak RSS {b.peak_rss_mb:.0f} MB",
+        f"{b.cpu_s_per_1k_events:.3f} CPU s/1k events (broker {b.broker_cpu_s_per_1k_events:.3f}),"
+        f" peak RSS {b.peak_rss_mb:.0f} MB",
         f"ratio (b)/(a): {result.ratio:.2f}",
         f"decision latency at {lat.achieved_rate:,.0f}/s (target {lat.target_rate:g}/s): "
         f"p50 {lat.p50_ms:.1f} ms, p95 {lat.p95_ms:.1f} ms, p99 {lat.p99_ms:.1f} ms "

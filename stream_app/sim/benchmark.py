@@ -91,6 +91,8 @@ class Phase:
     events_per_s: float
     cpu_s_per_1k_events: float
     peak_rss_mb: float
+    broker_cpu_s_per_1k_events: float = 0.0
+    """The embedded broker's own CPU over the same phase: it shares the machine."""
 
 
 @dataclass
@@ -307,14 +309,23 @@ async def produce_paced(
         await producer.stop()
 
 
-def _phase(events: int, seconds: float, before: list[Usage], after: list[Usage]) -> Phase:
+def _phase(
+    events: int,
+    seconds: float,
+    before: list[Usage],
+    after: list[Usage],
+    broker: tuple[Usage, Usage] | None = None,
+) -> Phase:
+    """`before` and `after` of each measured process; `broker`: the broker's two readings."""
     cpu = sum(a.cpu_s - b.cpu_s for a, b in zip(after, before, strict=True))
+    broker_cpu = broker[1].cpu_s - broker[0].cpu_s if broker else 0.0
     return Phase(
         events=events,
         seconds=round(seconds, 3),
         events_per_s=round(events / seconds, 1) if seconds > 0 else 0.0,
         cpu_s_per_1k_events=round(cpu / events * 1000, 4) if events else 0.0,
         peak_rss_mb=round(max(a.peak_rss_mb for a in after), 1),
+        broker_cpu_s_per_1k_events=round(broker_cpu / events * 1000, 4) if events else 0.0,
     )
 
 
@@ -340,12 +351,14 @@ async def _baseline(
             Produced(SOURCE, f"k{i % 10_000}".encode(), f"b-{i}".encode(), f"b-{i}")
             for i in range(config.baseline_events)
         ]
-        before = [usage(process.pid)]
+        before, broker_before = [usage(process.pid)], usage(broker.process.pid)
         started = await produce_backlog(broker.bootstrap, records, str)
         await outputs.wait_for({r.event_id for r in records}, deadline, process.alive)
         finished = max(outputs.arrived[r.event_id] for r in records)
-        after = [usage(process.pid)]
-        return _phase(len(records), finished - started, before, after)
+        after, broker_after = [usage(process.pid)], usage(broker.process.pid)
+        return _phase(
+            len(records), finished - started, before, after, (broker_before, broker_after)
+        )
     finally:
         await outputs.stop()
         process.stop()
@@ -430,14 +443,16 @@ async def _pipeline(
             f"{config.store}, {config.leads} leads, {len(records)} events"
         )
         check = _all_alive(workers)
-        before = [usage(w.pid) for w in workers]
+        before, broker_before = [usage(w.pid) for w in workers], usage(broker.process.pid)
         profiling = _profile(workers[0].pid, config.profile_s, workdir)
         started = await produce_backlog(broker.bootstrap, records, settings.topic)
         ids = {r.event_id for r in records}
         await outputs.wait_for(ids, deadline, check)
         finished = max(outputs.arrived[i] for i in ids)
-        after = [usage(w.pid) for w in workers]
-        pipeline = _phase(len(records), finished - started, before, after)
+        after, broker_after = [usage(w.pid) for w in workers], usage(broker.process.pid)
+        pipeline = _phase(
+            len(records), finished - started, before, after, (broker_before, broker_after)
+        )
         say(f"  {pipeline.events_per_s:,.0f} events/s")
         if profiling is not None:
             frames = await _frames(profiling, workdir)

@@ -54,6 +54,7 @@ def test_the_bench_command_measures_every_number_in_one_run(tmp_path: Path) -> N
     assert pipeline["events"] >= 40 * 3 and pipeline["events_per_s"] > 0
     for phase in (baseline, pipeline):
         assert phase["cpu_s_per_1k_events"] > 0 and phase["peak_rss_mb"] > 10
+        assert phase["broker_cpu_s_per_1k_events"] > 0
     assert result["ratio"] == pytest.approx(
         pipeline["events_per_s"] / baseline["events_per_s"], rel=0.01
     )

@@ -32,11 +32,16 @@ def test_usage_reads_this_process_cpu_and_peak_rss() -> None:
 
 def test_a_phase_sums_cpu_over_processes_and_takes_the_largest_peak() -> None:
     phase = _phase(
-        2_000, 4.0, [Usage(1.0, 50), Usage(2.0, 60)], [Usage(2.0, 80), Usage(4.0, 70)]
+        2_000,
+        4.0,
+        [Usage(1.0, 50), Usage(2.0, 60)],
+        [Usage(2.0, 80), Usage(4.0, 70)],
+        (Usage(10.0, 30), Usage(11.0, 30)),
     )
     assert phase.events_per_s == 500
     assert phase.cpu_s_per_1k_events == 1.5
     assert phase.peak_rss_mb == 80
+    assert phase.broker_cpu_s_per_1k_events == 0.5
 
 
 def test_top_frames_ranks_functions_by_inclusive_samples() -> None:
