@@ -55,10 +55,16 @@ def test_the_locked_set_is_unchanged() -> None:
     assert hashlib.sha256(LOCKED.read_bytes()).hexdigest() == LOCKED_SHA256
 
 
-@pytest.mark.parametrize("path", [DEV, LOCKED], ids=["dev", "locked"])
-def test_each_set_is_well_formed(path: Path) -> None:
+DEV_ITEMS = 80 + 89
+"""The split's 80, then 89 more written and labelled before the rules ran on them
+(ids f001-f089: cautious consideration, worries asked as questions, polite declines),
+so the rules' dev errors come from text they were not already tuned to."""
+
+
+@pytest.mark.parametrize(("path", "size"), [(DEV, DEV_ITEMS), (LOCKED, 80)], ids=["dev", "locked"])
+def test_each_set_is_well_formed(path: Path, size: int) -> None:
     records = _records(path)
-    assert len(records) == 80
+    assert len(records) == size
     for record in records:
         labels = record["labels"]
         assert set(labels) == set(DIMENSIONS)
