@@ -2,9 +2,14 @@
 
 Declining, then scheduling, then objecting, then "can't talk now"/wrong number
 (unclear), then asking for information, then considering, then plain interest.
-Two refinements keep that honest: a decision-maker deferral ("let me talk to my
-wife") outweighs a price-only pushback, and an objection the family moved past in
-a later turn ("oh, that might be better") no longer defines the conversation.
+Refinements keep that honest, all about when a barrier is an objection: a
+decision-maker deferral ("let me talk to my wife") outweighs a price-only pushback;
+an objection the family moved past in a later turn ("oh, that might be better") no
+longer defines the conversation; a worry the family asks about in the same turn
+("worried it's too advanced. Do you have a beginner group?") is a question, not an
+objection; and a barrier given with a later time ("can't afford it, maybe next
+year") is a not-yet. A refusal softened to "for now" still refuses when nothing
+else in the conversation takes a stance.
 
 The family's sentences carry the signals; the agent's turns are read for one
 piece of context a reader would also use: whether the family is answering the
@@ -22,7 +27,15 @@ from stream_app.domain.extraction.model import Evidence, Intent
 from stream_app.domain.extraction.rules import phrases_intent as phrases
 from stream_app.domain.extraction.rules.dimensions import Read
 from stream_app.domain.extraction.rules.phrases_context import TIME
-from stream_app.domain.extraction.rules.text import Sentence, hits, matches, quotes, rx, whole
+from stream_app.domain.extraction.rules.text import (
+    NEGATORS,
+    Sentence,
+    hits,
+    matches,
+    quotes,
+    rx,
+    whole,
+)
 
 _DECLINE: Final = rx(*phrases.DECLINE)
 _SCHEDULE_REQUEST: Final = rx(*phrases.SCHEDULE_REQUEST)
@@ -41,6 +54,10 @@ _CONFIRM_REQUEST: Final = rx(*phrases.CONFIRM_REQUEST)
 _CONFIRM_REPLY: Final = re.compile(phrases.CONFIRM_REPLY, re.IGNORECASE)
 _DAY_SHORT: Final = re.compile(phrases.DAY_SHORT, re.IGNORECASE)
 _BUT_NOT_NOW: Final = rx(*phrases.BUT_NOT_NOW)
+_AGENT_OFFERS_BOOKING: Final = rx(*phrases.AGENT_OFFERS_BOOKING)
+_YES: Final = re.compile(phrases.YES, re.IGNORECASE)
+_QUESTION_OPENER: Final = re.compile(phrases.QUESTION_OPENER, re.IGNORECASE)
+_RHETORICAL: Final = rx(*phrases.RHETORICAL)
 _TIME: Final = rx(*TIME)
 _DESIRE: Final = rx(
     r"\b(?:(?:would|'d)\s+(?:love|like)|want(?:s|ed)?)\s+to\s+"
@@ -66,24 +83,30 @@ def decide(conversation: Conversation, read: Read) -> tuple[Intent, tuple[Eviden
     sentences = read.sentences
     if read.opt_out:
         return Intent.DECLINING, read.opt_out_evidence
-    if found := _declines(sentences) or _answers_no(conversation, read):
+    firm, softened = _declines(sentences)
+    if found := firm or _answers_no(conversation, read):
         return Intent.DECLINING, quotes(found)
     if found := (
         matches(_SCHEDULE_REQUEST, sentences)
         or _proposes_time(sentences)
         or _confirms(conversation, read)
         or _wants_a_time(sentences)
+        or _accepts_booking(conversation, read)
+        or _picks_a_slot(conversation, read)
     ):
         return Intent.SCHEDULING, quotes(found)
     deferring = matches(_DEFER_TO_DECISION_MAKER, sentences)
+    objecting = _objecting_turns(read)
     moved_on = (
-        bool(read.objection_turns)
-        and read.last_turn not in read.objection_turns
+        bool(objecting)
+        and read.last_turn not in objecting
         and bool(hits(_RESOLVED, [s for s in sentences if s.turn == read.last_turn]))
     )
-    if read.objection_turns and not moved_on and not deferring:
-        raised = [e for o in read.objections for e in o.evidence]
-        raised += [whole(b) for b in read.blockers]
+    if objecting and not moved_on and not deferring:
+        if later := matches(_LONG_DEFERRAL, [s for s in sentences if s.turn in objecting]):
+            return Intent.CONSIDERING, quotes(later)
+        raised = [e for o in read.objections for e in o.evidence if e.turn in objecting]
+        raised += [whole(b) for b in read.blockers if b.turn in objecting]
         return Intent.OBJECTING, tuple(dict.fromkeys(raised))
     if found := matches(_LONG_DEFERRAL, sentences):
         return Intent.CONSIDERING, quotes(found)
@@ -92,6 +115,8 @@ def decide(conversation: Conversation, read: Read) -> tuple[Intent, tuple[Eviden
     soft = _latest_stance(conversation, read, deferring)
     if soft is not None:
         return soft
+    if softened:
+        return Intent.DECLINING, quotes(softened)
     return Intent.UNCLEAR, ()
 
 
@@ -186,14 +211,81 @@ def _is_question(s: Sentence) -> bool:
     return s.text.endswith("?") or bool(_INFO_REQUEST.search(s.text))
 
 
-def _declines(sentences: Sequence[Sentence]) -> Found:
-    """Refusals, except "not interested in X, but is there Y?", which is a question about Y."""
-    found: Found = []
+def _declines(sentences: Sequence[Sentence]) -> tuple[Found, Found]:
+    """Refusals, and refusals softened by what follows them.
+
+    "Not interested in X, but is there Y?" is a question about Y and "not
+    interested right now" may be a not-yet, so those are set apart as softened: they
+    decide only when nothing else in the conversation does ("we'll pass for now 🙂").
+    """
+    firm: Found = []
+    softened: Found = []
     for s in sentences:
         match = _DECLINE.search(s.text)
-        if match and not _BUT_NOT_NOW.search(s.text[match.end() :]):
-            found.append((s, match))
-    return found
+        if match:
+            soft = _BUT_NOT_NOW.search(s.text[match.end() :])
+            (softened if soft else firm).append((s, match))
+    return firm, softened
+
+
+def _objecting_turns(read: Read) -> frozenset[int]:
+    """The turns that raise a barrier and do not also ask past it.
+
+    A family that names a worry and asks about it in the same turn ("she's never
+    been on a boat. Do you have a beginner group?", "Is there aid? Things have been
+    tight.") is asking; only a barrier stated without a real question objects.
+    """
+    asking = {s.turn for s in read.sentences if _asks(s)}
+    return frozenset(t for t in read.objection_turns if t not in asking)
+
+
+def _asks(s: Sentence) -> bool:
+    """A real question: a question's form or an ask for information, not a jab.
+
+    "Four hundred for the semester?" and "the fee went up again?" repeat a figure
+    in disbelief, and "why is it so much?" argues; neither asks for anything.
+    """
+    if _RHETORICAL.search(s.text):
+        return False
+    if s.text.endswith("?"):
+        return bool(_QUESTION_OPENER.match(s.text) or _INFO_REQUEST.search(s.text))
+    return bool(_INFO_REQUEST.search(s.text)) and not _WH_QUESTION.match(s.text)
+
+
+def _accepts_booking(conversation: Conversation, read: Read) -> Found:
+    """A "yes" that opens the family's reply to the agent offering to book ("want to book ...?")."""
+    turns = conversation.turns
+    openers = {s.turn: s for s in reversed(read.sentences)}
+    for s in openers.values():
+        previous = next(
+            (turns[i] for i in range(s.turn - 1, -1, -1) if turns[i].role == "agent"), None
+        )
+        if (
+            previous is not None
+            and _AGENT_OFFERS_BOOKING.search(previous.text)
+            and (m := _YES.match(s.text))
+        ):
+            return [(s, m)]
+    return []
+
+
+def _picks_a_slot(conversation: Conversation, read: Read) -> Found:
+    """A short reply naming a day or time the agent just offered ("sat 11 pls")."""
+    turns = conversation.turns
+    picked: list[Sentence] = []
+    for s in read.sentences:
+        previous = turns[s.turn - 1] if s.turn > 0 else None
+        if (
+            previous is not None
+            and previous.role == "agent"
+            and _CLOCK_OR_DAY.search(previous.text)
+            and not s.text.endswith("?")
+            and len(words := s.text.lower().split()) <= _SHORT_QUESTION_WORDS
+            and not NEGATORS.intersection(words)
+            and _DAY_SHORT.search(s.text)
+        ):
+            picked.append(s)
+    return _whole(picked)
 
 
 def _answers_no(conversation: Conversation, read: Read) -> Found:

@@ -103,6 +103,8 @@ FIN_STRAIN: Final[tuple[str, ...]] = (
 MONEY_CONTEXT: Final[tuple[str, ...]] = (
     r"\$\s?\d",
     r"\b\d+\s+(?:a|per)\s+(?:month|week|session|class|semester|year)\b",
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|sixty|seventy"
+    r"|eighty|ninety)(?:[\s-]\w+)?\s+(?:a|per)\s+(?:month|week|session|class|semester|year)\b",
     r"\b(?:hundred|thousand)\b",
     r"\b(?:price|cost|fee|fees|tuition|invoice|bill|pay|paying|paid|money|budget|registration)\b",
 )
@@ -168,6 +170,8 @@ OBJECTIONS: Final[tuple[ObjectionTopic, ...]] = (
             r"\b(?:that|the)\s+drive\b",
             r"\b(?:don't|do\s+not)\s+have\s+a\s+car\b",
             r"\bcan't\s+drive\s+(?:her|him|them)\b",
+            r"\bmuy\s+lejos\b",
+            r"\bno\s+(?:tengo|tenemos)\s+(?:carro|coche|auto)\b",
         ),
         Level.MODERATE,
     ),
@@ -185,6 +189,8 @@ OBJECTIONS: Final[tuple[ObjectionTopic, ...]] = (
             r"\balready\s+(?:do|does|have|has)\s+\w+\s+on\b",
             r"\bsame\s+(?:afternoon|day|time|night|evening)\b",
             r"\bworried\s+about\s+the\s+(?:\w+\s+)?(?:practices|times?|schedule|days?)\b",
+            r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)days?|week(?:day|end|night)s?|mornings?|"
+            r"afternoons?|evenings?)\s+(?:just\s+)?(?:don't|doesn't|won't|do\s+not|does\s+not)\s+work\b",
         ),
         Level.MODERATE,
     ),
@@ -206,6 +212,8 @@ OBJECTIONS: Final[tuple[ObjectionTopic, ...]] = (
             r"\bmean\s+to\s+(?:her|him|them)\b",
             r"\bbull(?:y|ied|ying)\b",
             r"\b(?:don't|doesn't|won't)\s+(?:think\s+)?(?:\w+\s+){0,2}want\s+to\s+go\s+back\b",
+            r"\b(?:says|thinks|said)\s+(?:it's|it\s+is|its|it\s+was)\s+(?:boring|dumb|lame)\b",
+            r"\bcan't\s+get\s+(?:him|her|them)\s+to\b",
         ),
         Level.MODERATE,
     ),
@@ -246,6 +254,9 @@ OBJECTIONS: Final[tuple[ObjectionTopic, ...]] = (
             r"\bnot\s+thrilled\b",
             r"\byelled\s+at\b",
             r"\bon\s+(?:his|her)\s+phone\s+the\s+whole\s+time\b",
+            r"\b(?:was|were|it's\s+been)\s+a\s+(?:mess|disaster|joke)\b",
+            r"\bkept\s+cancel+ing\b",
+            r"\bcancel+ed\s+on\s+us\b",
         ),
         Level.MODERATE,
     ),
@@ -261,6 +272,7 @@ COMPETITOR: Final[tuple[str, ...]] = (
     r"\banother\s+(?:academy|club|program|studio|gym|school|place|camp|team)\b",
     r"\bsomewhere\s+else\b",
     r"\belsewhere\b",
+    r"\bthe\s+other\s+(?:academy|club|program|studio|gym|school|place|camp|team)\b",
 )
 
 # ---------------------------------------------------------------------------

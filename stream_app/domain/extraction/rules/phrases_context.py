@@ -49,7 +49,12 @@ CONSTRAINT_CUE: Final[tuple[str, ...]] = (
 
 RELATIVE_WHO: Final = r"(?:husband|wife|partner|spouse|ex|mom|dad|mother|father|parents)"
 """The relatives a parent defers to, as one regex group."""
-WHO: Final = r"\b(husband|wife|partner|spouse|ex|mom|dad|mother|father|parents)\b"
+RELATIVE_WHO_ES: Final = r"(?:esposo|esposa|marido|pareja|pap[aá]|mam[aá]|padre|madre)"
+"""The same relatives in Spanish ("hablarlo con su papá")."""
+WHO: Final = (
+    r"\b(husband|wife|partner|spouse|ex|mom|dad|mother|father|parents"
+    r"|esposo|esposa|marido|pareja|pap[aá]|mam[aá]|padre|madre)\b"
+)
 """The same relatives, captured, to name the decision maker a phrase points at."""
 
 SIBLING: Final[tuple[str, ...]] = (
@@ -57,7 +62,10 @@ SIBLING: Final[tuple[str, ...]] = (
     r"\btwins\b",
     r"\b(?:two|three|four|2|3|4)\s+(?:kids|boys|girls|children)\b",
     r"\b(?:my|our)\s+(?:kids|children)\b",
-    r"\bthe\s+(?:kids|children)\b(?!\s+(?:in|at|there|who))",
+    r"(?<!at\s)(?<!to\s)\bthe\s+(?:kids|children)\b(?!\s+(?:in|at|there|who))",
+    r"\bboth\s+(?:my|our)\s+(?:kids|girls|boys|children)\b",
+    r"\b(?:sus|mis|los)\s+herman(?:os|as|itos|itas)\b",
+    r"\bherman(?:os|as)\b",
     r"\bboth\s+of\s+them\b",
     r"\bthe\s+(?:girls|boys)\b(?!\s*(?:&|and)\s)",
 )
@@ -66,6 +74,9 @@ DECISION_MAKER: Final[tuple[str, ...]] = (
     r"\bit's\s+my\s+(?:husband|wife|partner|spouse)\s+who\b",
     r"\b(?:let\s+me|i'll|i\s+will|i\s+need\s+to|i\s+have\s+to)\s+(?:see|check|ask|talk|figure\s+out)\b"
     rf"[\w\s']{{0,30}}\bmy\s+{RELATIVE_WHO}\b",
+    rf"\b(?:let\s+me|lemme|i'll|i\s+will|i\s+(?:just\s+|really\s+)?(?:need|have)\s+to|i\s+gotta|"
+    rf"we\s+(?:just\s+)?need\s+to)\s+[\w\s']{{0,30}}\b(?:with|by)\s+(?:my|his|her)\s+{RELATIVE_WHO}\b",
+    rf"\b(?:hablar|consultar)(?:lo)?\s+con\s+(?:mi|su)\s+{RELATIVE_WHO_ES}\b",
     r"\b(?:talk|speak|check|discuss|run\s+it\s+by|ask)\s+(?:it\s+over\s+)?(?:with\s+|to\s+)?my\s+"
     r"(?:husband|wife|partner|spouse|ex|mom|dad|mother|father|parents)\b",
     r"\b(?:his|her|their|my)\s+(?:dad|mom|father|mother|husband|wife|partner|ex)\s+"
@@ -81,6 +92,8 @@ FAMILY_NOTE: Final[tuple[str, ...]] = (
     r"\b(?:grandma|grandpa|grandmother|grandfather|grandparents)\s+(?:picks?|drops?|watch\w*|take\w*\s+care)\b",
     r"\b(?:separated|divorced|divorcing)\b",
     r"\bi\s+pick\s+(?:him|her|them)\s+up\b",
+    r"\bmy\s+(?:\w+\s+)?grand(?:son|daughter|child(?:ren)?|kids?)\b",
+    r"\b(?:father|mother|brother|sister)-in-law\b",
 )
 
 # ---------------------------------------------------------------------------

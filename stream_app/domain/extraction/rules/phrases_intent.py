@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from typing import Final
 
-from stream_app.domain.extraction.rules.phrases_context import RELATIVE_WHO
+from stream_app.domain.extraction.rules.phrases_context import RELATIVE_WHO, RELATIVE_WHO_ES
 
 DECLINE: Final[tuple[str, ...]] = (
     r"\b(?:not|no\s+longer|not\s+really)\s+interested\b",
     r"\bno\s+thank(?:s|\s+you)\b",
     r"\bnot\s+for\s+us\b",
+    r"\b(?:don't|do\s+not)\s+think\s+(?:it's|it\s+is|this\s+is|that's)\s+(?:really\s+)?for\s+(?:us|him|her|them)\b",
+    r"\bhold(?:ing)?\s+off\s+for\s+good\b",
+    r"\b(?:don't|do\s+not|no\s+need\s+to)\s+(?:worry\s+about\s+|bother\s+)?follow(?:ing)?\s+up\b",
+    r"\bgracias,?\s+pero\s+no\b",
     r"\b(?:we'll|we\s+will|we're\s+going\s+to|we\s+are\s+going\s+to|gonna)\s+(?:probably\s+)?pass\b",
     r"\bdecided\s+(?:not\s+to|against)\b",
     r"\bnot\s+(?:going\s+to|gonna)\s+(?:go\s+ahead|do\s+it|sign|enroll|continue|come\s+back|return)\b",
@@ -125,11 +129,24 @@ CONSIDER: Final[tuple[str, ...]] = (
     r"\bkeep\s+me\s+posted\b",
     r"\bwaiting\s+to\s+see\b",
     r"\bthinking\s+about\s+it\b",
+    r"\bweigh(?:ing)?\s+(?:it|our\s+options|things|that)\b",
+    r"\bon\s+the\s+fence\b",
+    r"\bmull(?:ing)?\s+(?:it\s+)?over\b",
+    r"\bsleep\s+on\s+it\b",
+    r"\bgive\s+(?:me|us)\s+(?:a\s+)?(?:few|couple(?:\s+of)?)\s+(?:days|weeks)\b",
+    r"\bnot\s+ready\s+to\s+(?:sign|commit|decide|enroll|register)\b",
+    r"\btalk\s+it\s+over\b",
+    r"\bwant\s+to\s+see\s+(?:what|how)\b[^.?!]{0,40}\bfirst\b",
+    r"\b(?:lo|la)\s+(?:voy\s+a|vamos\s+a)\s+pensar\b",
+    r"\b(?:pensarlo|d[eé]jame\s+pensar)\b",
+    r"\b(?:le|te)\s+(?:aviso|llamo)\b",
 )
 DEFER_TO_DECISION_MAKER: Final[tuple[str, ...]] = (
     r"\b(?:talk|speak|check|discuss|run\s+it\s+by|ask|coordinate)\s+(?:it\s+over\s+|this\s+over\s+)?"
     rf"(?:with\s+|to\s+)?(?:my|his|her|their)\s+{RELATIVE_WHO}\b",
-    rf"\b(?:hablar|consultar)(?:lo)?\s+con\s+mi\s+{RELATIVE_WHO}\b",
+    rf"\b(?:hablar|consultar)(?:lo)?\s+con\s+(?:mi|su)\s+{RELATIVE_WHO_ES}\b",
+    rf"\b(?:let\s+me|lemme|i'll|i\s+will|i\s+(?:just\s+|really\s+)?(?:need|have)\s+to|i\s+gotta|we\s+(?:just\s+)?need\s+to)\s+"
+    rf"[\w\s']{{0,30}}\b(?:with|by)\s+(?:my|his|her)\s+{RELATIVE_WHO}\b",
     r"\b(?:she's|he's)\s+the\s+decider\b",
     r"\b(?:let\s+me|i'll|i\s+will|i\s+need\s+to|i\s+have\s+to)\s+(?:see|check|ask|talk|figure\s+out)\b"
     rf"[\w\s']{{0,30}}\bmy\s+{RELATIVE_WHO}\b",
@@ -148,6 +165,7 @@ INTERESTED: Final[tuple[str, ...]] = (
     r"\b(?:she|he|they)(?:'d|\s+would)\s+love\b",
     r"\b(?:estamos|est[aá])\s+interesad[oa]s?\b",
     r"\bme\s+encantar[ií]a\b",
+    r"\b(?:he's|she's|they've|he\s+has|she\s+has)\s+been\s+(?:asking|begging|talking)\s+(?:about|for)\b",
 )
 INFO_REQUEST: Final[tuple[str, ...]] = (
     r"\b(?:pls|please)\s+send\b",
@@ -196,6 +214,29 @@ BUT_NOT_NOW: Final[tuple[str, ...]] = (
     r"\b(?:right\s+now|at\s+the\s+moment|for\s+now)\b",
 )
 """After a refusal, what turns it into a question or a not-yet ("not interested right now")."""
+AGENT_OFFERS_BOOKING: Final[tuple[str, ...]] = (
+    r"\b(?:want|like)\s+(?:me\s+)?to\s+(?:book|schedule|reserve|save|hold|grab)\b",
+    r"\b(?:shall|should|can)\s+i\s+(?:book|schedule|reserve|save|hold|put)\b",
+    r"\b(?:quiere|quieres|desea)\s+(?:agendar|reservar|inscribir)\w*\b",
+)
+"""The agent offering to book, so a "yes" that opens the reply accepts a booking."""
+YES: Final = (
+    r"^(?:yes|yeah|yep|yup|sure|s[ií]|ok(?:ay)?|absolutely|definitely|please\s+do)\b"
+    r"(?![^.!?]*\bbut\b)"
+)
+"""A reply that opens with assent and takes nothing back in the same sentence."""
+QUESTION_OPENER: Final = (
+    r"^\W*(?:(?:oh|ok|okay|so|and|also|but|hi|hola|hey|um|well|sorry|quick\s+question)\W+){0,3}"
+    r"(?:is|are|was|do|does|did|can|could|will|would|should|may|what|what's|when|where|which|who|how"
+    r"|any|anything|¿|cu[aá]nto|cu[aá]ndo|qu[eé]|c[oó]mo|d[oó]nde|hay|tienen|puede)"
+)
+"""How a question that asks for something opens, English or Spanish ("¿...", "cuánto ...")."""
+RHETORICAL: Final[tuple[str, ...]] = (
+    r"^\W*why\b",
+    r"\b(?:are|r)\s+(?:you|u)\s+(?:kidding|serious|joking)\b",
+    r"\bseriously\s*\?",
+)
+"""Questions that argue rather than ask."""
 AGENT_ASKS_WHEN: Final[tuple[str, ...]] = (
     r"\b(?:what|which)\s+(?:days?|times?)\b",
     r"\bwhen\s+(?:works|would|is\s+good)\b",

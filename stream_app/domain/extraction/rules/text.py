@@ -39,6 +39,7 @@ SHORTHAND: Final[tuple[tuple[str, str], ...]] = tuple(
         ("u", "you"),
         ("ur", "your"),
         ("thx", "thanks"),
+        (r"w(?=\s+(?:my|his|her|the|you|u|us|them)\b)", "with"),
         ("r", "are"),
         (r"b(?=\s+(?:there|here|back|ready|late))", "be"),
         ("yr|yrs", "year"),

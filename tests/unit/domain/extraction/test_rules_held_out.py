@@ -128,3 +128,42 @@ def test_sarcasm_is_negative() -> None:
         sms_thread(_sms("sure, sounds great, another thing to drive to, just what my week needed"))
     )
     assert said.sentiment is Sentiment.NEGATIVE
+
+
+@pytest.mark.parametrize(
+    "bodies, agent, intent",
+    [
+        # a worry asked about in the same turn is a question, before or after the ask
+        (
+            ("I'm worried it's too advanced for her. Do you have a beginner group?",),
+            None,
+            Intent.REQUESTING_INFO,
+        ),
+        (("Is there financial aid? Things have been tight.",), None, Intent.REQUESTING_INFO),
+        # the same worry stated alone is an objection
+        (("I think it's too advanced for her.",), None, Intent.OBJECTING),
+        (("Things have been tight.",), None, Intent.OBJECTING),
+        # a figure repeated in disbelief, or a "why", argues rather than asks
+        (("One-fifty a month? That's a lot for tutoring.",), None, Intent.OBJECTING),
+        (("Why is it so expensive?",), None, Intent.OBJECTING),
+        # a barrier given with a later time is a not-yet
+        (("not this year, we just can't afford it. maybe next year",), None, Intent.CONSIDERING),
+        # a refusal softened to "for now" still refuses when nothing else takes a stance
+        (("thank you so much but we'll pass for now",), None, Intent.DECLINING),
+        (("I don't think it's for us. Thanks though.",), None, Intent.DECLINING),
+        (("We're going to hold off for good.",), None, Intent.DECLINING),
+        # deferring to a relative, whatever the verb, and in Spanish
+        (("I just need to sit down with my partner first.",), None, Intent.CONSIDERING),
+        (("me gusta, pero tengo que hablarlo con su papá",), None, Intent.CONSIDERING),
+        (("We're interested, but not ready to sign anything yet.",), None, Intent.CONSIDERING),
+        (("lo voy a pensar y le aviso",), None, Intent.CONSIDERING),
+        # a yes to the agent offering a booking, or a short pick of an offered slot
+        (("yes pls. anytime after 5",), "Want to book a free assessment?", Intent.SCHEDULING),
+        (("yes but what does it cost?",), "Want to book a trial?", Intent.REQUESTING_INFO),
+        (("sat 11 pls",), "We have trial slots Wed 4pm or Sat 11am.", Intent.SCHEDULING),
+        (("saturdays dont work",), "We have trial slots Wed 4pm or Sat 11am.", Intent.OBJECTING),
+    ],
+)
+def test_intent_precedence(bodies: tuple[str, ...], agent: str | None, intent: Intent) -> None:
+    """An objection only when the family objects: not when it asks, defers or refuses."""
+    assert extract(sms_thread(_sms(*bodies, agent=agent))).intent is intent
