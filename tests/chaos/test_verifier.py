@@ -9,6 +9,7 @@ import orjson
 from stream_app.domain.actions import Action
 from stream_app.domain.lead.ids import decision_id, stable_id
 from stream_app.domain.learner import LearnerParams
+from stream_app.worker.agents.qlearner import GUARD_KEY
 from tests.chaos import verifier as v
 from tests.chaos.logs import Rec
 from tests.chaos.workload import Sent
@@ -123,6 +124,18 @@ def test_a_state_or_learner_entry_written_from_a_stale_value_is_a_violation() ->
     entries = [rec("q", n, {"visits": visits}, key="s|a") for n, visits in enumerate((1, 2, 2))]
     [found] = v.learner_never_regresses(entries)
     assert "q-learner-changelog@2 (00:00:00.000) has 2 visits after 2 @1" in found.detail
+
+
+def test_the_guard_totals_beside_the_entries_must_not_lose_leads() -> None:
+    def totals(learning: int, holdout: int) -> dict[str, Any]:
+        arm = {"conversions": 0, "return_sum": 0.0}
+        return {"learning": {**arm, "leads": learning}, "holdout": {**arm, "leads": holdout}}
+
+    grows = [rec("q", n, totals(*t), key=GUARD_KEY) for n, t in enumerate([(1, 0), (1, 1)])]
+    assert v.learner_never_regresses(grows) == []
+    stale = [*grows, rec("q", 2, totals(1, 0), key=GUARD_KEY)]
+    [found] = v.learner_never_regresses(stale)
+    assert "counts 1 leads after 2" in found.detail
 
 
 def nba(trigger: str, action: str, status: str = "contacted") -> dict[str, Any]:

@@ -24,6 +24,7 @@ from stream_app.domain.lifecycle import CLOSED
 from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QTable
 from stream_app.offline.pipeline import Learner
+from stream_app.worker.agents.qlearner import GUARD_KEY
 from tests.chaos.logs import Rec
 from tests.chaos.workload import Sent
 
@@ -482,12 +483,26 @@ def leads_never_regress(changelog: list[Rec]) -> list[Violation]:
 def learner_never_regresses(changelog: list[Rec]) -> list[Violation]:
     """Each q-learner entry's visits only grow (every write follows one learned
     transition): a value with no more visits than the one before it was learned from a
-    stale entry (a recovery that missed the newest)."""
+    stale entry (a recovery that missed the newest). The running guard's per-arm
+    totals share the table: their lead counts never fall."""
     out = []
     last: dict[str, tuple[Rec, int]] = {}
     for rec in sorted(changelog, key=lambda r: r.offset):
         entry, key = rec.json, rec.text_key
         if key is None or not isinstance(entry, dict):
+            continue
+        if key == GUARD_KEY:
+            leads = sum(int(arm["leads"]) for arm in entry.values())
+            if key in last and leads < last[key][1]:
+                before, had = last[key]
+                out.append(
+                    Violation(
+                        "state never regresses",
+                        f"{key}: q-learner-changelog@{rec.offset} counts {leads} leads after "
+                        f"{had} @{before.offset}: written from stale totals",
+                    )
+                )
+            last[key] = (rec, leads)
             continue
         visits = int(entry["visits"])
         if key in last and visits <= last[key][1]:
