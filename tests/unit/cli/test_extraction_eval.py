@@ -22,17 +22,17 @@ def test_prints_the_table_and_writes_every_number(tmp_path: Path) -> None:
         app, ["extraction-eval", "--set", "dev", "--draws", "200", "--json", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "rules on dev (169 items)" in result.output
+    assert "rules on dev (210 items)" in result.output
     assert "intent confusion" in result.output
     data = json.loads(out.read_text())
-    assert (data["set"], data["items"]) == ("dev", 169)
+    assert (data["set"], data["items"]) == ("dev", 210)
     dims = data["rules"]["dimensions"]
     assert set(dims) == set(DIMENSIONS)
     for d in DIMENSIONS:
         for m in METRICS:
             low, high = dims[d][m]["ci95"]
             assert 0.0 <= low <= high <= 1.0
-    assert sum(c["count"] for c in data["rules"]["intent_confusion"]) == 169
+    assert sum(c["count"] for c in data["rules"]["intent_confusion"]) == 210
 
 
 def test_refuses_to_list_the_locked_sets_misses() -> None:
@@ -71,7 +71,7 @@ async def test_an_openai_compatible_provider_is_scored_too(
             runner.invoke, app, [*args, "--draws", "100", "--json", str(out)]
         )
     assert result.exit_code == 0, result.output
-    assert "openai on dev (169 items)" in result.output and "rules on dev" in result.output
+    assert "openai on dev (210 items)" in result.output and "rules on dev" in result.output
     data = json.loads(out.read_text())
     # no_response conversations (agent only) make no call, so they quote nothing
     assert data["openai"]["unverified_quotes"] == len(server.requests) > 70
