@@ -58,6 +58,8 @@ _AGENT_OFFERS_BOOKING: Final = rx(*phrases.AGENT_OFFERS_BOOKING)
 _YES: Final = re.compile(phrases.YES, re.IGNORECASE)
 _QUESTION_OPENER: Final = re.compile(phrases.QUESTION_OPENER, re.IGNORECASE)
 _RHETORICAL: Final = rx(*phrases.RHETORICAL)
+_ASK_UNMARKED: Final = rx(*phrases.ASK_UNMARKED)
+_HEDGE: Final = rx(*phrases.HEDGE)
 _TIME: Final = rx(*TIME)
 _DESIRE: Final = rx(
     r"\b(?:(?:would|'d)\s+(?:love|like)|want(?:s|ed)?)\s+to\s+"
@@ -161,6 +163,8 @@ def _latest_stance(
         if keen := matches(_INTERESTED, found):
             if deferring:
                 return Intent.CONSIDERING, quotes(deferring)
+            if hedged := [(s, m) for s, m in keen if _HEDGE.search(s.text[m.end() :])]:
+                return Intent.CONSIDERING, quotes(_whole([s for s, _ in hedged]))
             return Intent.INTERESTED, quotes(keen)
     return (Intent.CONSIDERING, quotes(deferring)) if deferring else None
 
@@ -208,7 +212,11 @@ def _confirms(conversation: Conversation, read: Read) -> Found:
 
 
 def _is_question(s: Sentence) -> bool:
-    return s.text.endswith("?") or bool(_INFO_REQUEST.search(s.text))
+    return (
+        s.text.endswith("?")
+        or bool(_INFO_REQUEST.search(s.text))
+        or bool(_ASK_UNMARKED.search(s.text))
+    )
 
 
 def _declines(sentences: Sequence[Sentence]) -> tuple[Found, Found]:
@@ -249,7 +257,7 @@ def _asks(s: Sentence) -> bool:
         return False
     if s.text.endswith("?"):
         return bool(_QUESTION_OPENER.match(s.text) or _INFO_REQUEST.search(s.text))
-    return bool(_INFO_REQUEST.search(s.text)) and not _WH_QUESTION.match(s.text)
+    return bool(_ASK_UNMARKED.search(s.text))
 
 
 def _accepts_booking(conversation: Conversation, read: Read) -> Found:

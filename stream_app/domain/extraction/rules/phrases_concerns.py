@@ -54,6 +54,7 @@ FIN_NO_CONCERN: Final[tuple[str, ...]] = (
     r"\bcheaper\s+than\s+(?:i|we)\s+thought\b",
     r"\b(?:that's|that\s+is|it's|very|pretty)\s+(?:reasonable|affordable)\b",
     r"\bnot\s+worried\s+about\s+(?:the\s+)?(?:cost|price|money)\b",
+    r"\b(?:the\s+)?(?:cost|price|money)\s+is\s+(?:fine|ok|okay|not\s+bad|no\s+problem)\b",
 )
 FIN_HIGH: Final[tuple[str, ...]] = (
     r"\b(?:can't|cant|cannot|can\s+not)\s+afford\b",
@@ -171,6 +172,7 @@ OBJECTIONS: Final[tuple[ObjectionTopic, ...]] = (
             r"\b(?:don't|do\s+not)\s+have\s+a\s+car\b",
             r"\bcan't\s+drive\s+(?:her|him|them)\b",
             r"\bmuy\s+lejos\b",
+            r"\b\d+\s*(?:minutes|mins|miles)\s+away\b",
             r"\bno\s+(?:tengo|tenemos)\s+(?:carro|coche|auto)\b",
         ),
         Level.MODERATE,
@@ -189,6 +191,7 @@ OBJECTIONS: Final[tuple[ObjectionTopic, ...]] = (
             r"\balready\s+(?:do|does|have|has)\s+\w+\s+on\b",
             r"\bsame\s+(?:afternoon|day|time|night|evening)\b",
             r"\bworried\s+about\s+the\s+(?:\w+\s+)?(?:practices|times?|schedule|days?)\b",
+            r"\b(?:practices|games|every\s+(?:weekend|night|day))\b[^.?!]{0,40}\b(?:is|are)\s+too\s+much\b",
             r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)days?|week(?:day|end|night)s?|mornings?|"
             r"afternoons?|evenings?)\s+(?:just\s+)?(?:don't|doesn't|won't|do\s+not|does\s+not)\s+work\b",
         ),
@@ -236,6 +239,7 @@ OBJECTIONS: Final[tuple[ObjectionTopic, ...]] = (
             r"\b(?:year|twelve\s+month|12\s+month|annual)\s+(?:contract|commitment)\b",
             r"\bcontract\s+is\s+a\s+lot\b",
             r"\bmonth\s+to\s+month\b",
+            r"\bnot\s+(?:signing|doing|committing\s+to)\s+(?:a|an)\s+(?:[\w-]+\s+){0,2}(?:contract|commitment)\b",
             r"\btoo\s+(?:much\s+of\s+a\s+)?commitment\b",
         ),
         Level.MODERATE,
@@ -273,6 +277,8 @@ COMPETITOR: Final[tuple[str, ...]] = (
     r"\bsomewhere\s+else\b",
     r"\belsewhere\b",
     r"\bthe\s+other\s+(?:academy|club|program|studio|gym|school|place|camp|team)\b",
+    r"\bwent\s+(?:ahead\s+)?with\s+(?:the|a|an|another)\s+(?:[\w']+\s+){0,3}"
+    r"(?:studio|club|school|academy|program|place|gym|team|camp)\b",
 )
 
 # ---------------------------------------------------------------------------

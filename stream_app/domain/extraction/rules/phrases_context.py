@@ -25,6 +25,7 @@ TIME: Final[tuple[str, ...]] = (
     r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm)\b",
     r"\b(?:at|after|before|around|till|until|by)\s+\d{1,2}(?::\d{2})?\b",
     r"\bnoon\b",
+    r"\bthe\s+\d{1,2}(?:st|nd|rd|th)\b",
     r"\b(?:after|before|until|till|starting(?:\s+in)?|start(?:ing)?\s+in|by|from|mid-?|early|late|end\s+of|beginning\s+of)\s*"
     r"(?:january|february|march|april|june|july|august|september|october|november|december)\b",
 )
@@ -64,6 +65,7 @@ SIBLING: Final[tuple[str, ...]] = (
     r"\b(?:my|our)\s+(?:kids|children)\b",
     r"(?<!at\s)(?<!to\s)\bthe\s+(?:kids|children)\b(?!\s+(?:in|at|there|who))",
     r"\bboth\s+(?:my|our)\s+(?:kids|girls|boys|children)\b",
+    r"\b(?:have|my|our)\s+(?:\w+\s+)?(?:other|younger|older)\s+(?:kids|children)\b",
     r"\b(?:sus|mis|los)\s+herman(?:os|as|itos|itas)\b",
     r"\bherman(?:os|as)\b",
     r"\bboth\s+of\s+them\b",
@@ -77,10 +79,10 @@ DECISION_MAKER: Final[tuple[str, ...]] = (
     rf"\b(?:let\s+me|lemme|i'll|i\s+will|i\s+(?:just\s+|really\s+)?(?:need|have)\s+to|i\s+gotta|"
     rf"we\s+(?:just\s+)?need\s+to)\s+[\w\s']{{0,30}}\b(?:with|by)\s+(?:my|his|her)\s+{RELATIVE_WHO}\b",
     rf"\b(?:hablar|consultar)(?:lo)?\s+con\s+(?:mi|su)\s+{RELATIVE_WHO_ES}\b",
-    r"\b(?:talk|speak|check|discuss|run\s+it\s+by|ask)\s+(?:it\s+over\s+)?(?:with\s+|to\s+)?my\s+"
+    r"\b(?:talk|speak|check|discuss|run\s+it\s+by|ask)(?:s|ed|ing)?\s+(?:it\s+over\s+)?(?:with\s+|to\s+)?(?:my|his|her)\s+"
     r"(?:husband|wife|partner|spouse|ex|mom|dad|mother|father|parents)\b",
     r"\b(?:his|her|their|my)\s+(?:dad|mom|father|mother|husband|wife|partner|ex)\s+"
-    r"(?:would\s+have\s+to|has\s+to|needs\s+to|makes\s+the\s+decisions|decides|will\s+decide|"
+    r"(?:would\s+have\s+to|has\s+to|needs\s+to|wants\s+to\s+(?:see|meet|check)|makes\s+the\s+decisions|decides|will\s+decide|"
     r"would\s+need\s+to|has\s+to\s+agree)\b",
 )
 FAMILY_NOTE: Final[tuple[str, ...]] = (

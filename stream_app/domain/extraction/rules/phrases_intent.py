@@ -21,7 +21,10 @@ DECLINE: Final[tuple[str, ...]] = (
     r"\bhold(?:ing)?\s+off\s+for\s+good\b",
     r"\b(?:don't|do\s+not|no\s+need\s+to)\s+(?:worry\s+about\s+|bother\s+)?follow(?:ing)?\s+up\b",
     r"\bgracias,?\s+pero\s+no\b",
-    r"\b(?:we'll|we\s+will|we're\s+going\s+to|we\s+are\s+going\s+to|gonna)\s+(?:probably\s+)?pass\b",
+    r"\b(?:we'll|we\s+will|we're\s+going\s+to|we\s+are\s+going\s+to|gonna)\s+(?:probably\s+)?(?:pass|skip)\b",
+    r"\b(?:going\s+to|gonna|have\s+to|'ll|will)\s+(?:have\s+to\s+)?say\s+no\b",
+    r"\bwent\s+(?:ahead\s+)?with\s+(?:the|a|an|another)\s+(?:[\w']+\s+){0,3}"
+    r"(?:studio|club|school|academy|program|place|gym|team|camp|class)\b",
     r"\bdecided\s+(?:not\s+to|against)\b",
     r"\bnot\s+(?:going\s+to|gonna)\s+(?:go\s+ahead|do\s+it|sign|enroll|continue|come\s+back|return)\b",
     r"\bwon't\s+be\s+(?:able\s+to\s+)?(?:do|doing|join|joining|continu\w*|com\w*|attend\w*)\b",
@@ -73,13 +76,14 @@ SCHEDULE_REQUEST: Final[tuple[str, ...]] = (
     r"\block\s+(?:it|that|this|us|him|her|them)\s+in\b",
     r"\bsee\s+(?:you|ya)\s+(?:then|there|on|at|next|tomorrow|soon|saturday|sunday|monday|tuesday|"
     r"wednesday|thursday|friday)\b",
-    r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)days?|\d{1,2}(?::\d{2})?\s*(?:am|pm)?)\s+"
+    r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)days?|\d{1,2}(?::\d{2})?\s*(?:am|pm)?|(?:the\s+)?\d{1,2}(?:st|nd|rd|th))\s+"
     r"(?:works|would\s+work|would\s+be\s+(?:great|perfect|good|fine|best)|is\s+(?:perfect|good|fine|great))\b",
 )
 UNCLEAR: Final[tuple[str, ...]] = (
     r"\bwrong\s+number\b",
     r"\bwho\s+is\s+this\b",
     r"\bwho's\s+this\b",
+    r"^\W*(?:sorry,?\s+|um,?\s+)?who\s*\?",
     r"\b(?:didn't|didnt|never)\s+(?:sign\s+up|ask)\b",
     r"\bdon't\s+have\s+any\s+kids\b",
     r"\bcall\s+(?:me\s+)?back\s+later\b",
@@ -125,7 +129,12 @@ CONSIDER: Final[tuple[str, ...]] = (
     r"\bthink\s+(?:on|over)\s+it\b",
     r"\bhave\s+to\s+think\b",
     r"\blet\s+me\s+see\b",
-    r"\bi'll\s+(?:let\s+you\s+know|call\s+you|get\s+back|text\s+you)\b",
+    r"\b(?:i'll|i\s+will|will)\s+(?:let\s+you\s+know|call\s+you|get\s+back|text\s+you|reach\s+(?:back\s+)?out)\b",
+    r"^\W*(?:probably|possibly|perhaps)\W*$",
+    r"\bleaning\s+(?:toward|towards)\b",
+    r"\bbefore\s+(?:we|i)\s+(?:decide|commit|sign\s+up|enroll)\b",
+    r"\btodav[ií]a\s+no\b",
+    r"\bestamos\s+viendo\b",
     r"\bkeep\s+me\s+posted\b",
     r"\bwaiting\s+to\s+see\b",
     r"\bthinking\s+about\s+it\b",
@@ -139,15 +148,16 @@ CONSIDER: Final[tuple[str, ...]] = (
     r"\bwant\s+to\s+see\s+(?:what|how)\b[^.?!]{0,40}\bfirst\b",
     r"\b(?:lo|la)\s+(?:voy\s+a|vamos\s+a)\s+pensar\b",
     r"\b(?:pensarlo|d[eé]jame\s+pensar)\b",
-    r"\b(?:le|te)\s+(?:aviso|llamo)\b",
+    r"\b(?:le|te)\s+(?:aviso|llamo|digo)\b",
 )
 DEFER_TO_DECISION_MAKER: Final[tuple[str, ...]] = (
-    r"\b(?:talk|speak|check|discuss|run\s+it\s+by|ask|coordinate)\s+(?:it\s+over\s+|this\s+over\s+)?"
+    r"\b(?:talk|speak|check|discuss|run\s+it\s+by|ask|coordinate)(?:s|ed|ing)?\s+(?:it\s+over\s+|this\s+over\s+)?"
     rf"(?:with\s+|to\s+)?(?:my|his|her|their)\s+{RELATIVE_WHO}\b",
     rf"\b(?:hablar|consultar)(?:lo)?\s+con\s+(?:mi|su)\s+{RELATIVE_WHO_ES}\b",
     rf"\b(?:let\s+me|lemme|i'll|i\s+will|i\s+(?:just\s+|really\s+)?(?:need|have)\s+to|i\s+gotta|we\s+(?:just\s+)?need\s+to)\s+"
     rf"[\w\s']{{0,30}}\b(?:with|by)\s+(?:my|his|her)\s+{RELATIVE_WHO}\b",
     r"\b(?:she's|he's)\s+the\s+decider\b",
+    rf"\b(?:my|his|her)\s+{RELATIVE_WHO}\s+(?:wants|needs|has)\s+to\s+(?:see|meet|check|look|hear|agree)\b",
     r"\b(?:let\s+me|i'll|i\s+will|i\s+need\s+to|i\s+have\s+to)\s+(?:see|check|ask|talk|figure\s+out)\b"
     rf"[\w\s']{{0,30}}\bmy\s+{RELATIVE_WHO}\b",
 )
@@ -166,7 +176,20 @@ INTERESTED: Final[tuple[str, ...]] = (
     r"\b(?:estamos|est[aá])\s+interesad[oa]s?\b",
     r"\bme\s+encantar[ií]a\b",
     r"\b(?:he's|she's|they've|he\s+has|she\s+has)\s+been\s+(?:asking|begging|talking)\s+(?:about|for)\b",
+    r"\b(?:so|really|totally)\s+into\s+(?:this|it|that)\b",
+    r"\b(?:really\s+|so\s+)?wants?\s+to\s+(?:do|try|join|start)\s+(?:it|this|that)\b",
+    r"^\W*(?:omg|oh|ooh)\W+(?:yes|yay)\b",
 )
+ASK_UNMARKED: Final[tuple[str, ...]] = (
+    r"^\W*(?:do|does|did|is|are|can|could|will|would|should)\s+(?:he|she|they|you|we|i|it|there|the|this|that)\b",
+    r"\b(?:pls|please)\s+send\b",
+    r"\b(?:i'd|i\s+would|i)\s+(?:like|need|love|want)\s+to\s+know\b",
+    r"\bwondering\s+(?:if|whether|what|how|when)\b",
+    r"\b(?:is|are)\s+there\s+(?:a|an|any)\b",
+    r"\bcan\s+you\s+(?:tell|send|email|text)\b",
+    r"\b(?:quer[ií]a|quiero)\s+(?:preguntar|saber)\b",
+)
+"""A question texted without its question mark ("does he have to play goalie"), or an ask."""
 INFO_REQUEST: Final[tuple[str, ...]] = (
     r"\b(?:pls|please)\s+send\b",
     r"\bsend\s+(?:me|it|us|over|the|pls|please)\b",
@@ -196,8 +219,14 @@ AGENT_ASKS_INTEREST: Final[tuple[str, ...]] = (
     r"\binterest(?:ed)?\b",
     r"\bwould\s+(?:you|he|she|they)\s+like\b",
     r"\bwant\s+(?:me\s+)?to\b",
+    r"\bstill\s+want\b",
+    r"\bready\s+to\b",
+    r"\bsigue\s+interesad\w*\b",
 )
-BARE_NO: Final = r"^(?:no|nope|nah|not\s+really|not\s+anymore|not\s+at\s+the\s+moment)\b"
+BARE_NO: Final = (
+    r"^(?:(?:sorry|oh|um),?\s+)?"
+    r"(?:no|nope|nah|not\s+really|not\s+anymore|not\s+at\s+the\s+moment|ya\s+no)\b"
+)
 """A family reply that opens with a refusal ("no", "nope", "not really")."""
 CONFIRM_REQUEST: Final[tuple[str, ...]] = (r"\breply\s+\S+\s+to\s+confirm\b", r"\bconfirm\b")
 """The agent asking the family to confirm a booking ("Reply YES to confirm")."""
@@ -231,6 +260,10 @@ QUESTION_OPENER: Final = (
     r"|any|anything|¿|cu[aá]nto|cu[aá]ndo|qu[eé]|c[oó]mo|d[oó]nde|hay|tienen|puede)"
 )
 """How a question that asks for something opens, English or Spanish ("¿...", "cuánto ...")."""
+HEDGE: Final[tuple[str, ...]] = (
+    r"\bbut\s+(?:\w+\s+){0,3}(?:need|have\s+to|want\s+to|not\s+(?:sure|ready|yet))\b",
+)
+"""After a keen word, a "but" that holds the decision back ("interested, but we need a week")."""
 RHETORICAL: Final[tuple[str, ...]] = (
     r"^\W*why\b",
     r"\b(?:are|r)\s+(?:you|u)\s+(?:kidding|serious|joking)\b",

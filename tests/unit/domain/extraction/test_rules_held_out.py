@@ -162,6 +162,21 @@ def test_sarcasm_is_negative() -> None:
         (("yes but what does it cost?",), "Want to book a trial?", Intent.REQUESTING_INFO),
         (("sat 11 pls",), "We have trial slots Wed 4pm or Sat 11am.", Intent.SCHEDULING),
         (("saturdays dont work",), "We have trial slots Wed 4pm or Sat 11am.", Intent.OBJECTING),
+        (("the 10th works for us",), "Next trial dates are Oct 3 or Oct 10.", Intent.SCHEDULING),
+        # a question texted without its mark still asks past the worry
+        (
+            ("he's scared of the ball lol. does he have to play goalie",),
+            None,
+            Intent.REQUESTING_INFO,
+        ),
+        # a bare "no" to "still want ...?", in Spanish too, refuses
+        (("no sorry. she lost interest",), "Still want the violin lesson?", Intent.DECLINING),
+        (("ya no, gracias",), "¿Sigue interesada en natación?", Intent.DECLINING),
+        (("Sorry, we went ahead with the studio by our house.",), None, Intent.DECLINING),
+        # interest held back by a "but" is still deciding
+        (("We're interested but we need a week to sort it out.",), None, Intent.CONSIDERING),
+        (("sorry who?",), "Following up on Jack's swim trial.", Intent.UNCLEAR),
+        (("still thinkin about it tbh",), None, Intent.CONSIDERING),
     ],
 )
 def test_intent_precedence(bodies: tuple[str, ...], agent: str | None, intent: Intent) -> None:
