@@ -20,6 +20,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 
+from stream_app.domain.lead.ids import decision_id
 from stream_app.kafka.embedded import EmbeddedBroker
 from tests.chaos.conftest import ChaosConfig
 from tests.chaos.fuzz_cases import Case, generate
@@ -74,6 +75,8 @@ def good_events(lead: str) -> list[tuple[str, dict[str, Any]]]:
                 "channel": "voice",
                 "direction": "outbound",
                 "outcome": "no_answer",
+                # The call carries out the first decision, so it closes that step.
+                "decision_id": decision_id(lead, f"{lead}-e1"),
             },
         ),
     ]
@@ -103,9 +106,7 @@ async def test_every_poison_record_is_dead_lettered_and_the_worker_keeps_decidin
             sent = await producer.send_and_wait(prefix + case.topic, case.value, key=case.key)
             placed[(case.topic, sent.partition, sent.offset)] = case
         goods = [good_lead(p) for p in range(PARTITIONS)]
-        for lead in goods:
-            for topic, event in good_events(lead):
-                await producer.send_and_wait(prefix + topic, orjson.dumps(event), key=lead.encode())
+        problems += await send_good_leads(producer, log, prefix, goods)
         problems += await keeps_working(worker, log, prefix, goods)
         problems += await consumed(broker, worker, log, prefix, topics)
         await log.caught_up()
@@ -151,6 +152,32 @@ def error_types(letters: dict[tuple[str, int, int], dict[str, Any]]) -> dict[str
     return dict(Counter(d.get("error_type", "?") for d in letters.values()))
 
 
+async def send_good_leads(
+    producer: AIOKafkaProducer, log: TopicLog, prefix: str, goods: list[str]
+) -> list[str]:
+    """Each good lead's creation, then, once it is decided, the call that carries that
+    decision out (on another topic, so only the wait fixes their order)."""
+    created, called = zip(*(good_events(lead) for lead in goods), strict=True)
+    for (topic, event), lead in zip(created, goods, strict=True):
+        await producer.send_and_wait(prefix + topic, orjson.dumps(event), key=lead.encode())
+    problems = []
+
+    def decided(event_id: str) -> bool:
+        return any(
+            isinstance(r.json, dict) and r.json.get("trigger_event_id") == event_id
+            for r in log.records[prefix + "next-best-actions"]
+        )
+
+    for lead in goods:
+        try:
+            await log.wait(f"a decision for {lead}-e1", partial(decided, f"{lead}-e1"), 60)
+        except AssertionError as exc:
+            problems.append(f"keeps deciding: {exc}")
+    for (topic, event), lead in zip(called, goods, strict=True):
+        await producer.send_and_wait(prefix + topic, orjson.dumps(event), key=lead.encode())
+    return problems
+
+
 async def keeps_working(
     worker: WorkerProcess, log: TopicLog, prefix: str, goods: list[str]
 ) -> list[str]:
@@ -168,8 +195,8 @@ async def keeps_working(
         return any(d.get("trigger_event_id") == event for d in values(nba))
 
     def learned_ids() -> set[str]:
-        """Transitions of the good leads (each has one: its second decision closes the
-        first; which event comes second is up to the two topics' interleaving)."""
+        """Transitions of the good leads (each has one: its call carries out the first
+        decision and closes its step)."""
         return {
             str(t.get("transition_id"))
             for t in values(transitions)
