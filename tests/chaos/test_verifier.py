@@ -187,3 +187,22 @@ def test_only_an_executed_step_or_a_status_move_must_close_with_a_transition() -
     stall = closing(first, "L1-e2")  # the old rule's stall for a call never made
     [unexpected] = v.transitions(exp, decisions, [*right, stall])
     assert unexpected.invariant == "no unexpected transition" and "L1-e2" in unexpected.detail
+
+
+def test_an_outcome_applied_while_an_extraction_ran_may_or_may_not_close_the_step() -> None:
+    """A transcript call's decision waits for its extraction while the lead's next
+    event (the CRM saying the previous decision completed) applies: either is right."""
+    first = nba("L1-e1", "warm_follow_up")
+    extracted = nba("L1-e2", "scheduling_push")
+    completed = event("L1-e3", "action.outcome", decision_id=first["decision_id"])
+    sent = [
+        Sent("leads", event("L1-e1")),
+        Sent(
+            "interactions",
+            event("L1-e2", "interaction.completed", outcome="completed", transcript="Yes"),
+        ),
+        Sent("action-outcomes", {**completed, "outcome": "completed"}),
+    ]
+    exp = v.expected(sent)
+    assert v.transitions(exp, [first, extracted], []) == []
+    assert v.transitions(exp, [first, extracted], [closing(first, "L1-e2")]) == []

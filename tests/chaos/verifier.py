@@ -157,6 +157,8 @@ class Expected:
     sms: list[Sent] = field(default_factory=list)
     rejections: dict[str, Sent] = field(default_factory=dict)
     """expected rejection transition id -> the outcome event."""
+    sms_triggers: set[tuple[str, str]] = field(default_factory=set)
+    """(lead, message id) of every SMS: a thread's decision waits for its extraction."""
     position: dict[tuple[str, str], int] = field(default_factory=dict)
     """(lead, event id) -> its place in the production order (a lead's events apply
     in that order: each is produced once the one before is in its state)."""
@@ -179,11 +181,12 @@ def expected(sent: list[Sent]) -> Expected:
         if s.type == "interaction.completed":
             if e["outcome"] == "completed" and e.get("transcript"):
                 exp.transcript_calls.append(s)
-                exp.triggers[(s.lead_id, s.event_id)] = "call with a transcript (extracted)"
+                exp.triggers[(s.lead_id, s.event_id)] = EXTRACTED
             else:
                 exp.triggers[(s.lead_id, s.event_id)] = "interaction without transcript"
         elif s.type in ("sms.received", "sms.sent"):
             exp.sms.append(s)
+            exp.sms_triggers.add((s.lead_id, s.event_id))
         elif s.type == "action.outcome":
             if e["outcome"] == "rejected":
                 tid = stable_id("t", s.lead_id, e["decision_id"], "rejected")
@@ -314,10 +317,11 @@ def transitions(
             out.append(Violation("duplicates share their content", f"transition {tid} differs"))
     order: dict[str, list[dict[str, Any]]] = defaultdict(list)
     seen: set[str] = set()
+    last = {r["decision_id"]: r for r in nbas}  # a redelivery's copy is what state keeps
     for r in nbas:  # a lead's decisions are on one partition, in decision order
         if r["decision_id"] not in seen:
             seen.add(r["decision_id"])
-            order[r["lead_id"]].append(r)
+            order[r["lead_id"]].append(last[r["decision_id"]])
     stops = {
         stable_id("t", r["lead_id"], r["decision_id"], "stop")
         for made in order.values()
@@ -337,7 +341,12 @@ def transitions(
             trigger = after["trigger_event_id"]
             named = exp.names.get((lead, trigger))
             credited = by_decision.get(named, before) if named else before
-            if _closes_step(exp, lead, credited, after, named is not None, closed):
+            closes = _closes_step(exp, lead, credited, after, named is not None, closed)
+            if closes is None:  # either way is right: allowed, not required
+                if causes.get((lead, trigger)):
+                    closed.add(credited["decision_id"])
+                stepped.add((lead, trigger))
+            elif closes:
                 closed.add(credited["decision_id"])
                 stepped.add((lead, trigger))
                 if not causes.get((lead, trigger)):
@@ -363,6 +372,9 @@ def transitions(
 CLOSED_STATUSES = frozenset(status.value for status in CLOSED)
 
 
+EXTRACTED = "call with a transcript (extracted)"
+
+
 def _status(decision: Mapping[str, Any]) -> str:
     return str(decision["rl_state"]).split(":", 1)[0]
 
@@ -375,15 +387,26 @@ def _closes_step(
     named: bool,
     closed: set[str],
 ) -> bool:
-    """Whether making `after` closes the credited decision's step (the rule above)."""
+    """Whether making `after` closes the credited decision's step (the rule above);
+    None when either is right. A decision that waits for an extraction is made after
+    its trigger, while the lead's next events go on applying: an outcome produced
+    after the trigger may or may not have been applied when it was made."""
     if credited["decision_id"] in closed or credited["action"] == "stop":
         return False
     if credited["override"] in ("declined", "opted_out") or _status(credited) in CLOSED_STATUSES:
         return False
-    at = exp.position.get((lead, after["trigger_event_id"]), len(exp.position))
-    carried = exp.carried_out.get(credited["decision_id"], at) < at
     moved = _status(after) != _status(credited)
-    return moved or named or carried or not is_outreach(Action(credited["action"]))
+    if moved or named or not is_outreach(Action(credited["action"])):
+        return True
+    trigger = after["trigger_event_id"]
+    at = exp.position.get((lead, trigger), len(exp.position))
+    carried_at = exp.carried_out.get(credited["decision_id"])
+    if carried_at is None:
+        return False
+    if carried_at < at:
+        return True
+    waits = exp.triggers.get((lead, trigger)) == EXTRACTED or (lead, trigger) in exp.sms_triggers
+    return None if waits else False
 
 
 # --- committed offsets ---------------------------------------------------------------
