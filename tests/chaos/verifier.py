@@ -337,11 +337,14 @@ def transitions(
     for lead, made in order.items():
         by_decision = {r["decision_id"]: r for r in made}
         closed: set[str] = set()
+        late = _landed_late(exp, lead, made)
         for before, after in itertools.pairwise(made):
             trigger = after["trigger_event_id"]
             named = exp.names.get((lead, trigger))
             credited = by_decision.get(named, before) if named else before
             closes = _closes_step(exp, lead, credited, after, named is not None, closed)
+            if closes is not None and not named and before["decision_id"] in late:
+                closes = None
             if closes is None:  # either way is right: allowed, not required
                 if causes.get((lead, trigger)):
                     closed.add(credited["decision_id"])
@@ -373,6 +376,19 @@ CLOSED_STATUSES = frozenset(status.value for status in CLOSED)
 
 
 EXTRACTED = "call with a transcript (extracted)"
+
+
+def _landed_late(exp: Expected, lead: str, made: list[dict[str, Any]]) -> set[str]:
+    """Decisions published after one whose trigger came later (an extraction that
+    outlasted the lead's next events): which of them a redelivered or re-made later
+    decision found in force depends on timing, so the step they credit is not fixed."""
+    late, newest = set(), -1
+    for r in made:
+        at = exp.position.get((lead, r["trigger_event_id"]), -1)
+        if at < newest:
+            late.add(r["decision_id"])
+        newest = max(newest, at)
+    return late
 
 
 def _status(decision: Mapping[str, Any]) -> str:
