@@ -142,12 +142,15 @@ def _financial(
     """
     level = Level.NONE
     mentions: list[str] = []
+    blockers: list[Sentence] = []
     at_level: dict[Level, list[Evidence]] = {}
     strained = _strained(sentences)
     for s in sentences:
         if _FIN_NO_CONCERN.search(s.text):
             continue
-        found, evidence = _money_level(s, strained)
+        found, evidence, blocks = _money_level(s, strained)
+        if blocks and not _CONCESSION.search(s.text):
+            blockers.append(s)
         if found is not Level.NONE:
             mentions.append(detail(s))
             at_level.setdefault(found, []).extend(evidence)
@@ -157,31 +160,25 @@ def _financial(
         # Lost income is the strongest money signal there is, whatever words carry it.
         level = Level.HIGH
         at_level.setdefault(Level.HIGH, []).extend(e for sig in lost for e in sig.evidence)
-    blockers = tuple(
-        s
-        for s in sentences
-        if not _FIN_NO_CONCERN.search(s.text)
-        and not _CONCESSION.search(s.text)
-        and (
-            hits(_FIN_HIGH, [s], negatable=False)
-            or hits(_FIN_MODERATE_BLOCKER, [s])
-            or s in strained
-        )
-    )
-    return level, unique(mentions), blockers, tuple(at_level.get(level, ()))[:QUOTES]
+    return level, unique(mentions), tuple(blockers), tuple(at_level.get(level, ()))[:QUOTES]
 
 
-def _money_level(s: Sentence, strained: set[Sentence]) -> tuple[Level, tuple[Evidence, ...]]:
-    """One sentence's money level and the matches that set it."""
+def _money_level(s: Sentence, strained: set[Sentence]) -> tuple[Level, tuple[Evidence, ...], bool]:
+    """One sentence's money level, the matches that set it, and whether it is a blocker.
+
+    Read in one pass, since the blocker tables are the level's tables: a sentence
+    that can't afford it, states a money barrier or strains beside a price blocks.
+    """
     if found := matches(_FIN_HIGH, [s], negatable=False):
-        return Level.HIGH, quotes(found)
-    if found := matches(_FIN_MODERATE_BLOCKER, [s]) + matches(_FIN_MODERATE, [s]):
-        return Level.MODERATE, quotes(found)
+        return Level.HIGH, quotes(found), True
+    blocking = matches(_FIN_MODERATE_BLOCKER, [s])
+    if found := blocking + matches(_FIN_MODERATE, [s]):
+        return Level.MODERATE, quotes(found), bool(blocking) or s in strained
     if s in strained:
-        return Level.MODERATE, quotes(matches(_FIN_STRAIN, [s]))
+        return Level.MODERATE, quotes(matches(_FIN_STRAIN, [s])), True
     if found := matches(_FIN_LOW, [s], negatable=False):
-        return Level.LOW, quotes(found)
-    return Level.NONE, ()
+        return Level.LOW, quotes(found), False
+    return Level.NONE, (), False
 
 
 def _strained(sentences: Sequence[Sentence]) -> set[Sentence]:

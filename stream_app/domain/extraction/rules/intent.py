@@ -243,7 +243,9 @@ def _objecting_turns(read: Read) -> frozenset[int]:
     been on a boat. Do you have a beginner group?", "Is there aid? Things have been
     tight.") is asking; only a barrier stated without a real question objects.
     """
-    asking = {s.turn for s in read.sentences if _asks(s)}
+    if not read.objection_turns:
+        return read.objection_turns
+    asking = {s.turn for s in read.sentences if s.turn in read.objection_turns and _asks(s)}
     return frozenset(t for t in read.objection_turns if t not in asking)
 
 
@@ -265,14 +267,12 @@ def _accepts_booking(conversation: Conversation, read: Read) -> Found:
     turns = conversation.turns
     openers = {s.turn: s for s in reversed(read.sentences)}
     for s in openers.values():
+        if not (m := _YES.match(s.text)):
+            continue
         previous = next(
             (turns[i] for i in range(s.turn - 1, -1, -1) if turns[i].role == "agent"), None
         )
-        if (
-            previous is not None
-            and _AGENT_OFFERS_BOOKING.search(previous.text)
-            and (m := _YES.match(s.text))
-        ):
+        if previous is not None and _AGENT_OFFERS_BOOKING.search(previous.text):
             return [(s, m)]
     return []
 
@@ -284,13 +284,13 @@ def _picks_a_slot(conversation: Conversation, read: Read) -> Found:
     for s in read.sentences:
         previous = turns[s.turn - 1] if s.turn > 0 else None
         if (
-            previous is not None
-            and previous.role == "agent"
-            and _CLOCK_OR_DAY.search(previous.text)
-            and not s.text.endswith("?")
+            not s.text.endswith("?")
             and len(words := s.text.lower().split()) <= _SHORT_QUESTION_WORDS
             and not NEGATORS.intersection(words)
             and _DAY_SHORT.search(s.text)
+            and previous is not None
+            and previous.role == "agent"
+            and _CLOCK_OR_DAY.search(previous.text)
         ):
             picked.append(s)
     return _whole(picked)

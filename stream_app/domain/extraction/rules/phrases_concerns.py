@@ -104,8 +104,8 @@ FIN_STRAIN: Final[tuple[str, ...]] = (
 MONEY_CONTEXT: Final[tuple[str, ...]] = (
     r"\$\s?\d",
     r"\b\d+\s+(?:a|per)\s+(?:month|week|session|class|semester|year)\b",
-    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|sixty|seventy"
-    r"|eighty|ninety)(?:[\s-]\w+)?\s+(?:a|per)\s+(?:month|week|session|class|semester|year)\b",
+    # a price said in words: "one-fifty a month", "ninety a session"
+    r"(?:-[a-z]+|ty)\s+(?:a|per)\s+(?:month|week|session|class|semester|year)\b",
     r"\b(?:hundred|thousand)\b",
     r"\b(?:price|cost|fee|fees|tuition|invoice|bill|pay|paying|paid|money|budget|registration)\b",
 )

@@ -63,7 +63,7 @@ SIBLING: Final[tuple[str, ...]] = (
     r"\btwins\b",
     r"\b(?:two|three|four|2|3|4)\s+(?:kids|boys|girls|children)\b",
     r"\b(?:my|our)\s+(?:kids|children)\b",
-    r"(?<!at\s)(?<!to\s)\bthe\s+(?:kids|children)\b(?!\s+(?:in|at|there|who))",
+    r"\bthe(?<!\sat\sthe)(?<!\sto\sthe)\s+(?:kids|children)\b(?!\s+(?:in|at|there|who))",
     r"\bboth\s+(?:my|our)\s+(?:kids|girls|boys|children)\b",
     r"\b(?:have|my|our)\s+(?:\w+\s+)?(?:other|younger|older)\s+(?:kids|children)\b",
     r"\b(?:sus|mis|los)\s+herman(?:os|as|itos|itas)\b",
