@@ -11,6 +11,7 @@ channel and wording, and an event time that advances from the decision's
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -34,6 +35,9 @@ from stream_app.domain.messages import (
     PaymentRecorded,
 )
 from stream_app.sim.transcripts import Speakers, Topic, transcript
+
+COACHES = ("Coach Dana", "Coach Luis", "Coach Priya")
+"""The outreach staff simulated leads are assigned to, as a CRM's owner field is."""
 
 MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 
@@ -94,6 +98,9 @@ class EventWriter:
         return self.clock
 
     def created(self, parent_name: str) -> LeadCreated:
+        # The owner follows from the lead id, not the run's random stream, so adding it
+        # changed no family's draws (and no result measured before it).
+        owner = COACHES[zlib.crc32(self.lead_id.encode()) % len(COACHES)]
         return LeadCreated(
             type="lead.created",
             event_id=self._next_id(),
@@ -105,6 +112,7 @@ class EventWriter:
             child_age=self.rng.randint(5, 14),
             value_tier="premium" if self.rng.random() < 0.1 else "standard",
             campaign_goal="trial class",
+            owner=owner,
         )
 
     def talk(self, decision: Published, topic: Topic, contact: bool) -> InteractionCompleted:
