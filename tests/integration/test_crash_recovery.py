@@ -11,7 +11,6 @@ import asyncio
 import signal
 from collections import defaultdict
 
-import orjson
 import pytest
 
 from stream_app.kafka.embedded import EmbeddedBroker
@@ -27,8 +26,12 @@ async def test_restart_keeps_lead_state_and_the_q_table(
     prefix = isolated.extra_env["STREAM_APP_TOPIC_PREFIX"]
     watcher = await watch(broker, isolated, "next-best-actions", "lead-transitions", "q-updates")
     try:
-        await upstream.send(prefix + "leads", events.created())
-        await upstream.send(prefix + "interactions", events.interaction(outcome="no_answer"))
+        created = events.created()
+        await upstream.send(prefix + "leads", created)
+        [first] = await watcher.wait_for(prefix + "next-best-actions", lambda r: True)
+        # The unanswered call carries the first decision out, so it closes that step.
+        call = events.interaction(outcome="no_answer", decision_id=first["decision_id"])
+        await upstream.send(prefix + "interactions", call)
         [transition] = await watcher.wait_for(prefix + "lead-transitions", lambda r: True)
         [update] = await watcher.wait_for(prefix + "q-updates", lambda r: True)
         assert (update["transition_id"], update["visits"]) == (transition["transition_id"], 1)
@@ -47,7 +50,7 @@ async def test_restart_keeps_lead_state_and_the_q_table(
         assert q_table["q_version"] == update["q_version"]
 
         # The same transition delivered again after the restart is not learned twice.
-        await upstream.send(prefix + "lead-transitions", orjson.dumps(transition))
+        await upstream.send(prefix + "lead-transitions", transition)  # keyed by its lead
         replays = await watcher.wait_for(
             prefix + "q-updates", lambda r: r["transition_id"] == transition["transition_id"], 2
         )

@@ -76,9 +76,13 @@ async def test_the_retention_path_and_the_event_time_decay(
         )
         assert decayed["trigger_event_id"].startswith("rule-")
         mine = lambda r: r["lead_id"] == lead.lead_id  # noqa: E731
-        transitions = await watcher.wait_for(prefix + "lead-transitions", mine, count=6)
+        # One transition per executed step or status move: the first missed session
+        # re-decides while the check-in planned for the late payment has not happened
+        # (no contact, no outcome, status still active), so it closes nothing; the
+        # second closes that check-in's step with the move to at_risk.
+        transitions = await watcher.wait_for(prefix + "lead-transitions", mine, count=5)
         assert [t["reward"] for t in transitions] == pytest.approx(
-            [1.0 + 0.7 + 0.4 + 0.1, 0.3, -0.02, -0.02, -0.5, -0.7]
+            [1.0 + 0.7 + 0.4 + 0.1, 0.3, -0.02, -0.5, -0.7]
         )
         # Gauges are refreshed by the next sweep: await it rather than assume it ran.
         expected = (
