@@ -20,9 +20,15 @@ from stream_app.domain.actions import STATUS_ACTIONS, Action
 from stream_app.domain.lifecycle import CLOSED, Status
 from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QEntry, QTable, seeded_priors, step_size, td_update
+from stream_app.domain.state_model import base_state
 
 SEEDED = frozenset(seeded_priors())
 """The (state, action) pairs the seeded priors name: only these carry pseudo-visits."""
+
+
+def seeded(state: str, action: Action) -> bool:
+    """Whether the priors name this pair; a compound state's are its bucket's."""
+    return (base_state(state), action) in SEEDED
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +112,7 @@ def learn(
     # `stop` ends outreach, so nothing the lead does later follows from it.
     terminal = next_status in CLOSED or step.action == Action.STOP
     key = (step.state_before, step.action)
-    n0 = params.prior_visits if key in SEEDED else 0.0
+    n0 = params.prior_visits if seeded(*key) else 0.0
     alpha = step_size(q_table.entry(*key).visits, n0, params.alpha)
     table, update = td_update(
         q_table,

@@ -16,7 +16,6 @@ from pydantic_core import PydanticCustomError
 
 from stream_app.domain.actions import Action
 from stream_app.domain.briefs import ActionBrief
-from stream_app.domain.buckets import Bucket
 from stream_app.domain.extraction.model import Extraction
 from stream_app.domain.frozen import Stored
 from stream_app.domain.lifecycle import (
@@ -26,9 +25,9 @@ from stream_app.domain.lifecycle import (
     ContactOutcome,
     Milestone,
     PaymentOutcome,
-    Status,
 )
 from stream_app.domain.risk import ValueTier
+from stream_app.domain.state_model import STATES
 
 
 class Direction(StrEnum):
@@ -47,7 +46,6 @@ FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 # would poison the Q-table of every worker, so numbers on internal topics are finite.
 
 _ACTIONS = frozenset(a.value for a in Action)
-_STATES = frozenset(f"{s.value}:{b.value}" for s in Status for b in Bucket)
 
 
 def _known_action(value: str) -> str:
@@ -57,15 +55,15 @@ def _known_action(value: str) -> str:
 
 
 def _known_state(value: str) -> str:
-    if value not in _STATES:
-        raise PydanticCustomError("unknown_state", "not a status:bucket state")
+    if value not in STATES:
+        raise PydanticCustomError("unknown_state", "not a status:bucket[+flags] state")
     return value
 
 
 KnownAction = Annotated[str, AfterValidator(_known_action)]
 """An action of the catalog (`domain/actions.py`), carried as its string."""
 RlState = Annotated[str, AfterValidator(_known_state)]
-"""An RL state, `status:bucket`, of known statuses and buckets."""
+"""An RL state, `status:bucket` or a compound `status:bucket+flags` (`domain/state_model`)."""
 
 
 class Message(BaseModel):

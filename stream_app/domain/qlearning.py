@@ -2,7 +2,8 @@
 
 Storage: `QTable` is persistent. It is a two-level map, state -> row, row = action ->
 `QEntry`. An update copies one row (at most 18 entries) and the row index (at most
-one entry per state, and the state space is bounded: 10 statuses x 11 buckets), then
+one entry per state, and the state space is bounded: 10 statuses x 11 buckets, 434
+compound states), then
 shares everything else with the old table. So an update costs the same on a table
 after a million updates as on a fresh one, never copies the ~2,000 entries, and an
 old table stays valid: a worker can keep serving from a snapshot while the learner
@@ -75,6 +76,7 @@ from typing import NamedTuple
 from stream_app.domain.actions import CATALOG_INDEX, Action
 from stream_app.domain.buckets import Bucket
 from stream_app.domain.lifecycle import Status
+from stream_app.domain.state_model import SEPARATOR, base_state
 
 
 class QEntry(NamedTuple):
@@ -147,11 +149,24 @@ class QTable(Mapping[tuple[str, Action], QEntry]):
 
     def entry(self, state: str, action: Action) -> QEntry:
         """The entry, or Q=0 with no visits for a pair never seen."""
-        return self._rows.get(state, _EMPTY_ROW).get(action, _ZERO)
+        return self.row(state).get(action, _ZERO)
 
     def row(self, state: str) -> Mapping[Action, QEntry]:
-        """Every known entry of one state (read-only)."""
-        return self._rows.get(state, _EMPTY_ROW)
+        """Every known entry of one state (read-only).
+
+        A compound state (`state_model`) reads its bucket's entries for the actions
+        it has none of, with its own visit count (0): it starts from what the bucket
+        knows, seeded priors included, and explores as a state never visited.
+        """
+        own = self._rows.get(state, _EMPTY_ROW)
+        if SEPARATOR not in state:
+            return own
+        parent = self._rows.get(base_state(state))
+        if parent is None:
+            return own
+        merged = {a: QEntry(e.q, 0) for a, e in parent.items()}
+        merged.update(own)
+        return merged
 
     def states(self) -> Iterable[str]:
         return self._rows.keys()
@@ -255,7 +270,7 @@ def select_action(
     row directly and builds the candidate tuples without NamedTuple's Python-level
     constructor.
     """
-    get = q_table._rows.get(state, _EMPTY_ROW).get
+    get = q_table.row(state).get
     actions = list(allowed)
     entries = [get(a, _ZERO) for a in actions]
     if not entries:

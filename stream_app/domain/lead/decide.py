@@ -8,7 +8,6 @@ from functools import partial
 
 from stream_app.domain.actions import Action, Channel, allowed_actions, channel_for, hard_override
 from stream_app.domain.briefs import build_brief
-from stream_app.domain.buckets import bucket, rl_state
 from stream_app.domain.exploration import Exploration, draw_for, explore, thompson
 from stream_app.domain.guardrails import Block, apply_policy, is_outreach
 from stream_app.domain.lead.credit import close_step, closing_transition
@@ -16,11 +15,12 @@ from stream_app.domain.lead.effects import Effects
 from stream_app.domain.lead.ids import decision_id, stable_id
 from stream_app.domain.lead.policy import Params, Policy
 from stream_app.domain.lead.state import DecisionRecord, LeadState
-from stream_app.domain.learner import SEEDED
+from stream_app.domain.learner import seeded
 from stream_app.domain.messages import Candidate, NextBestAction, Reminder
 from stream_app.domain.qlearning import Selection, select_action
 from stream_app.domain.risk import requires_approval, risk_segment, urgency
 from stream_app.domain.scheduling import lead_zone, schedule, schedule_call
+from stream_app.domain.state_model import state_key
 
 NO_EXPLORATION = Exploration()
 
@@ -43,7 +43,7 @@ def decide(
     closes the step the previous one opened (see `credit`).
     """
     status, ctx = lead.status, lead.context
-    state = rl_state(status, bucket(ctx, params.buckets))
+    state = state_key(status, ctx, params.state_model, params.buckets)
     forced = hard_override(status)
     if forced is not None:
         allowed: list[Action] = [forced]
@@ -161,7 +161,7 @@ def _ranked(
             (
                 c.action,
                 c.q,
-                c.visits + 1 + (params.prior_visits if (state, c.action) in SEEDED else 0),
+                c.visits + 1 + (params.prior_visits if seeded(state, c.action) else 0),
             )
             for c in selection.candidates
         ]

@@ -19,6 +19,7 @@ from stream_app.domain.qlearning import QTable, seeded_priors
 from stream_app.domain.risk import DEFAULT_RISK, RiskParams
 from stream_app.domain.scheduling import VoiceCalendar
 from stream_app.domain.sms_window import WindowParams
+from stream_app.domain.state_model import StateModel
 
 Arm = Literal["learning", "holdout"]
 
@@ -51,6 +52,8 @@ class Params:
     exploration: Exploration = DEFAULT_EXPLORATION
     prior_visits: float = 10.0
     """Pseudo-visits of a seeded prior: how sure a Thompson draw is of it."""
+    state_model: StateModel = StateModel.BUCKET
+    """How a lead's context becomes its RL state (`domain/state_model.py`)."""
 
 
 class Chooser(Protocol):
