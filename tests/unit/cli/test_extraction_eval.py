@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import stream_app.domain.extraction.rules as rules_package
 from stream_app.cli.app import app
-from stream_app.domain.extraction.scoring import DIMENSIONS, METRICS
+from stream_app.domain.extraction.scoring import DIMENSIONS, METRICS, parse_records
 from tests.llm_server import json_reply, llm_server
 
 runner = CliRunner()
+DEV = Path(rules_package.__file__).resolve().parents[1] / "labelled" / "dev.jsonl"
+DEV_ITEMS = len(parse_records(DEV.read_text(encoding="utf-8")))
+"""The dev set grows as batches are labelled (test_labelled_sets.py pins its size)."""
 
 
 def test_prints_the_table_and_writes_every_number(tmp_path: Path) -> None:
@@ -22,17 +26,17 @@ def test_prints_the_table_and_writes_every_number(tmp_path: Path) -> None:
         app, ["extraction-eval", "--set", "dev", "--draws", "200", "--json", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "rules on dev (210 items)" in result.output
+    assert f"rules on dev ({DEV_ITEMS} items)" in result.output
     assert "intent confusion" in result.output
     data = json.loads(out.read_text())
-    assert (data["set"], data["items"]) == ("dev", 210)
+    assert (data["set"], data["items"]) == ("dev", DEV_ITEMS)
     dims = data["rules"]["dimensions"]
     assert set(dims) == set(DIMENSIONS)
     for d in DIMENSIONS:
         for m in METRICS:
             low, high = dims[d][m]["ci95"]
             assert 0.0 <= low <= high <= 1.0
-    assert sum(c["count"] for c in data["rules"]["intent_confusion"]) == 210
+    assert sum(c["count"] for c in data["rules"]["intent_confusion"]) == DEV_ITEMS
 
 
 def test_refuses_to_list_the_locked_sets_misses() -> None:
@@ -71,7 +75,7 @@ async def test_an_openai_compatible_provider_is_scored_too(
             runner.invoke, app, [*args, "--draws", "100", "--json", str(out)]
         )
     assert result.exit_code == 0, result.output
-    assert "openai on dev (210 items)" in result.output and "rules on dev" in result.output
+    assert f"openai on dev ({DEV_ITEMS} items)" in result.output and "rules on dev" in result.output
     data = json.loads(out.read_text())
     # no_response conversations (agent only) make no call, so they quote nothing
     assert data["openai"]["unverified_quotes"] == len(server.requests) > 70
