@@ -20,6 +20,7 @@ from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_val
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stream_app.domain.extraction.keywords import Keywords, keywords
+from stream_app.domain.state_model import StateModel
 
 MIN_HTTP_TOKEN_CHARS = 16
 _TOKEN_CHARS = re.compile(r"[\x21-\x2b\x2d-\x7e]+")  # printable ASCII, no space or comma
@@ -88,6 +89,18 @@ class Settings(BaseSettings):
         description=(
             "Producer batch size per partition (aiokafka's default); the embedded broker "
             "needs 1, one record per batch, or its ListOffsets answers short of the end."
+        ),
+    )
+    kafka_group_instance_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=249,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description=(
+            "Static group membership (KIP-345): a name unique to this worker and kept "
+            "across its restarts (a StatefulSet pod name). A restart within the session "
+            "timeout then keeps its partitions, and a stop sends no LeaveGroup, which the "
+            "embedded broker needs when several workers share a group."
         ),
     )
     # Group timings. Kafka's usual values by default; the embedded Tansu broker holds
@@ -179,6 +192,11 @@ class Settings(BaseSettings):
         default=10.0, ge=0, description="Pseudo-visits n0 a seeded prior counts as."
     )
     ucb_c: float = Field(default=0.2, ge=0, description="UCB coefficient, on the reward's scale.")
+    state_model: StateModel = Field(
+        default=StateModel.BUCKET,
+        description="RL state: `bucket` (status:bucket) or `compound` (the bucket plus the "
+        "cost, objection, family and schedule flags it discards).",
+    )
     guard_greedy: bool = Field(
         default=True,
         description="Stop exploring (greedy over learned Q) while the learning arm is "

@@ -53,6 +53,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "topic_disable_leader": True,
         "producer_acks": ACKS_ALL,
         "producer_max_batch_size": settings.kafka_max_batch_bytes,
+        "consumer_group_instance_id": settings.kafka_group_instance_id,
         "broker_session_timeout": settings.session_timeout_s,
         "broker_heartbeat_interval": settings.heartbeat_interval_s,
         "broker_rebalance_timeout": settings.rebalance_timeout_s,

@@ -120,7 +120,15 @@ class Cluster:
             broker=self.broker,
             data_dir=self.artifacts / f"{self.name}-{label}-data",
             log_path=self.artifacts / f"{self.name}-{label}.log",
-            extra_env={**self.env, "STREAM_APP_ADVERTISED_URL": f"http://127.0.0.1:{port}"},
+            extra_env={
+                **self.env,
+                "STREAM_APP_ADVERTISED_URL": f"http://127.0.0.1:{port}",
+                # Static membership: a member's restart keeps its identity and its stop
+                # sends no LeaveGroup. The embedded broker keeps a member that leaves
+                # during a rebalance as the group's leader, and the group never forms
+                # again (docs/runtime-notes.md, "A group can stall at one generation").
+                "STREAM_APP_KAFKA_GROUP_INSTANCE_ID": f"{self.name}-{label}",
+            },
             web_port=port,
         )
         member = Member(label, process)
