@@ -31,6 +31,9 @@ def dev(
     simulate: Annotated[
         int, typer.Option(help="Also run this many simulated families against the worker.")
     ] = 0,
+    seed: Annotated[
+        int, typer.Option(help="--simulate: run seed (the same seed makes the same families).")
+    ] = 1,
     console_port: Annotated[int, typer.Option(help="Operator console port (0: none).")] = 6080,
     holdout_share: Annotated[
         float | None,
@@ -46,7 +49,7 @@ def dev(
     from stream_app.console.process import start_console
     from stream_app.kafka.admin import apply_topics
     from stream_app.kafka.embedded import BrokerError, start_broker
-    from stream_app.sim.process import start_simulator
+    from stream_app.sim.process import DEV_HOLDOUT_SHARE, start_simulator
     from stream_app.worker.run import run_worker
 
     data_dir = Path(".stream-app")
@@ -70,15 +73,16 @@ def dev(
             env="dev",
             kafka_idempotence=False,
             kafka_max_batch_bytes=1,
-            holdout_share=holdout_share if holdout_share is not None or not simulate else 0.5,
+            holdout_share=(
+                holdout_share if holdout_share is not None or not simulate else DEV_HOLDOUT_SHARE
+            ),
         )
         refuse_unsafe_web(settings)
         render.topics(asyncio.run(apply_topics(settings)))
         render.dev_banner(broker, settings)
-        simulator = start_simulator(settings, simulate) if simulate else None
+        simulator = start_simulator(settings, simulate, seed) if simulate else None
+        # The console prints its own address once it serves.
         console = start_console(settings, console_port) if console_port else None
-        if console is not None:
-            render.console.print(f"[green]console[/green] http://127.0.0.1:{console_port}/")
         try:
             run_worker(settings)
         finally:
