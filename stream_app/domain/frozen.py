@@ -23,16 +23,45 @@ before validating it (`drop_unknown`).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
+_set = object.__setattr__
 
-class Frozen(BaseModel):
+
+class _Record(BaseModel):
+    """A frozen record whose `model_copy` is the lead step's cheap way to change a field."""
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """pydantic's shallow copy with `update` (not validated, as pydantic's is not),
+        in one step.
+
+        The lead step builds every new state by copying, tens of times per event;
+        pydantic's generic copy (`__copy__`, then the update, each through
+        `copy.copy`) was a tenth of the step's time. Neither base has extra fields
+        or private attributes, so the record is its `__dict__` and fields set.
+        """
+        if deep or self.__pydantic_extra__ or self.__pydantic_private__:
+            return super().model_copy(update=update, deep=deep)
+        new = self.__class__.__new__(self.__class__)
+        if update:
+            _set(new, "__dict__", {**self.__dict__, **update})
+            _set(new, "__pydantic_fields_set__", self.__pydantic_fields_set__ | update.keys())
+        else:
+            _set(new, "__dict__", self.__dict__.copy())
+            _set(new, "__pydantic_fields_set__", self.__pydantic_fields_set__.copy())
+        _set(new, "__pydantic_extra__", None)
+        _set(new, "__pydantic_private__", None)
+        return new
+
+
+class Frozen(_Record):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Stored(BaseModel):
+class Stored(_Record):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
