@@ -244,11 +244,15 @@ def _contacted(
     return lead.model_copy(update={"contact_history": history})
 
 
+_CLOSING = frozenset({OutcomeKind.COMPLETED, OutcomeKind.REJECTED, OutcomeKind.EXPIRED})
+
+
 def _outcome(lead: LeadState, event: ActionOutcome, params: Params) -> tuple[LeadState, Effects]:
     """Record CRM feedback on the decision it names; a rejection teaches once.
 
     Expired teaches nothing; an outcome for a decision the lead no longer
-    remembers changes nothing.
+    remembers changes nothing. An outcome that closes the decision (done, refused,
+    expired) drops its pending reminder: nobody needs telling to do what is over.
     """
     decision = next((d for d in lead.decisions if d.decision_id == event.decision_id), None)
     if decision is None:
@@ -256,7 +260,10 @@ def _outcome(lead: LeadState, event: ActionOutcome, params: Params) -> tuple[Lea
     outcome = event.outcome.value
     updated = decision.model_copy(update={"outcomes": (*decision.outcomes, outcome)[-10:]})
     decisions = tuple(updated if d is decision else d for d in lead.decisions)
-    lead = lead.model_copy(update={"decisions": decisions})
+    reminder = lead.reminder
+    if event.outcome in _CLOSING and reminder and reminder.decision_id == decision.decision_id:
+        reminder = None
+    lead = lead.model_copy(update={"decisions": decisions, "reminder": reminder})
     effects = Effects(outcomes=[(decision.action.value, outcome)])
     if event.outcome == OutcomeKind.REJECTED and "rejected" not in decision.outcomes:
         history = record_rejection(lead.contact_history, decision.action)

@@ -404,3 +404,39 @@ def test_a_partitioned_index_forgets_clears_and_drops_leads_with_nothing_pending
     index.clear()
     assert len(index) == 0 and index.partitions() == []
     assert 42 not in index and ("A",) not in index
+
+
+@pytest.mark.parametrize(
+    ("outcome", "kept"),
+    [
+        ("delivered", True),
+        ("accepted", True),
+        ("completed", False),
+        ("rejected", False),
+        ("expired", False),
+    ],
+)
+def test_an_outcome_that_closes_the_decision_drops_its_reminder(outcome: str, kept: bool) -> None:
+    """A reminder to carry out a decision the CRM has done, refused or let expire is noise."""
+    lead = Lead("R")
+    lead.created()
+    assert lead.state is not None and lead.state.reminder is not None
+    decision = lead.state.reminder.decision_id
+    lead.send(
+        lead.event("action.outcome", timedelta(minutes=1), decision_id=decision, outcome=outcome)
+    )
+    assert (lead.state.reminder is not None) is kept
+
+
+def test_an_outcome_for_an_older_decision_keeps_the_newer_reminder() -> None:
+    lead = Lead("R2")
+    lead.created()
+    assert lead.state is not None and lead.state.reminder is not None
+    older = lead.state.reminder.decision_id
+    lead.send(lead.call_event(outcome="no_answer"))
+    assert lead.state.reminder is not None and lead.state.reminder.decision_id != older
+    newer = lead.state.reminder
+    lead.send(
+        lead.event("action.outcome", timedelta(minutes=1), decision_id=older, outcome="completed")
+    )
+    assert lead.state.reminder == newer
