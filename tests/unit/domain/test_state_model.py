@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,9 +14,10 @@ from stream_app.domain.actions import Action
 from stream_app.domain.buckets import Bucket, bucket, rl_state
 from stream_app.domain.context import LeadContext
 from stream_app.domain.extraction.model import Intent, Level, Objection, Sentiment
+from stream_app.domain.guard import GuardStats, observe
 from stream_app.domain.learner import LearnerParams, Step, learn
 from stream_app.domain.lifecycle import ContactOutcome, Status
-from stream_app.domain.messages import RlState
+from stream_app.domain.messages import LeadTransition, RlState
 from stream_app.domain.qlearning import QEntry, seeded_priors, select_action
 from stream_app.domain.state_model import (
     FLAGGED_STATUSES,
@@ -190,3 +192,18 @@ def test_a_compound_entry_learns_with_its_buckets_pseudo_visits() -> None:
     other = Step("t2", key, Action.SCHOLARSHIP_OUTREACH, 0.6, "declined:negative", 1)
     _, unseeded = learn(table, None, other, params)
     assert unseeded is not None and unseeded.q == pytest.approx(0.6)
+
+
+def test_the_guard_reads_the_status_of_a_compound_key() -> None:
+    converted = LeadTransition(
+        transition_id="t-1",
+        lead_id="L1",
+        occurred_at=datetime(2026, 11, 2, tzinfo=UTC),
+        state_before="trial:positive_engagement+cost+schedule",
+        action="scholarship_outreach",
+        decision_id="d-1",
+        reward=1.0,
+        state_after="enrolled:neutral",
+        cause_event_id="e-1",
+    )
+    assert observe(GuardStats(), converted, "learning").learning.conversions == 1
