@@ -61,6 +61,7 @@ _DECLINE: Final = rx(*DECLINE)
 _SIGNALS: Final[tuple[tuple[SignalRule, re.Pattern[str]], ...]] = tuple(
     (rule, rx(*rule.phrases)) for rule in concerns.SIGNALS
 )
+_JOB_LOSS: Final = next(pattern for rule, pattern in _SIGNALS if rule.signal == "job_loss")
 _TIME: Final = rx(*context.TIME)
 _RELATIVE: Final = rx(*context.RELATIVE)
 _BOOKABLE: Final = rx(*context.BOOKABLE)
@@ -137,25 +138,28 @@ def _financial(
     """The concern level, the sentences that carry it, the blockers among them, and quotes.
 
     "Blockers" are worries stated as a reason it won't work; they make the intent
-    objecting. Asking for aid is a worry, not a blocker. The quotes are the matches
-    at the level reached, so the evidence shows why it is that level and not lower.
+    objecting. Asking for aid is a worry, not a blocker; lost income said in the
+    same sentence as the worry is one ("money's tight since I got laid off, so we'll
+    have to wait"). The quotes are the matches at the level reached, so the evidence
+    shows why it is that level and not lower.
     """
     level = Level.NONE
     mentions: list[str] = []
     blockers: list[Sentence] = []
     at_level: dict[Level, list[Evidence]] = {}
     strained = _strained(sentences)
+    lost = [sig for sig in signals if sig.signal == "job_loss"]
     for s in sentences:
         if _FIN_NO_CONCERN.search(s.text):
             continue
         found, evidence, blocks = _money_level(s, strained)
+        blocks = blocks or (bool(lost) and bool(hits(_JOB_LOSS, [s])))
         if blocks and not _CONCESSION.search(s.text):
             blockers.append(s)
         if found is not Level.NONE:
             mentions.append(detail(s))
             at_level.setdefault(found, []).extend(evidence)
             level = max(level, found, key=lambda lv: lv.rank)
-    lost = [sig for sig in signals if sig.signal == "job_loss"]
     if lost:
         # Lost income is the strongest money signal there is, whatever words carry it.
         level = Level.HIGH

@@ -55,6 +55,10 @@ _CONFIRM_REPLY: Final = re.compile(phrases.CONFIRM_REPLY, re.IGNORECASE)
 _DAY_SHORT: Final = re.compile(phrases.DAY_SHORT, re.IGNORECASE)
 _BUT_NOT_NOW: Final = rx(*phrases.BUT_NOT_NOW)
 _AGENT_OFFERS_BOOKING: Final = rx(*phrases.AGENT_OFFERS_BOOKING)
+_NONE_OF_THEM: Final = re.compile(phrases.NONE_OF_THEM, re.IGNORECASE)
+_THWARTED: Final = re.compile(phrases.THWARTED, re.IGNORECASE)
+_UNDECIDED: Final = re.compile(phrases.UNDECIDED, re.IGNORECASE)
+_BOOKING_VERB: Final = re.compile(phrases.BOOKING_VERB, re.IGNORECASE)
 _YES: Final = re.compile(phrases.YES, re.IGNORECASE)
 _QUESTION_OPENER: Final = re.compile(phrases.QUESTION_OPENER, re.IGNORECASE)
 _RHETORICAL: Final = rx(*phrases.RHETORICAL)
@@ -74,6 +78,10 @@ _SHORT_QUESTION_WORDS: Final = 5
 _WH_QUESTION: Final = re.compile(
     r"^\W*(?:what|when|which|how|where|who|is|are|do|does|any|anything)\b", re.IGNORECASE
 )
+_LAST_CLAUSE: Final = re.compile(r"(?:[,;]|\bbut\b)\s*([^,;]*)$", re.IGNORECASE)
+_WORD: Final = re.compile(r"\w")
+_BUT: Final = re.compile(r"\bbut\b", re.IGNORECASE)
+_CLOCK: Final = re.compile(r"\b\d{1,2}:\d{2}\b")
 
 
 def decide(conversation: Conversation, read: Read) -> tuple[Intent, tuple[Evidence, ...]]:
@@ -88,16 +96,18 @@ def decide(conversation: Conversation, read: Read) -> tuple[Intent, tuple[Eviden
     firm, softened = _declines(sentences)
     if found := firm or _answers_no(conversation, read):
         return Intent.DECLINING, quotes(found)
+    deferring = matches(_DEFER_TO_DECISION_MAKER, sentences)
     if found := (
-        matches(_SCHEDULE_REQUEST, sentences)
+        _booking_requests(sentences)
         or _proposes_time(sentences)
         or _confirms(conversation, read)
-        or _wants_a_time(sentences)
+        or ([] if deferring else _wants_a_time(sentences))
         or _accepts_booking(conversation, read)
         or _picks_a_slot(conversation, read)
     ):
         return Intent.SCHEDULING, quotes(found)
-    deferring = matches(_DEFER_TO_DECISION_MAKER, sentences)
+    if found := _turns_down_the_slots(conversation, read) or _thwarted(sentences):
+        return Intent.OBJECTING, quotes(found)
     objecting = _objecting_turns(read)
     moved_on = (
         bool(objecting)
@@ -169,18 +179,54 @@ def _latest_stance(
     return (Intent.CONSIDERING, quotes(deferring)) if deferring else None
 
 
+def _booking_requests(sentences: Sequence[Sentence]) -> Found:
+    """Asks to book, except a plan told in the past and taken back ("we were gonna sign
+    up, but ...") or one still to be decided ("we'll call if we decide to sign up")."""
+    return [
+        (s, m)
+        for s, m in matches(_SCHEDULE_REQUEST, sentences)
+        if not _undone(s.text, m) and not _UNDECIDED.search(s.text[: m.start()])
+    ]
+
+
+def _undone(text: str, booking: re.Match[str]) -> bool:
+    """A booking phrase inside a past plan that a later "but" takes back."""
+    return bool(_THWARTED.search(text[: booking.start()])) and bool(
+        _BUT.search(text, booking.end())
+    )
+
+
+def _thwarted(sentences: Sequence[Sentence]) -> Found:
+    """A plan told in the past and undone by a "but": the reason after it is a barrier."""
+    return _whole(
+        [s for s in sentences if (b := _BOOKING_VERB.search(s.text)) and _undone(s.text, b)]
+    )
+
+
 def _proposes_time(sentences: Sequence[Sentence]) -> Found:
-    """A short question that names a day or time ("next sat?", "thurs?"): a slot offered."""
+    """A short question that names a day or time ("next sat?", "thurs?"): a slot offered.
+
+    The question may close a longer sentence that first rules a time out ("5 is a
+    little early, 5:30?", "sat we have a party but sunday?"): its last clause offers.
+    """
     return _whole(
         [
             s
             for s in sentences
             if s.text.endswith("?")
             and not _WH_QUESTION.match(s.text)
-            and len(s.text.split()) <= _SHORT_QUESTION_WORDS
-            and (_DAY_SHORT.search(s.text) or _TIME.search(s.text))
+            and any(
+                len(offer.split()) <= _SHORT_QUESTION_WORDS
+                and (_DAY_SHORT.search(offer) or _TIME.search(offer) or _CLOCK.search(offer))
+                for offer in (s.text, _last_clause(s.text))
+            )
         ]
     )
+
+
+def _last_clause(text: str) -> str:
+    m = _LAST_CLAUSE.search(text)
+    return m.group(1) if m else text
 
 
 def _wants_a_time(sentences: Sequence[Sentence]) -> Found:
@@ -212,8 +258,9 @@ def _confirms(conversation: Conversation, read: Read) -> Found:
 
 
 def _is_question(s: Sentence) -> bool:
+    """A question in form or in words; a bare "??" asks nothing a reader could answer."""
     return (
-        s.text.endswith("?")
+        (s.text.endswith("?") and bool(_WORD.search(s.text)))
         or bool(_INFO_REQUEST.search(s.text))
         or bool(_ASK_UNMARKED.search(s.text))
     )
@@ -294,6 +341,19 @@ def _picks_a_slot(conversation: Conversation, read: Read) -> Found:
         ):
             picked.append(s)
     return _whole(picked)
+
+
+def _turns_down_the_slots(conversation: Conversation, read: Read) -> Found:
+    """A "neither" or "none of those" right after the agent offered days or times: a barrier."""
+    turns = conversation.turns
+    return [
+        (s, m)
+        for s in read.sentences
+        if (m := _NONE_OF_THEM.match(s.text))
+        and s.turn > 0
+        and turns[s.turn - 1].role == "agent"
+        and _CLOCK_OR_DAY.search(turns[s.turn - 1].text)
+    ]
 
 
 def _answers_no(conversation: Conversation, read: Read) -> Found:

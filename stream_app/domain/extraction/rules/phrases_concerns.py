@@ -64,9 +64,13 @@ FIN_HIGH: Final[tuple[str, ...]] = (
     r"\bstruggling\s+(?:financially|with\s+money|to\s+pay)\b",
     r"\bno\s+(?:nos|me)\s+alcanza\b",
     r"\bno\s+tenemos\s+(?:el\s+)?dinero\b",
+    r"\bnot\s+in\s+(?:the|our|my)\s+budget\b",
 )
 FIN_MODERATE_BLOCKER: Final[tuple[str, ...]] = (
-    r"\bmore\s+than\s+(?:we|i)\s+(?:budgeted|expected|planned|can\s+spend|wanted\s+to\s+spend)\b",
+    r"\bmore\s+than\s+(?:we|i)\s+(?:budgeted|expected|planned|can\s+spend|wanted\s+to\s+spend|spend|pay|make|earn)\b",
+    # doubting the value is pushing back on the price: "not sure it's worth the money"
+    r"\b(?:not\s+sure\s+(?:it's|it\s+is|it'd\s+be|that's)|not|isn't|wasn't|if\s+it's|whether\s+it's)\s+"
+    r"(?:really\s+)?worth\s+(?:the\s+)?(?:money|price|cost)\b",
     r"\bover\s+(?:our|my|the)\s+budget\b",
     r"\btoo\s+much\s+money\b",
     r"(?:\$\s?\d[\d,.]*|\bprice\b|\bcost\b|\bfees?\b|\btuition\b)[^.?!]{0,40}\b"
@@ -173,6 +177,7 @@ OBJECTIONS: Final[tuple[ObjectionTopic, ...]] = (
             r"\bcan't\s+drive\s+(?:her|him|them)\b",
             r"\bmuy\s+lejos\b",
             r"\b\d+\s*(?:minutes|mins|miles)\s+away\b",
+            r"\b\d+\s*(?:min|mins|minutes|miles)\s+from\s+(?:us|our|home|the\s+house)\b",
             r"\bno\s+(?:tengo|tenemos)\s+(?:carro|coche|auto)\b",
         ),
         Level.MODERATE,
@@ -190,6 +195,8 @@ OBJECTIONS: Final[tuple[ObjectionTopic, ...]] = (
             r"\b(?:he|she|they)\s+(?:has|have)\s+(?:baseball|soccer|football|swim\w*|dance|practice|lessons|hockey|tutoring)\b",
             r"\balready\s+(?:do|does|have|has)\s+\w+\s+on\b",
             r"\bsame\s+(?:afternoon|day|time|night|evening)\b",
+            r"\bwork(?:s|ing)?\s+late\b",
+            r"\b(?:can't|cannot|not\s+sure\s+(?:we|i|he|she)\s+can)\s+keep\s+up\s+with\b",
             r"\bworried\s+about\s+the\s+(?:\w+\s+)?(?:practices|times?|schedule|days?)\b",
             r"\b(?:practices|games|every\s+(?:weekend|night|day))\b[^.?!]{0,40}\b(?:is|are)\s+too\s+much\b",
             r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)days?|week(?:day|end|night)s?|mornings?|"

@@ -48,6 +48,19 @@ DECLINE: Final[tuple[str, ...]] = (
     r"\b(?:went|going|go)\s+(?:with|to)\s+[\w\s]{1,30}\s+instead\b",
     r"\bhard\s+pass\b",
     r"\bno\s+(?:way|gracias)\b",
+    # a thanks that concedes the offer is not taken: "thanks anyway", "thank you though"
+    r"\bthanks?\s+(?:you\s+)?(?:anyway|anyways|though)\b",
+    r"^\W*(?:yeah|yea|ya),?\s+no\W*$",
+    r"\b(?:don't\s+think\s+(?:we|he|she|they)(?:'ll|\s+will)|(?:we|he|she|they)\s+won't)\s+be\s+"
+    r"(?:back|coming\s+back|returning|continuing)\b",
+    r"\b(?:had|have|going)\s+to\s+(?:pull|take)\s+(?:him|her|them)(?:\s+out)?\b",
+    r"\b(?:we've|we\s+have|we)\s+(?:kind\s+of\s+|kinda\s+|already\s+)?moved\s+on\b",
+    r"\b(?:not|isn't|no\s+longer)\s+(?:really\s+)?into\s+(?:it|this|that|\w+)\s+anymore\b",
+    r"\blost\s+interest\b",
+    r"\b(?:going\s+to|gonna|decided\s+to|we'll|we\s+will)\s+go\s+with\s+(?:the|a|an|another)\s+(?:[\w']+\s+){0,3}"
+    r"(?:tutor|coach|teacher|studio|club|school|academy|gym|team|camp|place)\b",
+    # "so no cheer this season": the activity refused for a stretch of time
+    r"\bno\s+(?:\w+\s+)?this\s+(?:year|season|semester|summer|fall|spring|winter|term)\b",
 )
 SCHEDULE_REQUEST: Final[tuple[str, ...]] = (
     r"\b(?:can|could|may)\s+(?:we|i)\s+(?:please\s+)?(?:look\s+at\s+)?(?:book|schedule|set\s+up|come\s+(?:in|by|for)"
@@ -76,8 +89,15 @@ SCHEDULE_REQUEST: Final[tuple[str, ...]] = (
     r"\block\s+(?:it|that|this|us|him|her|them)\s+in\b",
     r"\bsee\s+(?:you|ya)\s+(?:then|there|on|at|next|tomorrow|soon|saturday|sunday|monday|tuesday|"
     r"wednesday|thursday|friday)\b",
-    r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)days?|\d{1,2}(?::\d{2})?\s*(?:am|pm)?|(?:the\s+)?\d{1,2}(?:st|nd|rd|th))\s+"
-    r"(?:works|would\s+work|would\s+be\s+(?:great|perfect|good|fine|best)|is\s+(?:perfect|good|fine|great))\b",
+    r"\b(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:days?)?|\d{1,2}(?::\d{2})?\s*(?:am|pm)?"
+    r"|(?:the\s+)?\d{1,2}(?:st|nd|rd|th))\s+"
+    r"(?:works|(?:would|could|should|might)\s+work|would\s+be\s+(?:great|perfect|good|fine|best)"
+    r"|is\s+(?:perfect|good|fine|great))\b",
+    # moving a booking is booking: "can we move it", "could we reschedule", "do it after that?"
+    r"\b(?:can|could)\s+(?:we|i|you)\s+(?:move|reschedule|push|switch|change)\s+(?:it|that|the|our|her|his|him)\b",
+    r"\breschedul\w*\b",
+    r"\b(?:can|could)\s+we\s+do\s+it\s+(?:after|on|next|later|another|a\s+different)\b",
+    r"\b(?:can|could)\s+(?:we|i)\s+do\s+the\s+(?:[\w']+\s+){0,3}(?:week|session|class|camp|slot|one)\b",
 )
 UNCLEAR: Final[tuple[str, ...]] = (
     r"\bwrong\s+number\b",
@@ -94,6 +114,7 @@ UNCLEAR: Final[tuple[str, ...]] = (
     r"\bin\s+a\s+meeting\b",
     r"\b(?:try|call)\s+me\s+(?:back\s+)?(?:later|next\s+week|another\s+time|tomorrow)\b",
     r"\bwrong\s+person\b",
+    r"\babout\s+to\s+(?:pick\s+up|head\s+(?:out|in)|leave|walk\s+in|get\s+on|go\s+into)\b",
 )
 LONG_DEFERRAL: Final[tuple[str, ...]] = (
     r"\breach\s+out\s+(?:in|later|next|after)\b",
@@ -107,6 +128,9 @@ LONG_DEFERRAL: Final[tuple[str, ...]] = (
     r"\bnot\s+until\b",
     r"\bhold\s+off\b",
     r"\brevisit\b",
+    r"\b(?:el\s+)?pr[oó]ximo\s+(?:mes|año|semestre|verano|curso)\b",
+    r"\bel\s+año\s+que\s+viene\b",
+    r"\bm[aá]s\s+adelante\b",
 )
 CONSIDER: Final[tuple[str, ...]] = (
     r"\bnot\s+sure\b(?!\s+(?:if|whether)\s+(?:this|i\s+have|i've\s+got)\s+(?:is\s+)?the\s+right)",
@@ -115,7 +139,7 @@ CONSIDER: Final[tuple[str, ...]] = (
     r"\bI\s+don't\s+know\b",
     r"\bthink\s+about\s+it\b",
     r"\blet\s+me\s+think\b",
-    r"\ba\s+lot\s+to\s+think\s+about\b",
+    r"\b(?:a\s+lot|lots|much|plenty)\s+to\s+think\s+about\b",
     r"\bget\s+back\s+to\s+you\b",
     r"\b(?:haven't|have\s+not)\s+decided\b",
     r"\bstill\s+deciding\b",
@@ -129,7 +153,9 @@ CONSIDER: Final[tuple[str, ...]] = (
     r"\bthink\s+(?:on|over)\s+it\b",
     r"\bhave\s+to\s+think\b",
     r"\blet\s+me\s+see\b",
-    r"\b(?:i'll|i\s+will|will)\s+(?:let\s+you\s+know|call\s+you|get\s+back|text\s+you|reach\s+(?:back\s+)?out)\b",
+    r"\b(?:i'll|i\s+will|we'll|we\s+will|will)\s+(?:let\s+you\s+know|call\s+you|get\s+back|text\s+you|reach\s+(?:back\s+)?out)\b",
+    r"\bif\s+we\s+decide\b",
+    r"\ba\s+lo\s+mejor\b",
     r"^\W*(?:probably|possibly|perhaps)\W*$",
     r"\bleaning\s+(?:toward|towards)\b",
     r"\bbefore\s+(?:we|i)\s+(?:decide|commit|sign\s+up|enroll)\b",
@@ -157,6 +183,8 @@ DEFER_TO_DECISION_MAKER: Final[tuple[str, ...]] = (
     rf"\b(?:let\s+me|lemme|i'll|i\s+will|i\s+(?:just\s+|really\s+)?(?:need|have)\s+to|i\s+gotta|we\s+(?:just\s+)?need\s+to)\s+"
     rf"[\w\s']{{0,30}}\b(?:with|by)\s+(?:my|his|her)\s+{RELATIVE_WHO}\b",
     r"\b(?:she's|he's)\s+the\s+decider\b",
+    rf"\b(?:my|his|her)\s+{RELATIVE_WHO}(?:'s|\s+is)\s+the\s+one\s+who\s+(?:decides|handles|signs)\b",
+    r"\b(?:you'd|you\s+would|you'll|you\s+will)\s+(?:have|need)\s+to\s+(?:talk|speak)\s+(?:to|with)\s+(?:her|him)\b",
     rf"\b(?:my|his|her)\s+{RELATIVE_WHO}\s+(?:wants|needs|has)\s+to\s+(?:see|meet|check|look|hear|agree)\b",
     r"\b(?:let\s+me|i'll|i\s+will|i\s+need\s+to|i\s+have\s+to)\s+(?:see|check|ask|talk|figure\s+out)\b"
     rf"[\w\s']{{0,30}}\bmy\s+{RELATIVE_WHO}\b",
@@ -172,6 +200,7 @@ INTERESTED: Final[tuple[str, ...]] = (
     r"\bsounds\s+(?:great|good|nice|fun|amazing|awesome|perfect)\b",
     r"\blove[sd]?\s+(?:it|that|this)\b",
     r"\bthat\s+(?:could|would|might|should)\s+(?:actually\s+|really\s+|totally\s+)?work\b",
+    r"\bthat\s+(?:could|would|might)\s+(?:actually\s+|really\s+)?be\s+(?:perfect|great|ideal)\b",
     r"\b(?:she|he|they)(?:'d|\s+would)\s+love\b",
     r"\b(?:estamos|est[aá])\s+interesad[oa]s?\b",
     r"\bme\s+encantar[ií]a\b",
@@ -179,9 +208,11 @@ INTERESTED: Final[tuple[str, ...]] = (
     r"\b(?:so|really|totally)\s+into\s+(?:this|it|that)\b",
     r"\b(?:really\s+|so\s+)?wants?\s+to\s+(?:do|try|join|start)\s+(?:it|this|that)\b",
     r"^\W*(?:omg|oh|ooh)\W+(?:yes|yay)\b",
+    r"\b(?:we'll|we\s+will|i'll|i\s+will)\s+try\s+to\s+(?:make\s+it|come|stop\s+by|swing\s+by|be\s+there)\b",
 )
 ASK_UNMARKED: Final[tuple[str, ...]] = (
-    r"^\W*(?:do|does|did|is|are|can|could|will|would|should)\s+(?:he|she|they|you|we|i|it|there|the|this|that)\b",
+    r"^\W*(?:(?:and|also|but|so|oh|ok|okay|yes|yeah|sure)\W+){0,2}"
+    r"(?:do|does|did|is|are|can|could|will|would|should)\s+(?:he|she|they|you|we|i|it|there|the|this|that)\b",
     r"\b(?:pls|please)\s+send\b",
     r"\b(?:i'd|i\s+would|i)\s+(?:like|need|love|want)\s+to\s+know\b",
     r"\bwondering\s+(?:if|whether|what|how|when)\b",
@@ -202,6 +233,8 @@ INFO_REQUEST: Final[tuple[str, ...]] = (
     r"\bfind\s+out\b",
     r"\bcan\s+you\s+(?:tell|send|email|text)\b",
     r"^(?:how\s+much|what's|what|when|where|which|is\s+there|are\s+there|do\s+you|does)\b",
+    # a question opening a later clause: "free is good but what's the monthly after that"
+    r"(?:[,;]\s*|\bbut\s+|\band\s+)(?:what's|when's|where's|how\s+much|what\s+(?:is|are|does|do|time|day))\b",
     r"\b(?:when|what|where|how|which)\s+(?:does|do|is|are|time|times|days?|much|long|old|should|will)\b",
 )
 RESOLVED: Final[tuple[str, ...]] = (
@@ -211,9 +244,10 @@ RESOLVED: Final[tuple[str, ...]] = (
     r"\bsounds\s+better\b",
     r"\bthat's\s+(?:perfect|great|good\s+to\s+know)\b",
     r"\bthat\s+(?:might|could|would)\s+(?:actually\s+)?work\b",
+    r"\bthat\s+(?:might|could|would)\s+(?:actually\s+)?be\s+(?:perfect|great|ideal|better)\b",
 )
 REDIRECT: Final[tuple[str, ...]] = (
-    r"\bcall\s+(?:her|him|them|me)\s+(?:instead|later|back|tomorrow)\b",
+    r"\b(?:call|text|email)\s+(?:her|him|them|me)\s+(?:instead|later|back|tomorrow)\b",
 )
 AGENT_ASKS_INTEREST: Final[tuple[str, ...]] = (
     r"\binterest(?:ed)?\b",
@@ -228,7 +262,10 @@ BARE_NO: Final = (
     r"(?:no|nope|nah|not\s+really|not\s+anymore|not\s+at\s+the\s+moment|ya\s+no)\b"
 )
 """A family reply that opens with a refusal ("no", "nope", "not really")."""
-CONFIRM_REQUEST: Final[tuple[str, ...]] = (r"\breply\s+\S+\s+to\s+confirm\b", r"\bconfirm\b")
+CONFIRM_REQUEST: Final[tuple[str, ...]] = (
+    r"\breply\s+\S+\s+to\s+confirm\b",
+    r"\bconfirm(?:ing)?\b",
+)
 """The agent asking the family to confirm a booking ("Reply YES to confirm")."""
 CONFIRM_REPLY: Final = r"^(?:yes|yep|yeah|y|c|confirm(?:ed)?|s[ií]|ok|okay|👍)\s*[.!]*$"
 """A bare confirmation, the whole sentence."""
@@ -247,10 +284,26 @@ AGENT_OFFERS_BOOKING: Final[tuple[str, ...]] = (
     r"\b(?:want|like)\s+(?:me\s+)?to\s+(?:book|schedule|reserve|save|hold|grab)\b",
     r"\b(?:shall|should|can)\s+i\s+(?:book|schedule|reserve|save|hold|put)\b",
     r"\b(?:quiere|quieres|desea)\s+(?:agendar|reservar|inscribir)\w*\b",
+    r"\b(?:le|te|lo|la)\s+(?:reservo|aparto|agendo|inscribo|guardo)\b",
 )
 """The agent offering to book, so a "yes" that opens the reply accepts a booking."""
+NONE_OF_THEM: Final = (
+    r"^\W*(?:(?:no|nope|sorry|um),?\s+)?(?:neither|none\s+of\s+(?:those|these|them|that))\b"
+)
+"""A reply turning down every day or time the agent offered ("neither, he has therapy")."""
+THWARTED: Final = (
+    r"\b(?:were|was)\s+(?:gonna|going\s+to|planning\s+(?:on|to))\b"
+    r"|\b(?:wanted|meant|planned)\s+to\b"
+)
+"""A plan given in the past: "we were gonna sign up, but ..." books nothing."""
+UNDECIDED: Final = r"\b(?:if|once|whether|when)\s+(?:we|i)\s+(?:ever\s+)?(?:decide|want)\b"
+"""A booking still to be decided: "we'll reach out if we decide to sign up" books nothing."""
+BOOKING_VERB: Final = (
+    r"\b(?:sign\w*\s+(?:\w+\s+)?up|enroll\w*|regist\w*|book\w*|join\w*|start\w*|do\s+it|try\s+it)\b"
+)
+"""What a plan told in the past was to do, for "we were going to enroll her, but ..." ."""
 YES: Final = (
-    r"^(?:yes|yeah|yep|yup|sure|s[ií]|ok(?:ay)?|absolutely|definitely|please\s+do)\b"
+    r"^\W*(?:(?:omg|oh|ooh|um|well)\W+)?(?:yes|yeah|yep|yup|sure|s[ií]|ok(?:ay)?|absolutely|definitely|please\s+do)\b"
     r"(?![^.!?]*\bbut\b)"
 )
 """A reply that opens with assent and takes nothing back in the same sentence."""
@@ -262,6 +315,9 @@ QUESTION_OPENER: Final = (
 """How a question that asks for something opens, English or Spanish ("¿...", "cuánto ...")."""
 HEDGE: Final[tuple[str, ...]] = (
     r"\bbut\s+(?:\w+\s+){0,3}(?:need|have\s+to|want\s+to|not\s+(?:sure|ready|yet))\b",
+    # no "but" needed when "just" carries the hold-back: "still interested, just waiting to hear"
+    r"\bjust\s+(?:need|needs|have\s+to|has\s+to|gotta|waiting|can't|cannot)\b",
+    r"\bwaiting\s+(?:to\s+hear|for|on)\b",
 )
 """After a keen word, a "but" that holds the decision back ("interested, but we need a week")."""
 RHETORICAL: Final[tuple[str, ...]] = (
