@@ -39,6 +39,7 @@ def lead_params(settings: Settings) -> Params:
         exploration=Exploration.parse(settings.exploration),
         holdout_share=settings.holdout_share,
         prior_visits=settings.prior_visits,
+        state_model=settings.state_model,
         contact=ContactPolicy(
             quiet_start=settings.quiet_hours_start,
             quiet_end=settings.quiet_hours_end,
