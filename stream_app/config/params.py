@@ -68,4 +68,6 @@ def learner_params(settings: Settings) -> LearnerParams:
 
 
 def guard_params(settings: Settings) -> GuardParams:
-    return GuardParams(min_leads=settings.guard_min_leads, z=settings.guard_z)
+    return GuardParams(
+        min_leads=settings.guard_min_leads, z=settings.guard_z, greedy=settings.guard_greedy
+    )

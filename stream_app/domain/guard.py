@@ -19,6 +19,10 @@ variance), judged only once both arms have `min_leads`: below -z the learning ar
 significantly worse, an alert fires, and (`STREAM_APP_GUARD_GREEDY`) exploration
 stops until it recovers. A redelivered transition must not count twice, so the
 caller counts only transitions the learner applied for the first time.
+
+`judge` is that whole step, run by the worker's Q-learner and by the in-process
+pipeline alike (`offline.pipeline.Learner`), so a simulation trips the guard exactly
+where a worker would.
 """
 
 from __future__ import annotations
@@ -66,6 +70,8 @@ class GuardParams:
     min_leads: int = 200
     z: float = 2.33
     """One-sided: 2.33 is a 1% false alarm rate per look when the arms are equal."""
+    greedy: bool = True
+    """Stop exploring (greedy over the learned Q) while the learning arm is below."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,4 +115,18 @@ def assess(stats: GuardStats, params: GuardParams) -> Verdict:
     return Verdict(judged=True, z=z, below=z < -params.z)
 
 
-__all__ = ["ArmStats", "GuardParams", "GuardStats", "Verdict", "assess", "observe"]
+def judge(
+    stats: GuardStats, transition: LeadTransition, arm: Arm | None, params: GuardParams
+) -> tuple[GuardStats, Verdict, bool]:
+    """The totals, the verdict and whether decisions may explore, after one transition.
+
+    `arm` is the transition's lead's arm when the learner applied it for the first
+    time, None for a redelivery (which counts nothing but is judged again, since its
+    q-update carries the verdict too).
+    """
+    counted = stats if arm is None else observe(stats, transition, arm)
+    verdict = assess(counted, params)
+    return counted, verdict, not (params.greedy and verdict.below)
+
+
+__all__ = ["ArmStats", "GuardParams", "GuardStats", "Verdict", "assess", "judge", "observe"]

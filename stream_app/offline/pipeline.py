@@ -18,7 +18,9 @@ part of the live pipeline with the very functions the workers call:
   partition moves it;
 - Q-learner: each transition is learned as it is emitted, in emission order, with
   `q_version` = its position in the single-partition `lead-transitions` log + 1,
-  as the live learner numbers it (a disabled learner logs and learns nothing).
+  as the live learner numbers it (a disabled learner logs and learns nothing), and
+  the running guard judges it as the live learner does (`guard.judge`): while the
+  learning arm is significantly below the holdout arm, the next decisions are greedy.
 
 A decision's Q-table is therefore the one a live worker has when learning keeps up
 with decisions. That is the only timing assumption: live learning is asynchronous,
@@ -35,6 +37,7 @@ from datetime import datetime
 from stream_app.domain.actions import Action
 from stream_app.domain.extraction.conversation import parse_transcript
 from stream_app.domain.extraction.rules import RulesExtractor
+from stream_app.domain.guard import GuardParams, GuardStats, Verdict, judge
 from stream_app.domain.lead import (
     Chooser,
     Effects,
@@ -45,6 +48,7 @@ from stream_app.domain.lead import (
     Tick,
     apply,
 )
+from stream_app.domain.lead.policy import arm
 from stream_app.domain.lead.timers import PartitionedIndex, StreamClocks
 from stream_app.domain.learner import Learned, LearnerParams, learn, step_of
 from stream_app.domain.messages import ExtractionRequest, ExtractionResult, LeadTransition
@@ -65,14 +69,31 @@ def extract_now(request: ExtractionRequest, extractor: RulesExtractor) -> Extrac
 
 
 class Learner:
-    """The live Q-learner's bookkeeping: one entry per (state, action), versions by offset."""
+    """The live Q-learner's bookkeeping: one entry per (state, action), versions by offset,
+    and the running guard's totals (`holdout_share` is the lead step's, so a lead is in
+    the same arm here as in its decisions).
 
-    def __init__(self, params: LearnerParams, enabled: bool = True) -> None:
+    `greedy_steps` counts the transitions after which the guard had stopped
+    exploration: how long a run spent below its priors.
+    """
+
+    def __init__(
+        self,
+        params: LearnerParams,
+        enabled: bool = True,
+        guard: GuardParams | None = None,
+        holdout_share: float = 0.0,
+    ) -> None:
         self.table: QTable = seeded_priors()
         self.version = 0
         self.offset = 0
+        self.guard = GuardStats()
+        self.verdict = Verdict(judged=False, z=0.0, below=False)
+        self.greedy_steps = 0
         self._params = params
         self._enabled = enabled
+        self._guard_params = guard or GuardParams()
+        self._holdout_share = holdout_share
         self._entries: dict[tuple[str, Action], Learned] = {}
 
     def apply(self, transition: LeadTransition) -> None:
@@ -85,6 +106,10 @@ class Learner:
         if entry is not None:
             self._entries[key] = entry
             self.version = max(self.version, entry.q_version)
+        group = arm(transition.lead_id, self._holdout_share) if entry is not None else None
+        self.guard, self.verdict, explore = judge(self.guard, transition, group, self._guard_params)
+        self.greedy_steps += not explore
+        self.table = self.table.exploring(explore)
 
 
 @dataclass

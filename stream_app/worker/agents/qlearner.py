@@ -27,7 +27,7 @@ import orjson
 from stream_app.config.params import guard_params
 from stream_app.config.settings import LearningMode, Settings
 from stream_app.domain.actions import Action
-from stream_app.domain.guard import ArmStats, GuardStats, Verdict, assess, observe
+from stream_app.domain.guard import ArmStats, GuardStats, Verdict, judge
 from stream_app.domain.lead.policy import arm
 from stream_app.domain.learner import Learned, LearnerParams, learn, overlay, step_of
 from stream_app.domain.qlearning import QTable, seeded_priors
@@ -134,7 +134,7 @@ def register(
 ) -> None:
     working: QTable | None = None
     guard: GuardStats | None = None
-    judge = guard_params(settings)
+    guarding = guard_params(settings)
     bounds = EventTimeBounds.of(settings)
     dead_letters = via_topic(topics.dead_letters)
 
@@ -179,13 +179,11 @@ def register(
             entry = stored
         else:
             value = orjson.dumps(dataclasses.asdict(entry))
-        totals = guard_totals()
-        counted = None
-        if value is not None:  # first application: the transition counts in its arm
-            counted = observe(totals, transition, arm(transition.lead_id, settings.holdout_share))
-        verdict = assess(counted or totals, judge)
+        # First application: the transition counts in its arm (a redelivery only re-judges).
+        group = arm(transition.lead_id, settings.holdout_share) if value is not None else None
+        totals, verdict, explore = judge(guard_totals(), transition, group, guarding)
+        counted = totals if value is not None else None
         # Every update carries the verdict; every worker's view decides by the latest.
-        explore = not (settings.guard_greedy and verdict.below)
         # Built (and validated: finite numbers, known state and action) before the write.
         update = encode(q_update(transition.state_before, transition.action, entry, explore))
         return Applied(table, key, value, entry, update, counted, verdict)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from stream_app.domain.guard import ArmStats, GuardParams, GuardStats, assess, observe
+from stream_app.domain.guard import ArmStats, GuardParams, GuardStats, assess, judge, observe
 from stream_app.domain.lead.credit import EPISODE_PREFIX
 from stream_app.domain.messages import LeadTransition
 from tests.unit.domain.lead.helpers import Lead
@@ -103,3 +103,22 @@ def test_mean_return_and_conversion_are_per_lead() -> None:
     arm = ArmStats(leads=4, conversions=1, return_sum=2.0)
     assert (arm.conversion, arm.mean_return) == (0.25, 0.5)
     assert (ArmStats().conversion, ArmStats().mean_return) == (0.0, 0.0)
+
+
+def test_judge_counts_a_first_application_and_only_re_judges_a_redelivery() -> None:
+    # 200 holdout leads converted 110; 199 learning leads converted 60, and this
+    # transition is the learning arm's 200th lead, converting too: 61/200 vs 110/200.
+    stats = GuardStats(learning=ArmStats(199, 60, 0.0), holdout=ArmStats(200, 110, 0.0))
+    step = _transition("trial:neutral", "enrolled:neutral", 1.0, first=True)
+    params = GuardParams(min_leads=200)
+    counted, verdict, explore = judge(stats, step, "learning", params)
+    assert counted.learning == ArmStats(200, 61, 1.0)
+    assert verdict.judged and verdict.below and not explore
+    again, same, explore_again = judge(counted, step, None, params)
+    assert again == counted and same == verdict and not explore_again
+    # Without the greedy stop the verdict stands but decisions keep exploring.
+    _, verdict, explore = judge(stats, step, "learning", GuardParams(min_leads=200, greedy=False))
+    assert verdict.below and explore
+    # One lead short of min_leads in an arm: no judgement, exploration goes on.
+    _, verdict, explore = judge(stats, step, None, params)
+    assert not verdict.judged and explore
