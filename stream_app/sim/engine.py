@@ -29,10 +29,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from stream_app.config.params import lead_params
+from stream_app.config.params import guard_params, lead_params
 from stream_app.config.params import learner_params as settings_learner_params
 from stream_app.config.settings import Settings
+from stream_app.domain.guard import GuardParams, GuardStats, Verdict
 from stream_app.domain.lead import Params
+from stream_app.domain.lead.policy import Arm, arm
 from stream_app.domain.learner import LearnerParams
 from stream_app.domain.messages import InputEvent, NextBestAction
 from stream_app.domain.qlearning import QTable
@@ -79,6 +81,8 @@ class LeadResult:
     stage: str
     reward: float
     decisions: int
+    arm: Arm
+    """The arm its decisions came from (`holdout` only with a holdout share)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,12 @@ class RunResult:
     transitions: int
     table: QTable
     """The Q-table at the end of the run (what a `frozen` run can be given)."""
+    guard: GuardStats
+    """The running guard's per-arm totals, as the worker's Q-learner keeps them."""
+    verdict: Verdict
+    """The guard's last verdict."""
+    greedy_steps: int
+    """Transitions after which the guard had stopped exploration."""
 
 
 def run(
@@ -97,14 +107,16 @@ def run(
     config: RunConfig,
     params: Params | None = None,
     learner_params: LearnerParams | None = None,
+    guard: GuardParams | None = None,
     *,
     table: QTable | None = None,
     on_decision: Callable[[NextBestAction], None] | None = None,
 ) -> RunResult:
     """Every family's journey under one policy, interleaved in event time.
 
-    `params` and `learner_params` default to what a worker builds from its
-    `Settings` (environment included), so the run takes the worker's decisions;
+    `params`, `learner_params` and `guard` default to what a worker builds from its
+    `Settings` (environment included), so the run takes the worker's decisions and
+    its guard trips where the worker's would;
     leads spread over `params.contact.partitions` partitions by murmur2, as a
     producer spreads them, each partition with its own voice calendar.
     A `frozen` run serves `table` with learning off. `on_decision` sees every
@@ -112,11 +124,17 @@ def run(
     """
     if (kind is PolicyKind.FROZEN) != (table is not None):
         raise ValueError("a frozen run needs a table, and only a frozen run takes one")
-    if params is None or learner_params is None:
+    if params is None or learner_params is None or guard is None:
         settings = Settings()
         params = params or lead_params(settings)
         learner_params = learner_params or settings_learner_params(settings)
-    learner = Learner(learner_params, enabled=kind is PolicyKind.LEARNING)
+        guard = guard or guard_params(settings)
+    learner = Learner(
+        learner_params,
+        enabled=kind is PolicyKind.LEARNING,
+        guard=guard,
+        holdout_share=params.holdout_share,
+    )
     if table is not None:
         learner.table = table
     chooser = random.Random(family_seed(config.seed, -1)) if kind is PolicyKind.RANDOM else None
@@ -165,10 +183,27 @@ def run(
             )
             heapq.heappush(queue, (at, index, reaction.events, reaction.deciding_event_id))
     leads = tuple(
-        LeadResult(f.index, f.enrolled, f.stage.value, rewards[f.index], decisions[f.index])
+        LeadResult(
+            f.index,
+            f.enrolled,
+            f.stage.value,
+            rewards[f.index],
+            decisions[f.index],
+            arm(f.lead_id, params.holdout_share),
+        )
         for f in families
     )
-    return RunResult(kind, config.seed, leads, sum(decisions), transitions, learner.table)
+    return RunResult(
+        kind,
+        config.seed,
+        leads,
+        sum(decisions),
+        transitions,
+        learner.table,
+        learner.guard,
+        learner.verdict,
+        learner.greedy_steps,
+    )
 
 
 __all__ = ["SIM_START", "LeadResult", "PolicyKind", "RunConfig", "RunResult", "run"]

@@ -12,6 +12,12 @@ and a fresh population of the same world (other families) under:
 - `frozen`: the table `learning` ended with on this seed, served as it is;
 - `priors` again, so the frozen table is compared on the very same fresh families.
 
+and, on the first population again, `learning` with the holdout share `stream-app dev
+--simulate` runs with (`process.DEV_HOLDOUT_SHARE`): the worker's own split, with the
+running guard judging every transition as the worker's Q-learner does. Its per-arm
+numbers are what the live summary shows through the broker; because the `priors` run
+played the very same families, each arm is also compared with itself under the priors.
+
 What is reported, each with a 95% interval (`stats`): every policy's enrollment
 rate (Wilson over families) and mean return per family; the paired differences
 (bootstrap over families within seeds, plus the spread over seeds and the number
@@ -27,15 +33,19 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import orjson
 from rich.table import Table
 
+from stream_app.config.params import lead_params
+from stream_app.config.settings import Settings
 from stream_app.domain.actions import Action
+from stream_app.domain.guard import GuardStats
 from stream_app.domain.qlearning import QEntry, QTable
 from stream_app.sim.engine import PolicyKind, RunConfig, RunResult, run
+from stream_app.sim.process import DEV_HOLDOUT_SHARE
 from stream_app.sim.seeds import REPORT_SEEDS, TUNING_SEEDS
 from stream_app.sim.stats import (
     Estimate,
@@ -55,14 +65,19 @@ SEED_SETS: dict[str, range] = {"report": REPORT_SEEDS, "tuning": TUNING_SEEDS}
 
 @dataclass(frozen=True, slots=True)
 class Arm:
-    """One policy on one population: `priors` runs twice (its own and the fresh one)."""
+    """One policy on one population: `priors` runs twice (its own and the fresh one).
+
+    `holdout` > 0 runs it with that share of leads in the frozen-priors holdout arm.
+    """
 
     policy: PolicyKind
     population: int
+    holdout: float = 0.0
 
     @property
     def name(self) -> str:
-        return self.policy.value + (" (fresh)" if self.population else "")
+        split = f" + holdout {self.holdout:g}" if self.holdout else ""
+        return self.policy.value + split + (" (fresh)" if self.population else "")
 
 
 LEARNING = Arm(PolicyKind.LEARNING, 0)
@@ -70,7 +85,8 @@ PRIORS = Arm(PolicyKind.PRIORS, 0)
 RANDOM = Arm(PolicyKind.RANDOM, 0)
 FROZEN = Arm(PolicyKind.FROZEN, FRESH)
 PRIORS_FRESH = Arm(PolicyKind.PRIORS, FRESH)
-ARMS = (LEARNING, PRIORS, RANDOM, FROZEN, PRIORS_FRESH)
+GUARDED = Arm(PolicyKind.LEARNING, 0, DEV_HOLDOUT_SHARE)
+ARMS = (LEARNING, PRIORS, RANDOM, FROZEN, PRIORS_FRESH, GUARDED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +96,25 @@ class Outcome:
     enrolled: tuple[bool, ...]
     returns: tuple[float, ...]
     decisions: int
+    holdout: tuple[bool, ...] = ()
+    """Family by family: decided by the holdout arm (empty: no family was)."""
+    guard: GuardStats = field(default_factory=GuardStats)
+    z: float = 0.0
+    """The guard's last z (0 until both arms had enough leads)."""
+    greedy_share: float = 0.0
+    """Share of the run's transitions after which the guard had stopped exploration."""
 
     @classmethod
     def of(cls, result: RunResult) -> Outcome:
+        holdout = tuple(lead.arm == "holdout" for lead in result.leads)
         return cls(
             tuple(lead.enrolled for lead in result.leads),
             tuple(lead.reward for lead in result.leads),
             result.decisions,
+            holdout if any(holdout) else (),
+            result.guard,
+            result.verdict.z,
+            result.greedy_steps / result.transitions if result.transitions else 0.0,
         )
 
 
@@ -117,6 +145,37 @@ class Comparison:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardArm:
+    """One arm of the dev split, pooled over seeds."""
+
+    arm: str
+    families: int
+    enrollment: Estimate
+    """Wilson over the arm's families."""
+    vs_priors: Estimate
+    """These families' enrollment here minus under the `priors` run (paired bootstrap)."""
+    guard_leads: int
+    """Leads the guard counted (a first step closed), summed over seeds."""
+    guard_conversion: float
+    """The guard's conversions / its leads: what its z-test compares."""
+    guard_return: float
+    """The guard's return per lead."""
+
+
+@dataclass(frozen=True, slots=True)
+class GuardReport:
+    """The dev split as the running guard and the families saw it."""
+
+    arms: tuple[GuardArm, ...]
+    learning_minus_holdout: Estimate
+    """Learning-arm minus holdout-arm enrollment: different families (what dev shows)."""
+    z: tuple[float, ...]
+    """The guard's last z on each seed."""
+    greedy_share: float
+    """Share of all transitions after which the guard had stopped exploration."""
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     name: str
     value: str
@@ -135,6 +194,7 @@ class Report:
     elapsed_s: float
     scores: tuple[PolicyScore, ...]
     comparisons: tuple[Comparison, ...]
+    guard: GuardReport
     targets: tuple[Target, ...]
 
     def score(self, arm: Arm) -> PolicyScore:
@@ -142,16 +202,18 @@ class Report:
 
 
 Entries = tuple[tuple[tuple[str, Action], QEntry], ...]
-Job = tuple[PolicyKind, RunConfig, Entries | None]
+Job = tuple[PolicyKind, RunConfig, Entries | None, float]
 
 
 def _run_job(job: Job) -> tuple[Outcome, Entries]:
     """One run, in whichever process: the learned table travels as plain entries (a
-    QTable's rows are read-only views, which do not pickle)."""
-    kind, config, entries = job
+    QTable's rows are read-only views, which do not pickle). A holdout share replaces
+    the one of the `Settings` the run is otherwise configured by."""
+    kind, config, entries, holdout = job
     table = QTable.from_entries(entries) if entries is not None else None
-    result = run(kind, config, table=table)
-    learned = tuple(result.table.items()) if kind is PolicyKind.LEARNING else ()
+    params = replace(lead_params(Settings()), holdout_share=holdout) if holdout else None
+    result = run(kind, config, params, table=table)
+    learned = tuple(result.table.items()) if kind is PolicyKind.LEARNING and not holdout else ()
     return Outcome.of(result), learned
 
 
@@ -167,8 +229,8 @@ class _Runner:
             return RunConfig(seed=seed, leads=leads, max_steps=max_steps, population=population)
 
         first: list[tuple[Arm, int, Job]] = [
-            (arm, seed, (arm.policy, config(seed, arm.population), None))
-            for arm in (LEARNING, PRIORS, RANDOM, PRIORS_FRESH)
+            (arm, seed, (arm.policy, config(seed, arm.population), None, arm.holdout))
+            for arm in (LEARNING, GUARDED, PRIORS, RANDOM, PRIORS_FRESH)
             for seed in seeds
         ]
         done: dict[tuple[Arm, int], tuple[Outcome, Entries]] = {}
@@ -176,7 +238,7 @@ class _Runner:
             for arm, seed, job in first:
                 done[arm, seed] = self._one(_run_job(job))
             for seed in seeds:
-                frozen = (PolicyKind.FROZEN, config(seed, FRESH), done[LEARNING, seed][1])
+                frozen = (PolicyKind.FROZEN, config(seed, FRESH), done[LEARNING, seed][1], 0.0)
                 done[FROZEN, seed] = self._one(_run_job(frozen))
         else:
             with ProcessPoolExecutor(max_workers=self.workers) as pool:
@@ -190,7 +252,7 @@ class _Runner:
                         done[arm, seed] = self._one(future.result())
                         if arm == LEARNING:
                             learned = done[arm, seed][1]
-                            frozen = (PolicyKind.FROZEN, config(seed, FRESH), learned)
+                            frozen = (PolicyKind.FROZEN, config(seed, FRESH), learned, 0.0)
                             pending[pool.submit(_run_job, frozen)] = (FROZEN, seed)
         return {arm: [done[arm, seed][0] for seed in seeds] for arm in ARMS}
 
@@ -252,10 +314,53 @@ def compare(arm: Arm, base: Arm, runs: dict[Arm, list[Outcome]]) -> Comparison:
     )
 
 
-def targets(scores: dict[Arm, PolicyScore], vs: dict[Arm, Comparison]) -> tuple[Target, ...]:
+def _of_arm(run: Outcome, values: Sequence[float], holdout: bool) -> list[float]:
+    """The values of the families of one arm of `run` (`values` in family order)."""
+    arms = run.holdout or (False,) * len(values)
+    return [v for v, h in zip(values, arms, strict=True) if h == holdout]
+
+
+def guard_report(split: Sequence[Outcome], priors: Sequence[Outcome]) -> GuardReport:
+    """The dev split's arms: the families' enrollment, the guard's own counts, and each
+    arm against the same families under the priors (`priors` played them all)."""
+    arms = []
+    for name, holdout in (("learning", False), ("holdout", True)):
+        here = [_of_arm(r, _floats(r.enrolled), holdout) for r in split]
+        there = [
+            _of_arm(r, _floats(p.enrolled), holdout) for r, p in zip(split, priors, strict=True)
+        ]
+        families = sum(map(len, here))
+        totals = [r.guard.holdout if holdout else r.guard.learning for r in split]
+        leads = sum(t.leads for t in totals)
+        arms.append(
+            GuardArm(
+                arm=name,
+                families=families,
+                enrollment=wilson(round(sum(map(sum, here))), families),
+                vs_priors=paired_difference(here, there),
+                guard_leads=leads,
+                guard_conversion=sum(t.conversions for t in totals) / leads if leads else 0.0,
+                guard_return=sum(t.return_sum for t in totals) / leads if leads else 0.0,
+            )
+        )
+    return GuardReport(
+        arms=tuple(arms),
+        learning_minus_holdout=unpaired_difference(
+            [_of_arm(r, _floats(r.enrolled), False) for r in split],
+            [_of_arm(r, _floats(r.enrolled), True) for r in split],
+        ),
+        z=tuple(r.z for r in split),
+        greedy_share=sum(r.greedy_share for r in split) / len(split),
+    )
+
+
+def targets(
+    scores: dict[Arm, PolicyScore], vs: dict[Arm, Comparison], guard: GuardReport
+) -> tuple[Target, ...]:
     """The issue's targets, each with the number that meets it or not."""
     learning, priors = scores[LEARNING], scores[PRIORS]
     gain, frozen = vs[LEARNING], vs[FROZEN]
+    split = guard.arms[0].vs_priors
     separate = learning.enrollment.above(priors.enrollment)
     curve = learning.last_minus_first
     return (
@@ -269,6 +374,12 @@ def targets(scores: dict[Arm, PolicyScore], vs: dict[Arm, Comparison]) -> tuple[
             "frozen learned table >= priors + 0.10 on fresh families",
             str(frozen.enrollment),
             frozen.enrollment.mean >= 0.10,
+        ),
+        Target(
+            "dev split, in process: learning arm not significantly below priors "
+            "(same families, 95% CI reaches 0 or above)",
+            str(split),
+            split.high >= 0.0,
         ),
     )
 
@@ -294,6 +405,7 @@ def evaluate(
         RANDOM: compare(RANDOM, PRIORS, runs),
         FROZEN: compare(FROZEN, PRIORS_FRESH, runs),
     }
+    guard = guard_report(runs[GUARDED], runs[PRIORS])
     return Report(
         seed_set=seed_set,
         seeds=tuple(seeds),
@@ -305,7 +417,8 @@ def evaluate(
         elapsed_s=round(time.monotonic() - started, 1),
         scores=tuple(scores.values()),
         comparisons=tuple(vs.values()),
-        targets=targets(scores, vs),
+        guard=guard,
+        targets=targets(scores, vs, guard),
     )
 
 
@@ -360,12 +473,40 @@ def tables(report: Report) -> list[Table]:
         ends.add_column(column, justify="left" if column == "policy" else "right")
     for s in report.scores:
         ends.add_row(s.arm, str(s.deciles[0]), str(s.deciles[-1]), str(s.last_minus_first))
+    split = Table(
+        title=f"Running guard on the dev split ({GUARDED.name}): per arm, pooled over seeds",
+        caption="enrollment: Wilson over the arm's families; vs priors: the same families "
+        "under the priors run (paired bootstrap); guard: the Q-learner's own counts. "
+        f"learning - holdout (different families): {report.guard.learning_minus_holdout}; "
+        f"guard z per seed: {' '.join(f'{z:+.2f}' for z in report.guard.z)}; greedy after "
+        f"{report.guard.greedy_share:.1%} of transitions.",
+    )
+    for column in (
+        "arm",
+        "families",
+        "enrollment",
+        "vs priors",
+        "guard leads",
+        "guard conv.",
+        "guard return/lead",
+    ):
+        split.add_column(column, justify="left" if column == "arm" else "right")
+    for a in report.guard.arms:
+        split.add_row(
+            a.arm,
+            str(a.families),
+            str(a.enrollment),
+            str(a.vs_priors),
+            str(a.guard_leads),
+            f"{a.guard_conversion:.3f}",
+            f"{a.guard_return:+.3f}",
+        )
     goals = Table(title="Targets (issue 12)")
     for column in ("target", "value", "met"):
         goals.add_column(column)
     for t in report.targets:
         goals.add_row(t.name, t.value, "[green]yes[/green]" if t.met else "[red]no[/red]")
-    return [policies, diffs, curve, ends, goals]
+    return [policies, diffs, curve, ends, split, goals]
 
 
 def _span(seeds: Sequence[int]) -> str:
@@ -412,6 +553,7 @@ def plot(report: Report, path: Path) -> Path:
 __all__ = [
     "ARMS",
     "FROZEN",
+    "GUARDED",
     "LEARNING",
     "PRIORS",
     "PRIORS_FRESH",
@@ -419,6 +561,8 @@ __all__ = [
     "SEED_SETS",
     "Arm",
     "Comparison",
+    "GuardArm",
+    "GuardReport",
     "MatplotlibMissing",
     "Outcome",
     "PolicyScore",
@@ -426,6 +570,7 @@ __all__ = [
     "Target",
     "compare",
     "evaluate",
+    "guard_report",
     "plot",
     "runs_total",
     "score",

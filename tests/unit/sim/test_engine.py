@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from stream_app.domain.guard import GuardParams
 from stream_app.domain.lead import Params
 from stream_app.domain.lead.policy import arm
 from stream_app.domain.learner import LearnerParams
@@ -123,3 +124,35 @@ def test_lead_ids_name_the_seed_and_population() -> None:
     assert RunConfig(seed=5, leads=1).lead_id(7) == "sim5-00007"
     assert RunConfig(seed=5, leads=1, population=1).lead_id(7) == "sim5p1-00007"
     assert RunConfig(seed=5, leads=1, prefix="sim-ab-").lead_id(7) == "sim-ab-00007"
+
+
+def test_the_running_guard_judges_the_run_as_the_worker_would() -> None:
+    """The in-process learner keeps the guard's totals and acts on its verdict: a
+    guard set to trip at once (any z below +1e9 counts as 'below') makes every
+    learning-arm decision after its first judged transition greedy (score = Q)."""
+    split = replace(Params(), holdout_share=0.5)
+    trip = GuardParams(min_leads=5, z=-1e9)
+    seen: list[NextBestAction] = []
+    result = run(
+        PolicyKind.LEARNING,
+        RunConfig(seed=5, leads=60),
+        split,
+        LearnerParams(),
+        trip,
+        on_decision=seen.append,
+    )
+    assert result.verdict.judged and result.verdict.below
+    assert result.guard.learning.leads >= 5 and result.guard.holdout.leads >= 5
+    assert 0 < result.greedy_steps < result.transitions
+    arms = {lead.arm for lead in result.leads}
+    assert arms == {"learning", "holdout"}
+    learning = [n for n in seen if n.arm == "learning" and len(n.candidates) > 1]
+    explored = [n for n in learning if any(c.score != c.q for c in n.candidates)]
+    greedy = [n for n in learning if all(c.score == c.q for c in n.candidates)]
+    assert explored and greedy  # before the guard judged, and after it tripped
+    assert seen.index(explored[-1]) < seen.index(greedy[-1])
+    calm = run(
+        PolicyKind.LEARNING, RunConfig(seed=5, leads=60), split, LearnerParams(), GuardParams()
+    )
+    assert not calm.verdict.below and calm.greedy_steps == 0
+    assert calm.guard.learning.leads == result.guard.learning.leads

@@ -11,17 +11,21 @@ from stream_app.sim.engine import PolicyKind
 from stream_app.sim.report import (
     ARMS,
     FROZEN,
+    GUARDED,
     LEARNING,
     PRIORS,
     PRIORS_FRESH,
     RANDOM,
     Arm,
     Comparison,
+    GuardArm,
+    GuardReport,
     Outcome,
     PolicyScore,
     Report,
     compare,
     evaluate,
+    guard_report,
     plot,
     score,
     tables,
@@ -81,15 +85,35 @@ def _gain(arm: Arm, base: Arm, better: int, worse: int) -> Comparison:
     return compare(arm, base, runs)
 
 
+def _split(vs_priors: Estimate) -> GuardReport:
+    arm = GuardArm("learning", 10, Estimate(0.5, 0.2, 0.8), vs_priors, 10, 0.5, 0.1)
+    return GuardReport((arm,), Estimate(0.0, -0.1, 0.1), (0.0,), 0.0)
+
+
 def test_targets_say_met_only_with_the_numbers() -> None:
     vs = {LEARNING: _gain(LEARNING, PRIORS, 14, 12), FROZEN: _gain(FROZEN, PRIORS_FRESH, 16, 12)}
     apart = {LEARNING: _score("learning", 0.7, 0.02, 0.05), PRIORS: _score("priors", 0.6, 0.02, 0)}
-    assert [t.met for t in targets(apart, vs)] == [True, True, True]
+    not_below = _split(Estimate(-0.02, -0.08, 0.04))
+    assert [t.met for t in targets(apart, vs, not_below)] == [True, True, True, True]
     close = {LEARNING: _score("learning", 0.7, 0.08, -0.05), PRIORS: _score("priors", 0.6, 0.08, 0)}
     small = {LEARNING: vs[LEARNING], FROZEN: _gain(FROZEN, PRIORS_FRESH, 13, 12)}
-    unmet = targets(close, small)
-    assert [t.met for t in unmet] == [False, False, False]
+    unmet = targets(close, small, _split(Estimate(-0.06, -0.1, -0.01)))
+    assert [t.met for t in unmet] == [False, False, False, False]
     assert "not above" in unmet[0].value and unmet[2].value.startswith("0.050")
+    assert unmet[3].value == "-0.060 [-0.100, -0.010]"
+
+
+def test_the_dev_split_is_judged_family_by_family() -> None:
+    # Four families, the first two in the holdout arm; the priors run enrolled the
+    # second and third, the split run the first three.
+    split = Outcome((True, True, True, False), (0.0,) * 4, 8, holdout=(True, True, False, False))
+    priors = _outcome([False, True, True, False])
+    report = guard_report([split], [priors])
+    learning, holdout = report.arms
+    assert (learning.arm, learning.families, learning.enrollment.mean) == ("learning", 2, 0.5)
+    assert (holdout.arm, holdout.families, holdout.enrollment.mean) == ("holdout", 2, 1.0)
+    assert learning.vs_priors.mean == 0.0 and holdout.vs_priors.mean == 0.5
+    assert report.learning_minus_holdout.mean == -0.5
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +134,14 @@ def test_every_arm_ran_on_every_seed(small_report: Report) -> None:
         FROZEN.name,
     ]
     assert small_report.score(PRIORS).enrollment.mean > small_report.score(RANDOM).enrollment.mean
+    assert GUARDED.name == "learning + holdout 0.5"
+    learning, holdout = small_report.guard.arms
+    assert learning.families + holdout.families == 2 * 30
+    assert 0 < holdout.families < 2 * 30
+    # The guard counts a lead once its first step closes: never more than the families.
+    assert 0 < learning.guard_leads <= learning.families
+    assert 0 < holdout.guard_leads <= holdout.families
+    assert len(small_report.guard.z) == 2
 
 
 def test_the_pool_gives_what_one_process_gives(small_report: Report) -> None:
@@ -122,7 +154,8 @@ def test_json_and_tables_carry_the_declared_seeds(small_report: Report, tmp_path
     data = orjson.loads(to_json(small_report))
     assert data["seed_set"] == "tuning" and data["report_seeds"] == list(REPORT_SEEDS)
     assert {s["arm"] for s in data["scores"]} == {a.name for a in ARMS}
-    assert len(data["targets"]) == 3
+    assert len(data["targets"]) == 4
+    assert [a["arm"] for a in data["guard"]["arms"]] == ["learning", "holdout"]
     rendered = tables(small_report)
     assert "tuning seeds" in str(rendered[0].caption)
     assert rendered[0].row_count == len(ARMS)
