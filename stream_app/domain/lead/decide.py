@@ -14,7 +14,7 @@ from stream_app.domain.lead.credit import close_step, closing_transition
 from stream_app.domain.lead.effects import Effects
 from stream_app.domain.lead.ids import decision_id, stable_id
 from stream_app.domain.lead.policy import Params, Policy
-from stream_app.domain.lead.state import DecisionRecord, LeadState
+from stream_app.domain.lead.state import DecisionRecord, LeadState, shown
 from stream_app.domain.learner import seeded
 from stream_app.domain.messages import Candidate, NextBestAction, Reminder
 from stream_app.domain.qlearning import Selection, select_action
@@ -195,7 +195,7 @@ def _remembered(lead: LeadState, nba: NextBestAction, action: Action, params: Pa
     return lead.model_copy(
         update={
             "decisions": (*lead.decisions, record)[-params.recent_decisions :],
-            "last_nba": nba,
+            "last_nba": shown(nba),
             # A newer decision supersedes whatever reminder was pending.
             "reminder": reminder,
         }

@@ -35,7 +35,9 @@ def test_a_decision_is_named_by_its_trigger_and_dated_when_it_was_asked_for() ->
     [nba] = effects.decisions
     assert nba.decision_id == decision_id("L1", "e-42")
     assert (nba.trigger_event_id, nba.decided_at) == ("e-42", at)
-    assert state.last_nba == nba
+    # The state keeps the decision as published but for its ranking (on the topic).
+    assert state.last_nba == nba.model_copy(update={"candidates": (), "filtered_out": {}})
+    assert nba.candidates and nba.filtered_out
     record = state.decisions[-1]
     assert (record.decision_id, record.action.value, record.rl_state, record.decided_at) == (
         nba.decision_id,

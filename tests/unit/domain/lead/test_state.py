@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from stream_app.domain.lead import LeadState
-from stream_app.domain.lead.state import moved_to
+from stream_app.domain.lead.state import encode_state, moved_to, read_state
 from stream_app.domain.lifecycle import Status
 from tests.unit.domain.lead.helpers import CALL, T0, Lead
 
@@ -35,6 +35,35 @@ def _busy() -> LeadState:
 def test_a_state_survives_the_round_trip_through_the_table() -> None:
     state = _busy()
     assert LeadState.model_validate_json(state.model_dump_json()) == state
+
+
+def test_the_stored_value_leaves_defaults_out_and_reads_back_whole() -> None:
+    state = _busy()
+    stored = encode_state(state)
+    assert stored.startswith(b'{"schema_version":1,"lead_id":"L1",')
+    assert read_state(stored) == state
+    # An older release reads it with the model alone, filling the defaults back in.
+    assert LeadState.model_validate_json(stored) == state
+    assert b'"opted_out_channels"' not in stored and b'"closed":false' not in stored
+    assert len(stored) < len(state.model_dump_json())
+    blank = LeadState(lead_id="L2")
+    assert encode_state(blank) == b'{"schema_version":1,"lead_id":"L2"}'
+    assert read_state(encode_state(blank)) == blank
+
+
+def test_the_stored_decision_is_the_published_one_without_its_ranking() -> None:
+    lead = Lead()
+    effects = lead.created()
+    [published] = effects.decisions
+    assert lead.state is not None and lead.state.last_nba is not None
+    kept = lead.state.last_nba
+    assert published.candidates and published.filtered_out
+    assert (kept.candidates, kept.filtered_out) == ((), {})
+    assert kept.model_dump(exclude={"candidates", "filtered_out"}) == published.model_dump(
+        exclude={"candidates", "filtered_out"}
+    )
+    # Empty, not absent: a release that requires the fields still reads the record.
+    assert b'"candidates":[],"filtered_out":{}' in encode_state(lead.state)
 
 
 def test_a_state_is_immutable_and_ignores_fields_a_newer_release_added() -> None:
