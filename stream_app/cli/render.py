@@ -73,6 +73,9 @@ def live_simulation(out: Console, stats: LiveStats, families: int) -> None:
             f"arm {a.arm}: {a.leads} leads, {a.converted} converted, rate {a.conversion} "
             f"(95% Wilson), reward per lead {a.reward_per_lead:+.3f}"
         )
+    difference = stats.learning_minus_holdout()
+    if difference is not None:
+        out.print(f"learning - holdout conversion: {difference} (95% bootstrap, unpaired)")
 
 
 @contextmanager

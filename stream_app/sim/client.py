@@ -30,7 +30,7 @@ from stream_app.domain.messages import InputEvent, LeadTransition, NextBestActio
 from stream_app.kafka.options import client_options, producer_options
 from stream_app.sim.engine import SIM_START, RunConfig
 from stream_app.sim.population import Decision, Family
-from stream_app.sim.stats import Estimate, wilson
+from stream_app.sim.stats import Estimate, unpaired_difference, wilson
 from stream_app.wire.models import INPUT_TYPES
 
 _TOPIC_OF = {t: topic for topic, types in INPUT_TYPES.items() for t in types}
@@ -95,6 +95,17 @@ class LiveStats:
                 )
             )
         return out
+
+    def learning_minus_holdout(self) -> Estimate | None:
+        """Learning-arm minus holdout-arm conversion with a bootstrap 95% CI (the arms
+        are different families, so the interval is that of an A/B test); None unless
+        both arms have leads."""
+        by_arm: defaultdict[str, list[float]] = defaultdict(list)
+        for lead, group in self.arm.items():
+            by_arm[group].append(float(lead in self.converted))
+        if not (by_arm["learning"] and by_arm["holdout"]):
+            return None
+        return unpaired_difference([by_arm["learning"]], [by_arm["holdout"]])
 
     def moved_past_new(self) -> int:
         return sum(1 for s in self.status.values() if s != "new")

@@ -209,3 +209,10 @@ async def test_the_live_summary_per_arm_is_the_topics_account(live_run: LiveRun)
     printed = out.export_text()
     for group, a in summary.items():
         assert f"arm {group}: {a.leads} leads, {a.converted} converted" in printed
+    difference = stats.learning_minus_holdout()
+    assert difference is not None
+    rates = summary["learning"].converted / summary["learning"].leads - (
+        summary["holdout"].converted / summary["holdout"].leads
+    )
+    assert difference.mean == pytest.approx(rates)
+    assert f"learning - holdout conversion: {difference}" in printed
