@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 from stream_app.domain.actions import Action, Channel, allowed_actions, channel_for, hard_override
 from stream_app.domain.briefs import build_brief
 from stream_app.domain.exploration import Exploration, draw_for, explore, thompson
-from stream_app.domain.guardrails import Block, apply_policy, is_outreach
+from stream_app.domain.guardrails import Block, apply_policy, is_outreach, without_cooldown
 from stream_app.domain.lead.credit import close_step, closing_transition
 from stream_app.domain.lead.effects import Effects
 from stream_app.domain.lead.ids import decision_id, stable_id
@@ -66,7 +65,7 @@ def decide(
         opted_out_channels=lead.opted_out_channels,
         history=lead.contact_history,
         now=decided_at,
-        policy=replace(params.contact, cooldown=timedelta(0)),
+        policy=without_cooldown(params.contact),
         last_channel=last_channel,
     )
     action, channel, override = checked.action, checked.channel, checked.override

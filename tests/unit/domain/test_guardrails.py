@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from stream_app.domain.guardrails import (
     is_outreach,
     record_outreach,
     record_rejection,
+    without_cooldown,
 )
 
 A, C = Action, Channel
@@ -414,3 +416,11 @@ def test_naive_now_and_empty_ranking_are_caller_bugs() -> None:
         decide([NUDGE], now=datetime(2026, 3, 2, 12))  # noqa: DTZ001
     with pytest.raises(ValueError, match="nothing"):
         decide([])
+
+
+def test_without_cooldown_is_the_policy_less_its_cooldown_built_once() -> None:
+    policy = ContactPolicy(voice_per_week=1, cooldown=timedelta(hours=6))
+    relaxed = without_cooldown(policy)
+    assert relaxed.cooldown == timedelta(0)
+    assert replace(relaxed, cooldown=policy.cooldown) == policy
+    assert without_cooldown(ContactPolicy(voice_per_week=1, cooldown=timedelta(hours=6))) is relaxed
