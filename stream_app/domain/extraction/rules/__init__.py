@@ -14,7 +14,8 @@ The package keeps the wording apart from the reading of it:
   by every table;
 - `dimensions`: money, objections, life events, timing, family and tone;
 - `intent`: the conversation's intent, and the order it is decided in;
-- `summary`: the summary, facts and open questions built from the rest.
+- `summary`: the summary, facts and open questions built from the rest;
+- `tiebreak`: a naive Bayes guess, shipped as counts, for when no phrase decides.
 
 Each module joins the tables it matches into compiled patterns once, at import.
 """
@@ -41,7 +42,7 @@ from stream_app.domain.extraction.model import (
     Level,
     Sentiment,
 )
-from stream_app.domain.extraction.rules import dimensions, intent, summary, text
+from stream_app.domain.extraction.rules import dimensions, intent, summary, text, tiebreak
 
 PROVIDER: Final = "rules"
 
@@ -86,6 +87,13 @@ def _extract(conversation: Conversation, keywords: Keywords) -> Extraction:
         family_sentences, family_idx[-1], opt_out, _opt_out_quotes(conversation, keywords)
     )
     decided, because = intent.decide(conversation, found)
+    if (
+        decided is Intent.UNCLEAR
+        and not because
+        and (guess := tiebreak.SHIPPED.guess(family_sentences))
+    ):
+        # No phrase took a stance: the dev-trained model names the likeliest one instead.
+        decided, because = guess.intent, (text.whole(guess.because),)
     tone, tone_because = dimensions.sentiment(found, decided, because)
     objections = found.objections
     if decided is Intent.DECLINING:

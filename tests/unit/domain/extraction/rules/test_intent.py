@@ -32,7 +32,7 @@ def _sms(*bodies: str, agent: str | None = None) -> Intent:
         (("honestly we kinda moved on",), None, Intent.DECLINING),
         (("she's not into dance anymore",), None, Intent.DECLINING),
         (("We're going to go with the coach from his school.",), None, Intent.DECLINING),
-        (("We're going to go with the Saturday class.",), None, Intent.UNCLEAR),
+        (("We're going to go with the Saturday class, see you then!",), None, Intent.SCHEDULING),
         (("so no swim this summer",), None, Intent.DECLINING),
         # moving a booking books
         (("can we reschedule to next week?",), "Trial is tomorrow at 4.", Intent.SCHEDULING),
@@ -43,7 +43,11 @@ def _sms(*bodies: str, agent: str | None = None) -> Intent:
         (("what time on fri?",), "Lessons Wed at 4?", Intent.REQUESTING_INFO),
         # turning down every offered slot is a barrier; "neither" unprompted is not
         (("neither, she has tutoring",), "We have Mon 5pm or Thu 6pm.", Intent.OBJECTING),
-        (("neither of us can drive her",), "Thanks for your interest!", Intent.UNCLEAR),
+        (
+            ("neither of us has been to a recital. what should she wear?",),
+            "Thanks for your interest!",
+            Intent.REQUESTING_INFO,
+        ),
         # a plan told in the past and taken back by a "but" books nothing
         (("we were going to enroll her but the hours changed",), None, Intent.OBJECTING),
         (("I wanted to sign her up for the fall.",), None, Intent.SCHEDULING),
