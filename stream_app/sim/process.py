@@ -12,6 +12,9 @@ DEV_HOLDOUT_SHARE = 0.5
 """`stream-app dev --simulate`'s holdout share: half the families are decided by the
 frozen priors, so its summary compares the arms (the report runs the same split)."""
 
+SECONDS_PER_FAMILY = 5.0
+"""The live simulation's deadline per family (at least ten minutes in all)."""
+
 
 def start_simulator(settings: Settings, families: int, seed: int = 1) -> subprocess.Popen[bytes]:
     """`stream-app simulate` in its own process: faust.Worker owns this one's event loop.
@@ -26,7 +29,26 @@ def start_simulator(settings: Settings, families: int, seed: int = 1) -> subproc
         "STREAM_APP_KAFKA_IDEMPOTENCE": str(settings.kafka_idempotence).lower(),
         "STREAM_APP_KAFKA_MAX_BATCH_BYTES": str(settings.kafka_max_batch_bytes),
     }
-    ready = f"http://127.0.0.1:{settings.web_port}/readyz"
-    command = [sys.executable, "-m", "stream_app", "simulate", "--leads", str(families)]
-    command += ["--seed", str(seed)]
-    return subprocess.Popen([*command, "--ready-url", ready], env=env)
+    return subprocess.Popen(simulator_command(settings, families, seed), env=env)
+
+
+def simulator_command(settings: Settings, families: int, seed: int) -> list[str]:
+    """The simulator's command line. Its deadline grows with the population: a few
+    hundred families through one embedded broker on a busy machine take longer than
+    the default ten minutes, and a run cut short would count its slowest families as
+    not converted."""
+    deadline = max(600.0, SECONDS_PER_FAMILY * families)
+    return [
+        sys.executable,
+        "-m",
+        "stream_app",
+        "simulate",
+        "--leads",
+        str(families),
+        "--seed",
+        str(seed),
+        "--timeout-s",
+        f"{deadline:g}",
+        "--ready-url",
+        f"http://127.0.0.1:{settings.web_port}/readyz",
+    ]
