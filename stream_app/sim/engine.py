@@ -17,7 +17,10 @@ The policies share one population per seed:
 - `priors`: the seeded priors, frozen (learning off);
 - `random`: uniform over the allowed actions (the baseline);
 - `frozen`: a table learned elsewhere (another population's `learning` run),
-  served as it is with learning off: what a trained snapshot would do in production.
+  served with learning off and greedily: what the learned values are worth as a
+  policy. Without learning an exploration bonus buys no information: it stays
+  where the table's visits left it, so UCB would keep taking the same detours
+  (the less-visited actions of each state) on every family.
 """
 
 from __future__ import annotations
@@ -119,7 +122,7 @@ def run(
     its guard trips where the worker's would;
     leads spread over `params.contact.partitions` partitions by murmur2, as a
     producer spreads them, each partition with its own voice calendar.
-    A `frozen` run serves `table` with learning off. `on_decision` sees every
+    A `frozen` run serves `table` greedily with learning off. `on_decision` sees every
     decision, in the order the pipeline makes them.
     """
     if (kind is PolicyKind.FROZEN) != (table is not None):
@@ -136,7 +139,7 @@ def run(
         holdout_share=params.holdout_share,
     )
     if table is not None:
-        learner.table = table
+        learner.table = table.exploring(False)
     chooser = random.Random(family_seed(config.seed, -1)) if kind is PolicyKind.RANDOM else None
     pipeline = InProcess(params, learner, rng=chooser)
     families = [

@@ -110,12 +110,16 @@ def test_the_voice_calendar_moves_calls_when_an_hour_is_full() -> None:
     assert [n.brief.scheduled_for for n in seen] != [n.brief.scheduled_for for n in loose]
 
 
-def test_a_frozen_run_serves_its_table_and_learns_nothing() -> None:
+def test_a_frozen_run_serves_its_table_greedily_and_learns_nothing() -> None:
     learned = run(PolicyKind.LEARNING, RunConfig(seed=5, leads=60))
     assert learned.table != seeded_priors()
     fresh = RunConfig(seed=5, leads=60, population=1)
-    frozen = run(PolicyKind.FROZEN, fresh, table=learned.table)
+    seen: list[NextBestAction] = []
+    frozen = run(PolicyKind.FROZEN, fresh, table=learned.table, on_decision=seen.append)
     assert frozen.table == learned.table
+    # Greedy: no candidate carries a bonus, though the table has visits to earn one.
+    assert any(c.visits for n in seen for c in n.candidates)
+    assert all(c.score == c.q for n in seen for c in n.candidates)
     assert frozen != run(PolicyKind.PRIORS, fresh)
     assert frozen == run(PolicyKind.FROZEN, fresh, table=learned.table)
 
