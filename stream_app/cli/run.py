@@ -140,6 +140,8 @@ def simulate(
         asyncio.run(wait_ready(ready_url, timeout_s))
     out = render.stdout()
     run_tag = uuid.uuid4().hex[:8]
+    # The lead ids decide the arms: with them `sim.engine` can replay this run in process.
+    out.print(f"seed {seed}, lead ids sim-{run_tag}-00000 to sim-{run_tag}-{families - 1:05d}")
     stats = asyncio.run(simulate_live(settings, families, seed, run_tag, max_steps, timeout_s, out))
     render.live_simulation(out, stats, families)
     if len(stats.finished) < families:
