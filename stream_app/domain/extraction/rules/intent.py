@@ -59,6 +59,7 @@ _NONE_OF_THEM: Final = re.compile(phrases.NONE_OF_THEM, re.IGNORECASE)
 _THWARTED: Final = re.compile(phrases.THWARTED, re.IGNORECASE)
 _UNDECIDED: Final = re.compile(phrases.UNDECIDED, re.IGNORECASE)
 _BOOKING_VERB: Final = re.compile(phrases.BOOKING_VERB, re.IGNORECASE)
+_HEDGED: Final = re.compile(phrases.HEDGED_BOOKING, re.IGNORECASE)
 _YES: Final = re.compile(phrases.YES, re.IGNORECASE)
 _QUESTION_OPENER: Final = re.compile(phrases.QUESTION_OPENER, re.IGNORECASE)
 _RHETORICAL: Final = rx(*phrases.RHETORICAL)
@@ -97,6 +98,8 @@ def decide(conversation: Conversation, read: Read) -> tuple[Intent, tuple[Eviden
     if found := firm or _answers_no(conversation, read):
         return Intent.DECLINING, quotes(found)
     deferring = matches(_DEFER_TO_DECISION_MAKER, sentences)
+    if hedged := _hedged_bookings(sentences):
+        return Intent.CONSIDERING, quotes(hedged)
     if found := (
         _booking_requests(sentences)
         or _proposes_time(sentences)
@@ -187,6 +190,14 @@ def _booking_requests(sentences: Sequence[Sentence]) -> Found:
         for s, m in matches(_SCHEDULE_REQUEST, sentences)
         if not _undone(s.text, m) and not _UNDECIDED.search(s.text[: m.start()])
     ]
+
+
+def _hedged_bookings(sentences: Sequence[Sentence]) -> Found:
+    """A booking said with a "probably" or "maybe" before it ("we'll probably sign up
+    next week"), when no sentence books outright: the family is still deciding."""
+    found = [(s, m) for s, m in matches(_SCHEDULE_REQUEST, sentences) if not _undone(s.text, m)]
+    hedged = [(s, m) for s, m in found if _HEDGED.search(s.text[: m.start()])]
+    return hedged if len(hedged) == len(found) else []
 
 
 def _undone(text: str, booking: re.Match[str]) -> bool:
@@ -300,12 +311,17 @@ def _asks(s: Sentence) -> bool:
     """A real question: a question's form or an ask for information, not a jab.
 
     "Four hundred for the semester?" and "the fee went up again?" repeat a figure
-    in disbelief, and "why is it so much?" argues; neither asks for anything.
+    in disbelief, and "why is it so much?" argues; neither asks for anything. The
+    question may open the sentence's last clause ("she's 4, is that too young?").
     """
     if _RHETORICAL.search(s.text):
         return False
     if s.text.endswith("?"):
-        return bool(_QUESTION_OPENER.match(s.text) or _INFO_REQUEST.search(s.text))
+        return bool(
+            _QUESTION_OPENER.match(s.text)
+            or _QUESTION_OPENER.match(_last_clause(s.text))
+            or _INFO_REQUEST.search(s.text)
+        )
     return bool(_ASK_UNMARKED.search(s.text))
 
 

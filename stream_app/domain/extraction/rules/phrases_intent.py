@@ -57,6 +57,7 @@ DECLINE: Final[tuple[str, ...]] = (
     r"\b(?:we've|we\s+have|we)\s+(?:kind\s+of\s+|kinda\s+|already\s+)?moved\s+on\b",
     r"\b(?:not|isn't|no\s+longer)\s+(?:really\s+)?into\s+(?:it|this|that|\w+)\s+anymore\b",
     r"\blost\s+interest\b",
+    r"\b(?:have|had|need|going)\s+to\s+(?:cancel|withdraw|drop\s+out|stop)\b",
     r"\b(?:going\s+to|gonna|decided\s+to|we'll|we\s+will)\s+go\s+with\s+(?:the|a|an|another)\s+(?:[\w']+\s+){0,3}"
     r"(?:tutor|coach|teacher|studio|club|school|academy|gym|team|camp|place)\b",
     # "so no cheer this season": the activity refused for a stretch of time
@@ -81,6 +82,8 @@ SCHEDULE_REQUEST: Final[tuple[str, ...]] = (
     r"\bwhen\s+can\s+(?:she|he|they|we)\s+start\b",
     r"\b(?:he|she|they|we)\s+can\s+start\b",
     r"\bput\s+(?:her|him|them|us|me)\s+down\b",
+    r"\b(?:can|could)\s+you\s+(?:put|get|fit|squeeze|sign)\s+(?:her|him|them|us|me)\s+(?:in|into|down)\b",
+    r"\b(?:we're|we\s+are)\s+in\s+for\b",
     r"\bcount\s+us\s+in\b",
     r"\bwe'll\s+be\s+there\b",
     r"\blet's\s+do\b",
@@ -114,6 +117,7 @@ UNCLEAR: Final[tuple[str, ...]] = (
     r"\bin\s+a\s+meeting\b",
     r"\b(?:try|call)\s+me\s+(?:back\s+)?(?:later|next\s+week|another\s+time|tomorrow)\b",
     r"\bwrong\s+person\b",
+    r"\b(?:i'm|i\s+am)\s+(?:actually\s+)?not\s+(?:the|his|her|their)\s+(?:parent|mom|dad|mother|father)\b",
     r"\babout\s+to\s+(?:pick\s+up|head\s+(?:out|in)|leave|walk\s+in|get\s+on|go\s+into)\b",
 )
 LONG_DEFERRAL: Final[tuple[str, ...]] = (
@@ -298,6 +302,8 @@ THWARTED: Final = (
 """A plan given in the past: "we were gonna sign up, but ..." books nothing."""
 UNDECIDED: Final = r"\b(?:if|once|whether|when)\s+(?:we|i)\s+(?:ever\s+)?(?:decide|want)\b"
 """A booking still to be decided: "we'll reach out if we decide to sign up" books nothing."""
+HEDGED_BOOKING: Final = r"\b(?:probably|maybe|might|possibly|perhaps)\s+(?:\w+\s+){0,2}$"
+"""Just before a booking phrase, a hedge that leaves it undecided ("we'll probably sign up")."""
 BOOKING_VERB: Final = (
     r"\b(?:sign\w*\s+(?:\w+\s+)?up|enroll\w*|regist\w*|book\w*|join\w*|start\w*|do\s+it|try\s+it)\b"
 )

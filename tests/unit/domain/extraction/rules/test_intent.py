@@ -71,6 +71,17 @@ def _sms(*bodies: str, agent: str | None = None) -> Intent:
         (("a lo mejor el próximo año",), None, Intent.CONSIDERING),
         (("hey I'm about to pick up my son, text me later",), None, Intent.UNCLEAR),
         (("My husband's the one who decides on sports.",), None, Intent.CONSIDERING),
+        # from the fourth batch (h001-h040): asking to be put in a class, and "in for" it
+        (("could you fit him in the Monday 5:30 group?",), None, Intent.SCHEDULING),
+        (("ok we're in for the spring session",), None, Intent.SCHEDULING),
+        # a booking said with a hedge is still being decided; said plainly it books
+        (("we might sign up after the holidays, thx",), None, Intent.CONSIDERING),
+        (("thx, we'll sign up after the holidays",), None, Intent.SCHEDULING),
+        # a worry asked in the sentence's last clause is a question
+        (("he's 12, is that too old?",), None, Intent.REQUESTING_INFO),
+        (("he's 12, that's too old.",), None, Intent.OBJECTING),
+        (("we have to cancel, sorry. things changed",), None, Intent.DECLINING),
+        (("hi, I'm not his mom, I'm his aunt",), None, Intent.UNCLEAR),
     ],
 )
 def test_intent(bodies: tuple[str, ...], agent: str | None, intent: Intent) -> None:
