@@ -28,7 +28,13 @@ from typing import Any, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-_set = object.__setattr__
+_new = object.__new__
+_set_dict = object.__setattr__
+# The slots every pydantic model has, set through their descriptors (half the cost
+# of `object.__setattr__` by name).
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 class _Record(BaseModel):
@@ -45,15 +51,15 @@ class _Record(BaseModel):
         """
         if deep or self.__pydantic_extra__ or self.__pydantic_private__:
             return super().model_copy(update=update, deep=deep)
-        new = self.__class__.__new__(self.__class__)
+        new = _new(self.__class__)
         if update:
-            _set(new, "__dict__", {**self.__dict__, **update})
-            _set(new, "__pydantic_fields_set__", self.__pydantic_fields_set__ | update.keys())
+            _set_dict(new, "__dict__", {**self.__dict__, **update})
+            _set_fields_set(new, self.__pydantic_fields_set__ | update.keys())
         else:
-            _set(new, "__dict__", self.__dict__.copy())
-            _set(new, "__pydantic_fields_set__", self.__pydantic_fields_set__.copy())
-        _set(new, "__pydantic_extra__", None)
-        _set(new, "__pydantic_private__", None)
+            _set_dict(new, "__dict__", self.__dict__.copy())
+            _set_fields_set(new, self.__pydantic_fields_set__.copy())
+        _set_extra(new, None)
+        _set_private(new, None)
         return new
 
 
