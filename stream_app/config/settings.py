@@ -91,16 +91,14 @@ class Settings(BaseSettings):
             "needs 1, one record per batch, or its ListOffsets answers short of the end."
         ),
     )
-    kafka_group_instance_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=249,
-        pattern=r"^[A-Za-z0-9._-]+$",
+    kafka_leave_group_on_stop: bool = Field(
+        default=True,
         description=(
-            "Static group membership (KIP-345): a name unique to this worker and kept "
-            "across its restarts (a StatefulSet pod name). A restart within the session "
-            "timeout then keeps its partitions, and a stop sends no LeaveGroup, which the "
-            "embedded broker needs when several workers share a group."
+            "A stopping worker sends LeaveGroup, so its partitions move at once. The "
+            "embedded broker needs false when several workers share a group: it keeps a "
+            "member that leaves during a rebalance as the group's leader, and the group "
+            "never forms again; without the LeaveGroup, missed heartbeats drop the member "
+            "after the session timeout."
         ),
     )
     # Group timings. Kafka's usual values by default; the embedded Tansu broker holds

@@ -53,7 +53,6 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "topic_disable_leader": True,
         "producer_acks": ACKS_ALL,
         "producer_max_batch_size": settings.kafka_max_batch_bytes,
-        "consumer_group_instance_id": settings.kafka_group_instance_id,
         "broker_session_timeout": settings.session_timeout_s,
         "broker_heartbeat_interval": settings.heartbeat_interval_s,
         "broker_rebalance_timeout": settings.rebalance_timeout_s,
@@ -117,7 +116,11 @@ def _extractor(settings: Settings) -> Extractor:
 
 def create_app(settings: Settings) -> Runtime:
     """The composition root: every part of the worker is chosen and wired here."""
-    app = FixedApp(settings.app_id, **faust_options(settings))
+    app = FixedApp(
+        settings.app_id,
+        leaves_group_on_stop=settings.kafka_leave_group_on_stop,
+        **faust_options(settings),
+    )
     topics = Topics.build(app, settings)
     leads = lead_table(app, settings)
     learned = learner_table(app)

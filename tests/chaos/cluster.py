@@ -123,11 +123,10 @@ class Cluster:
             extra_env={
                 **self.env,
                 "STREAM_APP_ADVERTISED_URL": f"http://127.0.0.1:{port}",
-                # Static membership: a member's restart keeps its identity and its stop
-                # sends no LeaveGroup. The embedded broker keeps a member that leaves
-                # during a rebalance as the group's leader, and the group never forms
-                # again (docs/runtime-notes.md, "A group can stall at one generation").
-                "STREAM_APP_KAFKA_GROUP_INSTANCE_ID": f"{self.name}-{label}",
+                # The embedded broker keeps a member that leaves during a rebalance as
+                # the group's leader, and the group never forms again: a stopping member
+                # just stops (tests/integration/test_group_leave.py).
+                "STREAM_APP_KAFKA_LEAVE_GROUP_ON_STOP": "false",
             },
             web_port=port,
         )

@@ -151,8 +151,11 @@ class IsolatedWorkers:
         self.broker, self.artifacts, self.name = broker, artifacts, name
         self.started: list[WorkerProcess] = []
 
-    def start(self, peer_of: WorkerProcess | None = None, **env: str) -> WorkerProcess:
-        """A worker of a new group, or with `peer_of` one more member of that worker's."""
+    def start(
+        self, peer_of: WorkerProcess | None = None, *, ready: bool = True, **env: str
+    ) -> WorkerProcess:
+        """A worker of a new group, or with `peer_of` one more member of that worker's;
+        `ready=False` returns once the process runs, not once it serves."""
         name = f"{self.name}-{len(self.started)}"
         group = {"STREAM_APP_APP_ID": name, "STREAM_APP_TOPIC_PREFIX": f"{name}."}
         if peer_of is not None:
@@ -164,8 +167,9 @@ class IsolatedWorkers:
             extra_env={**group, **env},
         )
         worker.start()
-        worker.wait_ready()
         self.started.append(worker)
+        if ready:
+            worker.wait_ready()
         return worker
 
     def start_advertised(self, peer_of: WorkerProcess | None = None, **env: str) -> WorkerProcess:

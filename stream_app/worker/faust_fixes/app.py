@@ -17,7 +17,8 @@ class FixedTransport(aiokafka_driver.Transport):
 
 
 class FixedApp(faust.App):
-    """Faust's App with the transport above, and drains run before a rebalance waits.
+    """Faust's App with the transport above, drains run before a rebalance waits, and
+    a choice whether a stopping worker leaves its group.
 
     On revoke, Faust clears every agent's queue and then waits until each record an
     agent already took is acked. An agent that holds records across iterations (the
@@ -27,10 +28,13 @@ class FixedApp(faust.App):
     """
 
     drains: dict[str, Callable[[], Awaitable[None]]]
+    leaves_group_on_stop: bool
+    """False: the consumer stops without a LeaveGroup (`StayingCoordinator`)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, leaves_group_on_stop: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.drains = {}
+        self.leaves_group_on_stop = leaves_group_on_stop
 
     def _new_transport(self) -> TransportT:
         return FixedTransport(self.conf.broker_consumer, self)

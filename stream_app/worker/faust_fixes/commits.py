@@ -10,6 +10,7 @@ from itertools import pairwise
 from typing import Any
 
 from aiokafka.consumer.fetcher import FetchResult
+from aiokafka.consumer.group_coordinator import GroupCoordinator
 from aiokafka.errors import ConsumerStoppedError
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
@@ -85,6 +86,22 @@ class FetchedRecords(dict[TP, list[Any]]):
         self.spans = dict(spans)
 
 
+class StayingCoordinator(GroupCoordinator):  # type: ignore[misc]  # aiokafka is untyped
+    """aiokafka's group coordinator, closing without a LeaveGroup.
+
+    Tansu 0.6.0 (the embedded broker) removes a member that leaves while its group is
+    forming but keeps it as the group's leader; every other member then waits for a
+    SyncGroup from a leader that is gone, and rejoins the same generation forever
+    (chaos suite: two workers stopped six seconds apart and restarted, both "joined"
+    generation 8 every 8 s for 150 s). Upstream's own "missed heartbeat" path clears
+    the leadership of a member that stopped talking, so a member that just stops is
+    dropped, and the group re-forms, one session timeout later.
+    """
+
+    async def _maybe_leave_group(self) -> None:
+        self.reset_generation()
+
+
 class SpanReportingConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
     """Faust's aiokafka consumer thread, saying where each partition's read began and ended.
 
@@ -101,6 +118,15 @@ class SpanReportingConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
     to `offset + 1`. The wait for more data is upstream's: a fetch waiter, up to
     `timeout`.
     """
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        consumer = self._consumer
+        coordinator = consumer._coordinator if consumer is not None else None
+        leaves = getattr(self.app, "leaves_group_on_stop", True)
+        if type(coordinator) is GroupCoordinator and not leaves:
+            # aiokafka builds its coordinator inside `start()`, with no way to pass a class.
+            coordinator.__class__ = StayingCoordinator
 
     async def _fetch_records(
         self,

@@ -94,17 +94,3 @@ def test_the_worker_producer_acks_all_and_declares_no_leader_topic() -> None:
     assert options["topic_disable_leader"] is True
     assert faust_options(settings(replication_factor=3))["topic_replication_factor"] == 3
 
-
-def test_static_membership_reaches_the_consumer_only_when_set() -> None:
-    """The Faust app gives aiokafka `group_instance_id`; unset, the group stays dynamic."""
-    import faust
-
-    named = faust.App("options-static", **faust_options(settings(env="dev", kafka_group_instance_id="w-1")))
-    assert named.conf.consumer_group_instance_id == "w-1"
-    assert faust_options(settings(env="dev"))["consumer_group_instance_id"] is None
-
-
-@pytest.mark.parametrize("name", ["", "has space", "x" * 250, "semi;colon"])
-def test_a_group_instance_id_outside_kafkas_name_rules_is_refused(name: str) -> None:
-    with pytest.raises(ValueError, match="kafka_group_instance_id"):
-        settings(kafka_group_instance_id=name)
