@@ -436,6 +436,17 @@ async def test_every_input_survives_kills_of_two_workers(
     )
 
 
+def _keep_outputs(run: Run, artifacts: Path) -> None:
+    """The run's outputs next to its report, to take a violation apart after the broker
+    is gone: decisions, transitions, extraction requests and results, one per line."""
+    path = artifacts / f"{run.cluster.name}-outputs.jsonl"
+    with path.open("wb") as out:
+        for name in ("next-best-actions", "lead-transitions", "extraction-requests", "extractions"):
+            for r in run.topic(name):
+                line = {"topic": name, "offset": r.offset, "value": r.json}
+                out.write(json.dumps(line).encode() + b"\n")
+
+
 async def verify(run: Run, artifacts: Path, report: dict[str, Any]) -> list[v.Violation]:
     out: list[v.Violation] = []
     sent = run.workload.sent
@@ -454,6 +465,7 @@ async def verify(run: Run, artifacts: Path, report: dict[str, Any]) -> list[v.Vi
             timeout_s=60,
         )
     nbas = [r.json for r in run.topic("next-best-actions")]
+    _keep_outputs(run, artifacts)
     http_states = {}
     for lead in run.workload.scripts:
         status, body = await run.cluster.members[0].get(f"/leads/{lead}")

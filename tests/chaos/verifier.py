@@ -19,6 +19,7 @@ import orjson
 from stream_app.domain.actions import Action
 from stream_app.domain.guardrails import is_outreach
 from stream_app.domain.lead.ids import decision_id, stable_id
+from stream_app.domain.lead.state import read_state
 from stream_app.domain.learner import LearnerParams
 from stream_app.domain.lifecycle import CLOSED
 from stream_app.domain.messages import LeadTransition
@@ -60,7 +61,7 @@ class Leads:
         lead = rec.text_key
         if lead is None:
             return
-        state = rec.json
+        state = _full(rec.value)
         self.latest[lead] = state
         self.partition[lead] = rec.partition
         if isinstance(state, dict):
@@ -77,6 +78,20 @@ class Leads:
             for lead, s in self.latest.items()
             if s and (s.get("sms", {}).get("messages") or s.get("pending"))
         ]
+
+
+def _full(raw: bytes | str | None) -> dict[str, Any] | None:
+    """A stored lead state with every field, as the worker reads it.
+
+    The changelog leaves fields at their defaults out (`write_state`); the verifier
+    compares and reads the state the worker would serve.
+    """
+    if raw is None:
+        return None
+    try:
+        return read_state(raw).model_dump(mode="json")
+    except ValueError:
+        return None
 
 
 def _by_id(sent: Iterable[Sent]) -> dict[str, Sent]:
@@ -133,6 +148,8 @@ def applied_once(
                 )
             )
         served = http_states.get(lead)
+        if served is not None:
+            served = _full(orjson.dumps(served))
         if served is not None and served != state:
             diff = sorted(k for k in state if state.get(k) != served.get(k))
             out.append(
@@ -356,8 +373,7 @@ def transitions(
                     out.append(
                         Violation(
                             "transition present",
-                            f"{lead}: no transition closes {credited['decision_id']} at "
-                            f"{trigger}",
+                            f"{lead}: no transition closes {credited['decision_id']} at {trigger}",
                         )
                     )
     for tid in sorted(wanted - set(by_id)):
@@ -366,9 +382,7 @@ def transitions(
         out.append(Violation("transition present", f"{tid} ({what}) not on lead-transitions"))
     for (lead, cause), ids in sorted(causes.items()):
         if (lead, cause) not in stepped:
-            out.append(
-                Violation("no unexpected transition", f"{lead} {cause}: {sorted(ids)}")
-            )
+            out.append(Violation("no unexpected transition", f"{lead} {cause}: {sorted(ids)}"))
     return out
 
 
