@@ -5,7 +5,8 @@ match wins in the order of `Bucket`. The order puts "can we even reach them" and
 they upset" before opportunities, and opportunities before concerns, because those
 are what change the right next step most. What the bucket loses (a lead with a
 financial concern *and* objections) the action brief gets back: briefs draw on
-every active signal.
+every active signal; the `compound` state model (`state_model.py`) keeps it in the
+RL state too.
 """
 
 from __future__ import annotations
