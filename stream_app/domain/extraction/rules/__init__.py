@@ -91,8 +91,11 @@ def _extract(conversation: Conversation, keywords: Keywords) -> Extraction:
         decided is Intent.UNCLEAR
         and not because
         and (guess := tiebreak.SHIPPED.guess(family_sentences))
+        and guess.intent is not Intent.DECLINING
     ):
-        # No phrase took a stance: the dev-trained model names the likeliest one instead.
+        # No phrase took a stance: the dev-trained model names the likeliest one instead,
+        # short of a refusal. A decline closes the lead for good, so it takes the
+        # family's words for it: the model read "ok thanks" twice as one.
         decided, because = guess.intent, (text.whole(guess.because),)
     tone, tone_because = dimensions.sentiment(found, decided, because)
     objections = found.objections

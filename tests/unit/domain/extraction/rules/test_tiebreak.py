@@ -90,3 +90,13 @@ def test_the_extractor_asks_the_model_only_when_no_phrase_decides() -> None:
     # too little said: the bare "unclear" stays, with no quote
     bare = extract(sms_thread([("inbound", "??")]))
     assert (bare.intent, bare.intent_evidence) == (Intent.UNCLEAR, ())
+
+
+@pytest.mark.parametrize(
+    "thread", [("ok thanks", "ok thanks"), ("ok thanks",) * 3, ("thanks for the text ok",)]
+)
+def test_the_model_never_closes_a_lead_on_its_own_guess(thread: tuple[str, ...]) -> None:
+    """A decline closes the lead: it takes the family's words, never a model's guess.
+    Acknowledgements read as declines once (chaos suite: "ok thanks" twice closed a lead)."""
+    got = extract(sms_thread([("inbound", said) for said in thread]))
+    assert got.intent is not Intent.DECLINING
