@@ -63,6 +63,13 @@ class SignalEvidence(Stored):
 
 
 _LOWER = {Level.HIGH: Level.MODERATE, Level.MODERATE: Level.LOW, Level.LOW: Level.LOW}
+
+
+def _held(level: Level, grounded: _Grounded) -> Level:
+    """A level some of whose quotes were not in the family's lines: one step down."""
+    return _LOWER.get(level, level) if grounded.dropped else level
+
+
 _APOSTROPHES = "'\u2018\u2019`"
 
 
@@ -130,23 +137,19 @@ def ground(extraction: Extraction, conversation: Conversation) -> Extraction:
     tone_g = check(e.sentiment_evidence)
     tone = e.sentiment if tone_g.evidence else Sentiment.NEUTRAL
     money_g = check(e.financial.evidence)
-    level = e.financial.concern_level
-    if not money_g.evidence:
-        level = Level.NONE
-    elif money_g.dropped:
-        level = _LOWER.get(level, level)
+    level = _held(e.financial.concern_level, money_g) if money_g.evidence else Level.NONE
     objections = []
     for o in e.objections:
         g = check(o.evidence)
         if g.evidence:
-            severity = _LOWER[o.severity] if g.dropped and o.severity in _LOWER else o.severity
-            objections.append(o.model_copy(update={"evidence": g.evidence, "severity": severity}))
+            update = {"evidence": g.evidence, "severity": _held(o.severity, g)}
+            objections.append(o.model_copy(update=update))
     signals = []
     for sig in e.additional_signals:
         g = check(sig.evidence)
         if g.evidence:
-            urgency = _LOWER[sig.urgency] if g.dropped and sig.urgency in _LOWER else sig.urgency
-            signals.append(sig.model_copy(update={"evidence": g.evidence, "urgency": urgency}))
+            update = {"evidence": g.evidence, "urgency": _held(sig.urgency, g)}
+            signals.append(sig.model_copy(update=update))
     family_g = check(e.family.evidence)
     family = (
         e.family.model_copy(update={"evidence": family_g.evidence})
