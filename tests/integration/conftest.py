@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -137,6 +137,22 @@ class Events:
         self, type_: str, gap: timedelta = timedelta(hours=1), **fields: Any
     ) -> dict[str, Any]:
         return {**self._base(type_, gap), **fields}
+
+
+def live_lead(name: str) -> Events:
+    """A lead of its own id whose events start now: SMS windows pass on the wall clock."""
+    return Events(f"{name}-{uuid.uuid4().hex[:10]}", datetime.now(UTC) - timedelta(seconds=5))
+
+
+def sms(lead: Events, body: str, direction: str = "received") -> dict[str, Any]:
+    """The lead's next SMS (`received` or `sent`), 200 ms after its previous event."""
+    event = lead.event(f"sms.{direction}", timedelta(milliseconds=200), body=body)
+    return {**event, "message_id": f"m-{event['event_id']}"}
+
+
+def of(lead: Events) -> Callable[[dict[str, Any]], bool]:
+    """Matches the lead's records on any topic."""
+    return lambda r: r.get("lead_id") == lead.lead_id
 
 
 @pytest.fixture

@@ -9,28 +9,13 @@ restarted worker does not bring it back.
 from __future__ import annotations
 
 import signal
-import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from stream_app.kafka.embedded import EmbeddedBroker
-from tests.integration.conftest import Events, IsolatedWorkers, watch
+from tests.integration.conftest import Events, IsolatedWorkers, live_lead, of, sms, watch
 from tests.integration.harness import TopicWatcher, Upstream, until
-
-
-def live_lead(name: str) -> Events:
-    return Events(f"{name}-{uuid.uuid4().hex[:10]}", datetime.now(UTC) - timedelta(seconds=5))
-
-
-def sms(lead: Events, body: str) -> dict[str, Any]:
-    event = lead.event("sms.received", timedelta(milliseconds=200), body=body)
-    return {**event, "message_id": f"m-{event['event_id']}"}
-
-
-def of(lead: Events) -> Any:
-    return lambda r: r.get("lead_id") == lead.lead_id
 
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])

@@ -9,30 +9,15 @@ baja", is not, and the lead is still contacted.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from tests.integration.conftest import Events
+from tests.integration.conftest import live_lead, of, sms
 from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
-
-
-def live_lead() -> Events:
-    return Events(f"kw-{uuid.uuid4().hex[:10]}", datetime.now(UTC) - timedelta(seconds=5))
-
-
-def sms(lead: Events, body: str) -> dict[str, Any]:
-    event = lead.event("sms.received", timedelta(milliseconds=200), body=body)
-    return {**event, "message_id": f"m-{event['event_id']}"}
-
-
-def of(lead: Events) -> Any:
-    return lambda r: r.get("lead_id") == lead.lead_id
 
 
 async def test_a_spanish_sms_opt_out_is_a_stop_decision_at_once(
     upstream: Upstream, watcher: TopicWatcher, worker: WorkerProcess
 ) -> None:
-    lead = live_lead()
+    lead = live_lead("kw")
     await upstream.send("leads", lead.created(parent_name="Rosa Díaz"))
     await watcher.wait_for("next-best-actions", of(lead))
     stop = sms(lead, "Por favor dejen de escribirme")
@@ -47,7 +32,7 @@ async def test_a_spanish_sms_opt_out_is_a_stop_decision_at_once(
 async def test_a_spanish_opt_out_on_a_call_stops_before_any_extraction(
     upstream: Upstream, watcher: TopicWatcher, worker: WorkerProcess
 ) -> None:
-    lead = live_lead()
+    lead = live_lead("kw")
     await upstream.send("leads", lead.created())
     await watcher.wait_for("next-best-actions", of(lead))
     call = lead.event(
@@ -69,7 +54,7 @@ async def test_a_spanish_opt_out_on_a_call_stops_before_any_extraction(
 async def test_quoting_our_line_or_a_negated_opt_out_keeps_the_lead_reachable(
     upstream: Upstream, watcher: TopicWatcher, worker: WorkerProcess
 ) -> None:
-    lead = live_lead()
+    lead = live_lead("kw")
     await upstream.send("leads", lead.created())
     await watcher.wait_for("next-best-actions", of(lead))
     quoted = sms(lead, 'Your text said "reply STOP to opt out". No me den de baja, porfa!')

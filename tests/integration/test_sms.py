@@ -9,35 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka.partitioner import murmur2
 
 from stream_app.config.settings import Settings
 from stream_app.kafka.embedded import EmbeddedBroker
-from tests.integration.conftest import Events, IsolatedWorkers, watch
+from tests.integration.conftest import Events, IsolatedWorkers, live_lead, of, sms, watch
 from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess
-
-
-def live_lead() -> Events:
-    return Events(f"sms-{uuid.uuid4().hex[:10]}", datetime.now(UTC) - timedelta(seconds=5))
-
-
-def sms(lead: Events, body: str, direction: str = "received") -> dict[str, Any]:
-    event = lead.event(f"sms.{direction}", timedelta(milliseconds=200), body=body)
-    return {**event, "message_id": f"m-{event['event_id']}"}
-
-
-def of(lead: Events) -> Any:
-    return lambda r: r.get("lead_id") == lead.lead_id
 
 
 async def test_three_messages_then_quiet_make_one_extraction_and_one_decision(
     upstream: Upstream, watcher: TopicWatcher, worker: WorkerProcess
 ) -> None:
-    lead = live_lead()
+    lead = live_lead("sms")
     await upstream.send("leads", lead.created())
     await watcher.wait_for("next-best-actions", of(lead))
     thread = [
@@ -63,7 +48,7 @@ async def test_three_messages_then_quiet_make_one_extraction_and_one_decision(
 async def test_six_messages_flush_at_once(
     upstream: Upstream, watcher: TopicWatcher, worker: WorkerProcess
 ) -> None:
-    lead = live_lead()
+    lead = live_lead("sms")
     await upstream.send("leads", lead.created())
     await watcher.wait_for("next-best-actions", of(lead))
     messages = [sms(lead, text) for text in ("hi", "so", "we were", "thinking", "about", "it")]
@@ -79,7 +64,7 @@ async def test_six_messages_flush_at_once(
 async def test_stop_is_a_stop_decision_within_one_event(
     upstream: Upstream, watcher: TopicWatcher, worker: WorkerProcess
 ) -> None:
-    lead = live_lead()
+    lead = live_lead("sms")
     await upstream.send("leads", lead.created())
     await watcher.wait_for("next-best-actions", of(lead))
     stop = sms(lead, "STOP")
@@ -99,7 +84,7 @@ async def test_a_thread_buffered_when_the_worker_dies_is_flushed_once_after_rest
     prefix = worker.extra_env["STREAM_APP_TOPIC_PREFIX"]
     watcher = await watch(broker, worker, "next-best-actions", "extraction-requests")
     try:
-        lead = live_lead()
+        lead = live_lead("sms")
         await upstream.send(prefix + "leads", lead.created())
         await watcher.wait_for(prefix + "next-best-actions", of(lead))
         thread = [sms(lead, "Hello!"), sms(lead, "Is there a trial class?"), sms(lead, "Thx")]
@@ -182,7 +167,7 @@ def assert_one_extraction(requests: list[dict[str, Any]], thread: list[dict[str,
 def lead_on_partition(partition: int) -> Events:
     """A live lead whose id the default (murmur2) partitioner sends to `partition`."""
     while True:
-        lead = live_lead()
+        lead = live_lead("sms")
         if (murmur2(lead.lead_id.encode()) & 0x7FFFFFFF) % PARTITIONS == partition:
             return lead
 
