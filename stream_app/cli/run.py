@@ -106,7 +106,8 @@ def simulate(
     seeds: Annotated[
         str,
         typer.Option(
-            help="--report: `report` (held out), `tuning`, or seeds as a comma list (1,2,3)."
+            help="--report: `report` (held out), `fresh` (the second held-out set), `tuning`, "
+            "or seeds as a comma list (1,2,3)."
         ),
     ] = "report",
     workers: Annotated[
@@ -157,7 +158,7 @@ def _seed_list(seeds: str) -> list[int]:
         return [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
         raise typer.BadParameter(
-            f"{seeds!r}: `report`, `tuning` or comma-separated seeds", param_hint="--seeds"
+            f"{seeds!r}: `report`, `fresh`, `tuning` or comma-separated seeds", param_hint="--seeds"
         ) from None
 
 

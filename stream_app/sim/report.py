@@ -46,7 +46,7 @@ from stream_app.domain.guard import GuardStats
 from stream_app.domain.qlearning import QEntry, QTable
 from stream_app.sim.engine import PolicyKind, RunConfig, RunResult, run
 from stream_app.sim.process import DEV_HOLDOUT_SHARE
-from stream_app.sim.seeds import REPORT_SEEDS, TUNING_SEEDS
+from stream_app.sim.seeds import FRESH_REPORT_SEEDS, REPORT_SEEDS, TUNING_SEEDS
 from stream_app.sim.stats import (
     Estimate,
     normal_interval,
@@ -60,7 +60,11 @@ DECILES = 10
 FRESH = 1
 """The population number of the fresh families a frozen table is judged on."""
 
-SEED_SETS: dict[str, range] = {"report": REPORT_SEEDS, "tuning": TUNING_SEEDS}
+SEED_SETS: dict[str, range] = {
+    "report": REPORT_SEEDS,
+    "fresh": FRESH_REPORT_SEEDS,
+    "tuning": TUNING_SEEDS,
+}
 
 
 @dataclass(frozen=True, slots=True)
