@@ -7,13 +7,15 @@ extraction, a reminder are all in it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+import zstandard
 from pydantic import ValidationError
 
 from stream_app.domain.lead import LeadState
-from stream_app.domain.lead.state import encode_state, moved_to, read_state
+from stream_app.domain.lead.state import MAX_STATE_BYTES, encode_state, moved_to, read_state
 from stream_app.domain.lifecycle import Status
 from tests.unit.domain.lead.helpers import CALL, T0, Lead
 
@@ -37,18 +39,43 @@ def test_a_state_survives_the_round_trip_through_the_table() -> None:
     assert LeadState.model_validate_json(state.model_dump_json()) == state
 
 
-def test_the_stored_value_leaves_defaults_out_and_reads_back_whole() -> None:
+def _opened(stored: bytes) -> bytes:
+    return zstandard.ZstdDecompressor().decompress(stored)
+
+
+def test_the_stored_value_is_a_frame_of_the_json_without_defaults_and_reads_back_whole() -> None:
     state = _busy()
     stored = encode_state(state)
-    assert stored.startswith(b'{"schema_version":1,"lead_id":"L1",')
+    body = _opened(stored)
+    assert body.startswith(b'{"schema_version":2,"lead_id":"L1",')
     assert read_state(stored) == state
-    # An older release reads it with the model alone, filling the defaults back in.
-    assert LeadState.model_validate_json(stored) == state
-    assert b'"opted_out_channels"' not in stored and b'"closed":false' not in stored
-    assert len(stored) < len(state.model_dump_json())
+    # The frame holds the model's own JSON: the model alone reads it, filling defaults in.
+    assert LeadState.model_validate_json(body) == state
+    assert b'"opted_out_channels"' not in body and b'"closed":false' not in body
+    assert len(body) < len(state.model_dump_json())
+    assert len(stored) < len(body) / 2
     blank = LeadState(lead_id="L2")
-    assert encode_state(blank) == b'{"schema_version":1,"lead_id":"L2"}'
+    assert _opened(encode_state(blank)) == b'{"schema_version":2,"lead_id":"L2"}'
     assert read_state(encode_state(blank)) == blank
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda frame: frame[:-3],  # truncated
+        lambda frame: frame[:4] + b"\xff" * 12,  # a frame header no codec wrote
+        lambda frame: frame[:4],  # the magic alone
+    ],
+)
+def test_a_damaged_frame_raises_a_validation_error(damage: Callable[[bytes], bytes]) -> None:
+    with pytest.raises(ValidationError, match="json_invalid"):
+        read_state(damage(encode_state(_busy())))
+
+
+def test_a_frame_that_opens_past_the_bound_is_refused_before_it_is_opened() -> None:
+    huge = zstandard.ZstdCompressor().compress(b" " * (MAX_STATE_BYTES + 1))
+    with pytest.raises(ValidationError, match="over"):
+        read_state(huge)
 
 
 def test_the_stored_decision_is_the_published_one_without_its_ranking() -> None:
@@ -63,16 +90,14 @@ def test_the_stored_decision_is_the_published_one_without_its_ranking() -> None:
         exclude={"candidates", "filtered_out"}
     )
     # Empty, not absent: a release that requires the fields still reads the record.
-    assert b'"candidates":[],"filtered_out":{}' in encode_state(lead.state)
+    assert b'"candidates":[],"filtered_out":{}' in _opened(encode_state(lead.state))
 
 
 def test_a_state_is_immutable_and_ignores_fields_a_newer_release_added() -> None:
     state = _busy()
     with pytest.raises(ValidationError):
         state.status = Status.ACTIVE  # type: ignore[misc]
-    assert LeadState.model_validate({"lead_id": "L1", "colour": "blue"}) == LeadState(
-        lead_id="L1"
-    )
+    assert LeadState.model_validate({"lead_id": "L1", "colour": "blue"}) == LeadState(lead_id="L1")
 
 
 def test_the_decision_in_force_is_the_newest_one() -> None:

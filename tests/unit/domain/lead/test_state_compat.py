@@ -8,7 +8,9 @@ version of the code that wrote it (`read_state`, `migrate`). Input events keep
 rejecting unknown fields: they are validated at the door.
 
 `tests/data/lead_state_v0.json` is a state captured from the code before the version
-existed (every part of it filled), kept as it was written then.
+existed (every part of it filled), kept as it was written then. `lead_state_v1.json`
+is the same state as the release of version 1 wrote it (plain JSON, defaults left
+out), and `lead_state_v2.zst` as this release writes it (a zstd frame of that JSON).
 """
 
 from __future__ import annotations
@@ -19,16 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zstandard
 from pydantic import ValidationError
 
 from stream_app.domain.context import LeadContext
 from stream_app.domain.extraction.model import Extraction
 from stream_app.domain.lead import LeadState
-from stream_app.domain.lead.state import migrate, read_state
+from stream_app.domain.lead.state import encode_state, migrate, read_state
 from stream_app.wire.models import INPUT_EVENT, INPUT_TYPES
 from tests.unit.domain.lead.helpers import CALL, Lead
 
-V0 = Path(__file__).parents[3] / "data" / "lead_state_v0.json"
+DATA = Path(__file__).parents[3] / "data"
+V0 = DATA / "lead_state_v0.json"
+V1 = DATA / "lead_state_v1.json"
+V2 = DATA / "lead_state_v2.zst"
 
 
 def v0_raw() -> dict[str, Any]:
@@ -47,10 +53,10 @@ def test_the_fixture_predates_the_version_and_fills_every_part() -> None:
     assert not empty, f"the fixture should exercise every part of the state: {empty}"
 
 
-def test_a_state_written_before_the_version_reads_as_version_1() -> None:
+def test_a_state_written_before_the_version_reads_as_this_version() -> None:
     raw = v0_raw()
     state = read_state(V0.read_bytes())
-    assert state.schema_version == LeadState.SCHEMA_VERSION == 1
+    assert state.schema_version == LeadState.SCHEMA_VERSION == 2
     # nothing of it is lost: what it reads as is what was written, plus the version
     # and the defaults of the fields added since (a decision's credit marks, the
     # evidence of objections, signals, the context and the brief's directives)
@@ -72,18 +78,31 @@ def test_a_state_written_before_the_version_reads_as_version_1() -> None:
         "context": context,
         "decisions": decisions,
         "last_nba": last_nba,
-        "schema_version": 1,
+        "schema_version": 2,
     }
-    assert json.loads(state.model_dump_json())["schema_version"] == 1
+    assert json.loads(state.model_dump_json())["schema_version"] == 2
+
+
+def test_every_version_written_reads_as_the_same_state() -> None:
+    """Version 1 (plain JSON) and 2 (its zstd frame) hold the same fields: reading
+    either loses nothing, and what this release writes is the version 2 fixture."""
+    state = v0_state()
+    assert V1.read_bytes().startswith(b'{"schema_version":1,"lead_id":"L-fixture",')
+    assert V2.read_bytes().startswith(b"\x28\xb5\x2f\xfd")
+    assert read_state(V1.read_bytes()) == state
+    assert read_state(V2.read_bytes()) == state
+    assert read_state(V1.read_bytes().decode()) == state  # a str, as a test or tool passes
+    assert encode_state(state) == V2.read_bytes()
 
 
 def test_every_state_is_written_with_its_version() -> None:
-    assert json.loads(LeadState(lead_id="L1").model_dump_json())["schema_version"] == 1
+    assert json.loads(LeadState(lead_id="L1").model_dump_json())["schema_version"] == 2
     lead = Lead()
     lead.created()
     lead.call(transcript=CALL)
     assert lead.state is not None
-    assert json.loads(lead.state.model_dump_json())["schema_version"] == 1
+    assert json.loads(lead.state.model_dump_json())["schema_version"] == 2
+    assert read_state(encode_state(lead.state)) == lead.state
 
 
 def _with_extras(raw: dict[str, Any]) -> dict[str, Any]:
@@ -132,8 +151,20 @@ def test_a_state_of_a_newer_version_reads_and_is_written_back_as_this_version() 
 
     assert seen == [7]
     assert read == state
-    assert read.schema_version == 1
-    assert json.loads(read.model_dump_json())["schema_version"] == 1
+    assert read.schema_version == 2
+    assert json.loads(read.model_dump_json())["schema_version"] == 2
+
+
+def test_a_frame_of_a_newer_version_reads_as_what_this_release_knows() -> None:
+    """A newer release's frame holds JSON of its version: opened, then read as a newer
+    plain state is (a later version may keep the frame and change the JSON)."""
+    state = v0_state()
+    newer = {**_with_extras(state.model_dump(mode="json")), "schema_version": 3}
+    frame = zstandard.ZstdCompressor().compress(json.dumps(newer).encode())
+    seen: list[int] = []
+
+    assert read_state(frame, on_newer=seen.append) == state
+    assert seen == [3]
 
 
 def test_a_state_of_this_version_is_not_reported_as_newer() -> None:
@@ -144,10 +175,11 @@ def test_a_state_of_this_version_is_not_reported_as_newer() -> None:
 
 
 def test_migrate_fills_the_version_of_older_states_and_leaves_the_rest() -> None:
-    assert migrate({"lead_id": "L1"}) == {"lead_id": "L1", "schema_version": 1}
-    assert migrate({"lead_id": "L1", "schema_version": 0})["schema_version"] == 1
+    assert migrate({"lead_id": "L1"}) == {"lead_id": "L1", "schema_version": 2}
+    assert migrate({"lead_id": "L1", "schema_version": 0})["schema_version"] == 2
+    assert migrate({"lead_id": "L1", "schema_version": 1}) == {"lead_id": "L1", "schema_version": 2}
     for raw in (
-        {"lead_id": "L1", "schema_version": 1},
+        {"lead_id": "L1", "schema_version": 2},
         {"lead_id": "L1", "schema_version": 9, "new": True},
         {"lead_id": "L1", "schema_version": "1"},  # not a version: validation rejects it
     ):
@@ -196,7 +228,7 @@ def test_the_workers_reader_notes_a_newer_version_once_without_the_lead(
         assert load_lead(leads, "L-fixture") == state
         v0 = load_lead(leads, "V0")
     assert load_lead(leads, "unknown") is None
-    assert v0 is not None and v0.schema_version == 1
+    assert v0 is not None and v0.schema_version == LeadState.SCHEMA_VERSION
     [record] = caplog.records
     line = record.getMessage()
     assert "version 5" in line
@@ -248,3 +280,25 @@ def test_input_events_still_reject_unknown_fields(type_: str) -> None:
         INPUT_EVENT.validate_python(_event(type_, added_field="x"))
     with pytest.raises(ValidationError, match="extra_forbidden"):
         INPUT_EVENT.validate_json(json.dumps(_event(type_, added_field="x")))
+
+
+def test_the_lead_views_show_the_same_from_either_version() -> None:
+    """What `/leads/{id}`, `/leads/{id}/nba` and the context pack serve, read through the
+    worker's reader from the release before's plain JSON and from this release's
+    frame: the same, but for the version the lead reads as (this code's, either way)."""
+    from stream_app.domain.context_pack import context_pack
+    from stream_app.worker.tables import load_lead
+
+    lead = Lead()
+    lead.created(timezone="America/New_York")
+    lead.call(transcript=CALL)
+    assert lead.state is not None and lead.state.last_nba is not None
+    body = zstandard.ZstdDecompressor().decompress(encode_state(lead.state))
+    as_v1 = body.replace(b'{"schema_version":2,', b'{"schema_version":1,', 1)
+    for plain, frame in ((V1.read_bytes(), V2.read_bytes()), (as_v1, encode_state(lead.state))):
+        older, newer = load_lead({"L": plain}, "L"), load_lead({"L": frame}, "L")
+        assert older is not None and newer is not None
+        assert older.last_nba is not None and newer.last_nba is not None
+        assert older.model_dump(mode="json") == newer.model_dump(mode="json")
+        assert older.last_nba.model_dump(mode="json") == newer.last_nba.model_dump(mode="json")
+        assert context_pack(older) == context_pack(newer)
