@@ -69,5 +69,8 @@ def learner_params(settings: Settings) -> LearnerParams:
 
 def guard_params(settings: Settings) -> GuardParams:
     return GuardParams(
-        min_leads=settings.guard_min_leads, z=settings.guard_z, greedy=settings.guard_greedy
+        min_leads=settings.guard_min_leads,
+        alpha=settings.guard_alpha,
+        mixing_sd=settings.guard_mixing_sd,
+        greedy=settings.guard_greedy,
     )

@@ -203,8 +203,18 @@ class Settings(BaseSettings):
     guard_min_leads: int = Field(
         default=200, ge=2, description="Leads per arm before the running guard judges."
     )
-    guard_z: float = Field(
-        default=2.33, gt=0, description="One-sided z the learning arm must fall below."
+    guard_alpha: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description="Chance the running guard ever trips over a whole run when the arms "
+        "are equal (its sequential test's false alarm bound, any number of looks).",
+    )
+    guard_mixing_sd: float = Field(
+        default=0.1,
+        gt=0,
+        description="Scale of the conversion gaps (learning - holdout) the guard's "
+        "sequential test is tuned to detect.",
     )
     policy_version: str = "ucb-v1"
     holdout_share: float = Field(

@@ -14,11 +14,22 @@ after every transition:
 - the return is the sum of the arm's rewards, so return / leads is the mean return
   per lead.
 
-The verdict is a one-sided two-proportion z-test on conversion per lead (pooled
-variance), judged only once both arms have `min_leads`: below -z the learning arm is
-significantly worse, an alert fires, and (`STREAM_APP_GUARD_GREEDY`) exploration
-stops until it recovers. A redelivered transition must not count twice, so the
-caller counts only transitions the learner applied for the first time.
+The verdict is a one-sided mixture sequential probability ratio test (mSPRT; Johari,
+Pekelis and Walsh, "Always valid inference", 2017) on the conversion gap, judged only
+once both arms have `min_leads`. The guard looks after every transition, thousands of
+looks a run: a fixed-level test repeated at each look (the 1% z-test it replaced)
+trips by chance sooner or later even when the arms are equal, which stopped
+exploration in runs where learning ended ahead of the priors. The mSPRT's statistic
+is a likelihood ratio mixed over the alternatives "learning is worse by d" (d from a
+half-normal of scale `mixing_sd`): under equal arms it is a non-negative martingale
+of mean 1, so by Ville's inequality the chance it EVER reaches 1/alpha, over any
+number of looks, is at most alpha. Its `evidence` (the log of that ratio) at or above
+log(1/alpha) means the learning arm is significantly worse: an alert fires, and
+(`STREAM_APP_GUARD_GREEDY`) exploration stops until the evidence falls back below
+(recovery). The bound is on the whole run's false trips; it rests on the normal
+approximation of the gap with the pooled variance, which the unit tests' Monte-Carlo
+run checks. A redelivered transition must not count twice, so the caller counts only
+transitions the learner applied for the first time.
 
 `judge` is that whole step, run by the worker's Q-learner and by the in-process
 pipeline alike (`offline.pipeline.Learner`), so a simulation trips the guard exactly
@@ -68,8 +79,12 @@ class GuardStats:
 @dataclass(frozen=True, slots=True)
 class GuardParams:
     min_leads: int = 200
-    z: float = 2.33
-    """One-sided: 2.33 is a 1% false alarm rate per look when the arms are equal."""
+    alpha: float = 0.05
+    """Chance of ever tripping over a whole run of looks when the arms are equal."""
+    mixing_sd: float = 0.1
+    """Scale of the conversion gaps the test is tuned to. At conversion ~0.5 and alpha
+    0.05, 0.1 puts the trip near z = -2.8 from 200 to 1,000 leads per arm, -2.9 at
+    2,000 and -3.3 at 20,000: the price of looking at every transition stays small."""
     greedy: bool = True
     """Stop exploring (greedy over the learned Q) while the learning arm is below."""
 
@@ -80,8 +95,14 @@ class Verdict:
     """Both arms had enough leads to compare."""
     z: float
     """(learning - holdout) conversion over its standard error; 0 when not judged."""
+    evidence: float
+    """Log mixture likelihood ratio of "learning is worse" against "the arms are
+    equal"; 0 when not judged or when neither arm's conversion varies."""
     below: bool
-    """The learning arm is significantly below the holdout arm."""
+    """The evidence reached log(1/alpha): the learning arm is significantly below."""
+
+
+NOT_JUDGED = Verdict(judged=False, z=0.0, evidence=0.0, below=False)
 
 
 def _status(state: str) -> Status:
@@ -102,17 +123,47 @@ def observe(stats: GuardStats, transition: LeadTransition, arm: Arm) -> GuardSta
     return replace(stats, **{arm: updated})
 
 
+def _log_normal_cdf(x: float) -> float:
+    """log Phi(x), finite where Phi(x) itself underflows (x below about -37)."""
+    if x > -30.0:
+        return math.log(0.5 * math.erfc(-x / math.sqrt(2.0)))
+    # Mills' ratio: Phi(x) = phi(x) / -x * (1 - 1/x^2 + 3/x^4 - ...), exact to ~1e-8 here.
+    return (
+        -0.5 * x * x
+        - math.log(-x)
+        - 0.5 * math.log(2.0 * math.pi)
+        + math.log1p(-1.0 / (x * x) + 3.0 / x**4)
+    )
+
+
+def evidence(z: float, information: float, mixing_sd: float) -> float:
+    """Log of the one-sided mixture likelihood ratio for a gap estimated at z standard
+    errors with `information` = 1 / variance of the estimate.
+
+    The gap's estimate is taken as normal around the true gap d; the ratio of its
+    likelihood under d to that under 0, averaged over d < 0 with density 2 N(0,
+    mixing_sd^2), is in closed form, with v = mixing_sd^2 * information and
+    r = v / (1 + v):  2 (1 + v)^(-1/2) exp(r z^2 / 2) Phi(-z sqrt(r)).
+    """
+    v = mixing_sd * mixing_sd * information
+    r = v / (1.0 + v)
+    return (
+        math.log(2.0) - 0.5 * math.log1p(v) + 0.5 * r * z * z + _log_normal_cdf(-z * math.sqrt(r))
+    )
+
+
 def assess(stats: GuardStats, params: GuardParams) -> Verdict:
     """Compare the arms' conversion per lead; judge only with `min_leads` in each."""
     learning, holdout = stats.learning, stats.holdout
     if min(learning.leads, holdout.leads) < params.min_leads:
-        return Verdict(judged=False, z=0.0, below=False)
+        return NOT_JUDGED
     pooled = (learning.conversions + holdout.conversions) / (learning.leads + holdout.leads)
     variance = pooled * (1.0 - pooled) * (1.0 / learning.leads + 1.0 / holdout.leads)
     if variance <= 0.0:  # no arm converted anyone, or every lead converted: no difference
-        return Verdict(judged=True, z=0.0, below=False)
+        return replace(NOT_JUDGED, judged=True)
     z = (learning.conversion - holdout.conversion) / math.sqrt(variance)
-    return Verdict(judged=True, z=z, below=z < -params.z)
+    weight = evidence(z, 1.0 / variance, params.mixing_sd)
+    return Verdict(judged=True, z=z, evidence=weight, below=weight >= -math.log(params.alpha))
 
 
 def judge(
@@ -129,4 +180,14 @@ def judge(
     return counted, verdict, not (params.greedy and verdict.below)
 
 
-__all__ = ["ArmStats", "GuardParams", "GuardStats", "Verdict", "assess", "judge", "observe"]
+__all__ = [
+    "NOT_JUDGED",
+    "ArmStats",
+    "GuardParams",
+    "GuardStats",
+    "Verdict",
+    "assess",
+    "evidence",
+    "judge",
+    "observe",
+]

@@ -37,7 +37,7 @@ from datetime import datetime
 from stream_app.domain.actions import Action
 from stream_app.domain.extraction.conversation import parse_transcript
 from stream_app.domain.extraction.rules import RulesExtractor
-from stream_app.domain.guard import GuardParams, GuardStats, Verdict, judge
+from stream_app.domain.guard import NOT_JUDGED, GuardParams, GuardStats, Verdict, judge
 from stream_app.domain.lead import (
     Chooser,
     Effects,
@@ -88,7 +88,7 @@ class Learner:
         self.version = 0
         self.offset = 0
         self.guard = GuardStats()
-        self.verdict = Verdict(judged=False, z=0.0, below=False)
+        self.verdict: Verdict = NOT_JUDGED
         self.greedy_steps = 0
         self._params = params
         self._enabled = enabled

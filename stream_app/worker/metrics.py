@@ -43,6 +43,7 @@ __all__ = [
     "EXTRACTOR_TOKENS",
     "EXTRACTOR_UNVERIFIED_QUOTES",
     "GUARDRAIL_BLOCKS",
+    "GUARD_EVIDENCE",
     "GUARD_LEARNING_BELOW",
     "GUARD_Z",
     "LEADS_BY_STATUS",
@@ -270,6 +271,12 @@ GUARD_Z = Gauge(
     "Two-proportion z of learning minus holdout conversion (0 until both arms have enough leads).",
     registry=REGISTRY,
 )
+GUARD_EVIDENCE = Gauge(
+    "stream_app_guard_evidence",
+    "Log mixture likelihood ratio of 'learning converts worse' vs 'the arms are equal' "
+    "(the guard's sequential test); it trips at log(1/STREAM_APP_GUARD_ALPHA).",
+    registry=REGISTRY,
+)
 GUARD_LEARNING_BELOW = Gauge(
     "stream_app_guard_learning_below",
     "1 while the learning arm converts significantly worse than the holdout arm.",
@@ -278,6 +285,12 @@ GUARD_LEARNING_BELOW = Gauge(
 """The running guard's verdict. Analyst/SRE: 1 means online learning is doing worse
 than the rule book on the same population; with STREAM_APP_GUARD_GREEDY the workers
 stop exploring until it recovers. Look at recent reward sources and q-updates.
+
+The z is the gap's size in standard errors, for reading; the trip is decided by the
+evidence, which is valid however often it is looked at: with equal arms it reaches
+log(1/alpha) (3.0 at the default alpha 0.05) in at most a share alpha of runs. A
+trip needs roughly z below -2.8 at a few hundred leads per arm, a little lower as
+leads accumulate.
 """
 
 # Extraction -----------------------------------------------------------------------

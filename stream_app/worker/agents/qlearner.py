@@ -103,15 +103,16 @@ def dump_guard(stats: GuardStats) -> bytes:
     return orjson.dumps(dataclasses.asdict(stats))
 
 
-def show_guard(stats: GuardStats, verdict_z: float, below: bool) -> None:
-    """Set the per-arm gauges and the verdict from the totals."""
+def show_guard(stats: GuardStats, verdict: Verdict) -> None:
+    """Set the per-arm gauges from the totals, and the verdict's."""
     for name in ("learning", "holdout"):
         totals = stats.learning if name == "learning" else stats.holdout
         metrics.ARM_LEADS.labels(name).set(totals.leads)
         metrics.ARM_CONVERSIONS.labels(name).set(totals.conversions)
         metrics.ARM_RETURN.labels(name).set(totals.return_sum)
-    metrics.GUARD_Z.set(verdict_z)
-    metrics.GUARD_LEARNING_BELOW.set(int(below))
+    metrics.GUARD_Z.set(verdict.z)
+    metrics.GUARD_EVIDENCE.set(verdict.evidence)
+    metrics.GUARD_LEARNING_BELOW.set(int(verdict.below))
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +201,7 @@ def register(
         if applied.guard is not None:
             guard = applied.guard
             learned[GUARD_KEY] = dump_guard(guard)
-        show_guard(guard_totals(), applied.verdict.z, applied.verdict.below)
+        show_guard(guard_totals(), applied.verdict)
 
     @app.agent(topics.lead_transitions, concurrency=1, name="q-learner")
     async def q_learner(stream: faust.StreamT[bytes]) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
-from stream_app.config.params import lead_params, learner_params
+from stream_app.config.params import guard_params, lead_params, learner_params
 from stream_app.config.settings import Settings
+from stream_app.domain.guard import GuardParams
 
 
 def test_settings_become_domain_parameters() -> None:
@@ -35,3 +36,12 @@ def test_settings_become_domain_parameters() -> None:
     assert params.exploration.epsilon == 0.2
     assert params.ucb_c == 0.5
     assert learner_params(settings).alpha == 0.3
+
+
+def test_guard_settings_become_the_guards_parameters() -> None:
+    settings = Settings(
+        guard_min_leads=50, guard_alpha=0.01, guard_mixing_sd=0.2, guard_greedy=False
+    )
+    assert guard_params(settings) == GuardParams(
+        min_leads=50, alpha=0.01, mixing_sd=0.2, greedy=False
+    )

@@ -132,10 +132,10 @@ def test_lead_ids_name_the_seed_and_population() -> None:
 
 def test_the_running_guard_judges_the_run_as_the_worker_would() -> None:
     """The in-process learner keeps the guard's totals and acts on its verdict: a
-    guard set to trip at once (any z below +1e9 counts as 'below') makes every
+    guard set to trip at once (alpha infinite: any evidence counts as 'below') makes every
     learning-arm decision after its first judged transition greedy (score = Q)."""
     split = replace(Params(), holdout_share=0.5)
-    trip = GuardParams(min_leads=5, z=-1e9)
+    trip = GuardParams(min_leads=5, alpha=float("inf"))
     seen: list[NextBestAction] = []
     result = run(
         PolicyKind.LEARNING,

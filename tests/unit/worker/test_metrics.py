@@ -24,6 +24,7 @@ CONTRACT: dict[str, tuple[str, tuple[str, ...]]] = {
     "stream_app_arm_conversions": ("gauge", ("arm",)),
     "stream_app_arm_return": ("gauge", ("arm",)),
     "stream_app_guard_z": ("gauge", ()),
+    "stream_app_guard_evidence": ("gauge", ()),
     "stream_app_guard_learning_below": ("gauge", ()),
     "stream_app_extraction_seconds": ("histogram", ("provider",)),
     "stream_app_extraction_failures_total": ("counter", ("provider",)),

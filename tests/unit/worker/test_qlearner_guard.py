@@ -12,7 +12,7 @@ import pytest
 
 from stream_app.config.settings import Settings
 from stream_app.domain.actions import Action
-from stream_app.domain.guard import ArmStats, GuardStats
+from stream_app.domain.guard import ArmStats, GuardStats, Verdict
 from stream_app.domain.qlearning import QEntry
 from stream_app.worker import metrics
 from stream_app.worker.agents.qlearner import GUARD_KEY, dump_guard, read_guard, show_guard
@@ -43,7 +43,7 @@ def test_unreadable_totals_start_over_and_say_so_without_the_value(
 
 
 def test_the_gauges_show_each_arm_and_the_verdict() -> None:
-    show_guard(STATS, -3.5, True)
+    show_guard(STATS, Verdict(judged=True, z=-3.5, evidence=4.2, below=True))
 
     def value(name: str, **labels: str) -> float | None:
         return metrics.REGISTRY.get_sample_value(name, labels)
@@ -52,8 +52,9 @@ def test_the_gauges_show_each_arm_and_the_verdict() -> None:
     assert value("stream_app_arm_conversions", arm="holdout") == 160
     assert value("stream_app_arm_return", arm="holdout") == 210.5
     assert value("stream_app_guard_z") == -3.5
+    assert value("stream_app_guard_evidence") == 4.2
     assert value("stream_app_guard_learning_below") == 1
-    show_guard(STATS, 0.4, False)
+    show_guard(STATS, Verdict(judged=True, z=0.4, evidence=-1.1, below=False))
     assert value("stream_app_guard_learning_below") == 0
 
 
