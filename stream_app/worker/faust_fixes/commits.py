@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from aiokafka import TopicPartition
 from aiokafka.consumer.fetcher import FetchResult
 from aiokafka.consumer.group_coordinator import GroupCoordinator
 from aiokafka.errors import ConsumerStoppedError
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
+
+from stream_app.kafka.ends import end_offsets
 
 
 def next_commit(
@@ -127,6 +130,22 @@ class SpanReportingConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
         if type(coordinator) is GroupCoordinator and not leaves:
             # aiokafka builds its coordinator inside `start()`, with no way to pass a class.
             coordinator.__class__ = StayingCoordinator
+
+    async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
+        """The end of each partition's log, right after multi-record batches too.
+
+        Faust's recovery reads each changelog partition up to this end. Upstream asks
+        ListOffsets alone, which the embedded broker answers short after a batch of
+        several records: a restarted worker stopped recovering early (a lead's state
+        went back, a Q entry lost a visit) or failed its consistency check, a RocksDB
+        store's offset being "past" that end. In a transaction the last stable
+        offset stays upstream's answer.
+        """
+        if self.consumer.in_transaction:
+            return await super()._highwaters(partitions)
+        wanted = [TopicPartition(tp.topic, tp.partition) for tp in partitions]
+        ends = await end_offsets(self._ensure_consumer(), wanted)
+        return {TP(tp.topic, tp.partition): end for tp, end in ends.items()}
 
     async def _fetch_records(
         self,
