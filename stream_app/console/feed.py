@@ -25,6 +25,7 @@ from aiokafka.structs import ConsumerRecord
 from stream_app.config.settings import Settings
 from stream_app.console.projection import CONSOLE_TOPICS, Outcome, Position, Skipped, project
 from stream_app.console.store import Store
+from stream_app.kafka.ends import end_offsets
 from stream_app.kafka.options import client_options
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class Feed:
                 committed = await consumer.committed(tp)
                 self._next[tp] = max(committed or 0, known[(logical, tp.partition)])
             consumer.seek(tp, self._next[tp])
-        self._ends = await consumer.end_offsets(partitions)
+        self._ends = await end_offsets(consumer, partitions)
         log.info("console feed: %d partitions of %d topics", len(partitions), len(self._logical))
 
     async def stop(self) -> None:

@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, ConfigDict
 
 from stream_app.config.settings import Settings
+from stream_app.kafka.ends import end_offsets
 from stream_app.kafka.options import client_options
 from stream_app.wire.codec import InvalidEvent, decode_event
 from stream_app.wire.models import INPUT_TYPES
@@ -51,10 +52,9 @@ async def read_to_end(
     """Every record of `topics` from `start` (default: the beginning) to the end offsets
     the topics had when this call began. No consumer group: nothing is committed.
 
-    The end of a partition is the larger of ListOffsets and the high watermark of the
-    first fetch answered for it: the embedded broker answers ListOffsets with the last
-    batch's base offset + 1, short of the end whenever a producer batched (an
-    upstream's client does), while its fetch high watermark is right.
+    The ends come from `kafka.ends.end_offsets`: the embedded broker answers
+    ListOffsets with the last batch's base offset + 1, short of the end whenever a
+    producer batched, while its fetch high watermark is right.
     """
     consumer = AIOKafkaConsumer(
         **client_options(settings),
@@ -73,30 +73,21 @@ async def read_to_end(
                 raise LookupError(f"topic {physical!r} does not exist on {settings.broker}")
             assigned += [TopicPartition(physical, p) for p in sorted(partitions)]
         consumer.assign(assigned)
-        ends = await consumer.end_offsets(assigned)
+        ends = await end_offsets(consumer, assigned)
         for tp in assigned:
             offset = (start or {}).get((logical[tp.topic], tp.partition), 0)
             consumer.seek(tp, offset)
-        confirmed: set[TopicPartition] = set()
-        pending = set(assigned)
         records: list[Record] = []
+        pending = {tp for tp in assigned if await consumer.position(tp) < ends[tp]}
         while pending:
             batches = await consumer.getmany(*pending, timeout_ms=500)
-            for tp in pending - confirmed:
-                if (highwater := consumer.highwater(tp)) is not None:
-                    ends[tp] = max(ends[tp], highwater)
-                    confirmed.add(tp)
             for tp, batch in batches.items():
                 records += [
                     Record(logical[tp.topic], tp.partition, r.offset, r.key, r.value)
                     for r in batch
                     if r.offset < ends[tp]
                 ]
-            pending = {
-                tp
-                for tp in pending
-                if tp not in confirmed or await consumer.position(tp) < ends[tp]
-            }
+            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
         return records
     finally:
         await consumer.stop()

@@ -44,6 +44,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from stream_app.config.settings import Settings
 from stream_app.kafka.embedded import EmbeddedBroker, free_port, start_broker
+from stream_app.kafka.ends import end_offsets
 from stream_app.sim.bench_mix import Produced, produced, realistic_mix
 from stream_app.worker.baseline import SINK, SOURCE
 
@@ -490,8 +491,8 @@ def _all_alive(workers: Sequence[Process]) -> Any:
 async def _state_sizes(bootstrap: str, changelog: str, count: int) -> StateSizes | None:
     """Serialized size of every lead's latest stored state, read from the `leads` changelog.
 
-    The changelog holds exactly the bytes the table stores (the workers produce one
-    record per batch, so its end offsets are right on the embedded broker).
+    The changelog holds exactly the bytes the table stores, read to its end
+    (`kafka.ends.end_offsets`, right after the workers' multi-record batches).
     """
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
@@ -499,7 +500,7 @@ async def _state_sizes(bootstrap: str, changelog: str, count: int) -> StateSizes
     try:
         partitions = [TopicPartition(changelog, p) for p in range(count)]
         consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
+        ends = await end_offsets(consumer, partitions)
         while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
             for records in batches.values():

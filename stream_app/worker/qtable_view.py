@@ -34,6 +34,7 @@ from mode import Service
 from stream_app.config.settings import Settings
 from stream_app.domain.actions import Action
 from stream_app.domain.qlearning import QEntry, QTable, seeded_priors
+from stream_app.kafka.ends import end_offsets
 from stream_app.kafka.options import client_options, producer_options
 from stream_app.wire.codec import (
     InvalidEvent,
@@ -142,7 +143,7 @@ class QTableView(Service):
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
-        self._end = await consumer.end_offsets(assigned)
+        self._end = await end_offsets(consumer, assigned)
         self.add_future(self._consume(consumer, assigned))
 
     async def _consume(self, consumer: AIOKafkaConsumer, assigned: list[TopicPartition]) -> None:

@@ -18,6 +18,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from stream_app.kafka.ends import end_offsets
+
 
 @dataclass(frozen=True, slots=True)
 class Rec:
@@ -116,18 +118,14 @@ class TopicLog:
     async def end_offsets(self) -> dict[tuple[str, int], int]:
         """The log end offset of every partition read, now.
 
-        The larger of ListOffsets and the high watermark of the last fetch: the
-        embedded broker's ListOffsets(latest) can stay one or more records short of
-        the log end after concurrent produce requests (measured: 800 records from 40
-        concurrent senders left 6 of 8 partitions' end offsets 1-7 short, for good,
-        while Fetch delivered every record and reported the right high watermark).
+        `kafka.ends.end_offsets`, not ListOffsets alone: the embedded broker's
+        ListOffsets(latest) stays short of the log end after multi-record batches
+        (measured: 800 records from 40 concurrent senders left 6 of 8 partitions' end
+        offsets 1-7 short, for good, while Fetch delivered every record and reported
+        the right high watermark).
         """
-        tps = list(self._consumer.assignment())
-        ends = await self._consumer.end_offsets(tps)
-        return {
-            (tp.topic, tp.partition): max(int(offset), self._consumer.highwater(tp) or 0)
-            for tp, offset in ends.items()
-        }
+        ends = await end_offsets(self._consumer, self._consumer.assignment())
+        return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
     async def wait(self, what: str, check: Callable[[], bool], timeout_s: float) -> None:
         """Await `check()` over the records read so far; fail naming `what`."""

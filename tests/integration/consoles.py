@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from stream_app.console.projection import CONSOLE_TOPICS
 from stream_app.kafka.embedded import EmbeddedBroker, free_port
+from stream_app.kafka.ends import end_offsets
 from tests.integration.harness import EMBEDDED_BROKER_ENV
 
 
@@ -115,7 +116,7 @@ async def log_ends(bootstrap: str, prefix: str = "") -> dict[tuple[str, int], in
             for topic in CONSOLE_TOPICS
             for p in consumer.partitions_for_topic(prefix + topic) or ()
         ]
-        ends = await consumer.end_offsets(partitions)
+        ends = await end_offsets(consumer, partitions)
         return {(tp.topic.removeprefix(prefix), tp.partition): end for tp, end in ends.items()}
     finally:
         await consumer.stop()

@@ -29,6 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from stream_app.config.settings import Settings
 from stream_app.kafka.embedded import EmbeddedBroker, free_port
+from stream_app.kafka.ends import end_offsets
 from stream_app.kafka.partitioner import partition_for
 
 # Tansu-friendly group timings (docs/runtime-notes.md, "Tansu, the embedded broker"):
@@ -278,7 +279,7 @@ async def group_positions(bootstrap: str, group: str, topic: str) -> dict[int, t
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        ends = await consumer.end_offsets(partitions)
+        ends = await end_offsets(consumer, partitions)
         return {tp.partition: ((await consumer.committed(tp)) or 0, ends[tp]) for tp in partitions}
     finally:
         await consumer.stop()

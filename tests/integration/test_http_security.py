@@ -28,6 +28,7 @@ from aiokafka.partitioner import murmur2
 
 from stream_app.config.settings import Settings
 from stream_app.kafka.embedded import EmbeddedBroker, start_broker
+from stream_app.kafka.ends import end_offsets
 from tests.integration.conftest import Events, IsolatedWorkers, watch
 from tests.integration.harness import Upstream, WorkerProcess, bearer, until
 
@@ -192,7 +193,7 @@ async def test_202_comes_only_once_the_record_is_on_the_topic(
     await consumer.start()
     try:
         consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
+        end = (await end_offsets(consumer, [tp]))[tp]
         assert body["offset"] < end, "202 before the broker had the record"
         consumer.seek(tp, body["offset"])
         record = await consumer.getone(tp)

@@ -34,6 +34,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from stream_app.config.params import lead_params, learner_params
 from stream_app.config.settings import Settings
 from stream_app.kafka.embedded import EmbeddedBroker
+from stream_app.kafka.ends import end_offsets
 from stream_app.offline.export import export, read_log
 from stream_app.offline.pipeline import Learner
 from stream_app.offline.replay import Replay
@@ -84,7 +85,7 @@ async def transitions_end(
     tp = TopicPartition(replay_worker.extra_env["STREAM_APP_TOPIC_PREFIX"] + "lead-transitions", 0)
 
     async def end() -> int:
-        return int((await consumer.end_offsets([tp]))[tp])
+        return (await end_offsets(consumer, [tp]))[tp]
 
     yield end
     await consumer.stop()
