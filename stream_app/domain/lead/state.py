@@ -21,7 +21,7 @@ rollbacks can read each other's records:
   same fields and values, a third of the bytes. `read_state` reads both forms, so
   the step from version 1 only restamps the version. A release before version 2
   cannot read a frame at all: a rollback to it finds every lead written since
-  unreadable (README, "Upgrades and rollbacks").
+  unreadable (docs/architecture.md, "Stored state across releases").
 - Not covered: a value this code does not know in a known field (a new `Status`,
   `Action` or channel) still fails validation; a release that adds one must ship
   the reading side first.
