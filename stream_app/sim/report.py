@@ -161,7 +161,7 @@ class GuardArm:
     guard_leads: int
     """Leads the guard counted (a first step closed), summed over seeds."""
     guard_conversion: float
-    """The guard's conversions / its leads: what its z-test compares."""
+    """The guard's conversions / its leads: what its sequential test compares."""
     guard_return: float
     """The guard's return per lead."""
 
