@@ -54,10 +54,9 @@ def dev_banner(broker: EmbeddedBroker, settings: Settings) -> None:
         f"[green]embedded broker[/green] {broker.url} (log: {broker.log_path})\n"
         f"[green]web[/green] http://{settings.web_host}:{settings.web_port}"
         "  (/healthz /readyz /metrics /leads/<id>)\n"
-        # The embedded broker cannot do idempotent producers, and its end offsets are
-        # right only for batches of one record (docs/runtime-notes.md).
+        # The embedded broker cannot do idempotent producers (docs/runtime-notes.md).
         f"send events:  STREAM_APP_BROKER={broker.url} STREAM_APP_KAFKA_IDEMPOTENCE=false"
-        " STREAM_APP_KAFKA_MAX_BATCH_BYTES=1 stream-app send leads events.jsonl\n"
+        " stream-app send leads events.jsonl\n"
         f"watch output: STREAM_APP_BROKER={broker.url} stream-app tail next-best-actions\n"
         "Ctrl-C stops everything."
     )

@@ -68,11 +68,9 @@ def dev(
             session_timeout_s=6.0,
             heartbeat_interval_s=1.0,
             rebalance_timeout_s=6.0,
-            # One embedded broker: one copy of each topic, no InitProducerId, and one
-            # record per produced batch (Tansu's ListOffsets is right only then).
+            # One embedded broker: one copy of each topic, no InitProducerId.
             env="dev",
             kafka_idempotence=False,
-            kafka_max_batch_bytes=1,
             holdout_share=(
                 holdout_share if holdout_share is not None or not simulate else DEV_HOLDOUT_SHARE
             ),

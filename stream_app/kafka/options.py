@@ -46,8 +46,9 @@ def producer_options(settings: Settings) -> dict[str, Any]:
     the embedded broker rejects the InitProducerId it needs, so `stream-app dev` and
     the tests turn it off. Partitioning stays aiokafka's default, murmur2 of the key,
     as the Java client does (README, "Running in production"). The batch size is a
-    setting because Tansu, the embedded broker, answers ListOffsets(latest) with the
-    last batch's base offset + 1: only batches of one record keep it right.
+    setting (`STREAM_APP_KAFKA_MAX_BATCH_BYTES`): 1 makes every batch one record, which
+    once kept the embedded broker's ListOffsets right; readers now take their ends
+    from `kafka.ends`, so batches may hold many.
     """
     return {
         **client_options(settings),

@@ -11,9 +11,9 @@ Phases, all on the same embedded broker and with the same Faust producer setting
    `next-best-actions`, read by a consumer in this process.
 
 Throughput is input events over the time from the first record produced to the
-last output read, with the backlog produced faster than either process drains it
-(the load producer batches; only the workers' producers, whose outputs feed
-recoveries, keep one record per batch). CPU seconds and peak RSS come from
+last output read, with the backlog produced faster than either process drains it.
+Every producer batches (`STREAM_APP_KAFKA_MAX_BATCH_BYTES`, from the environment
+like any setting), the baseline's and the pipeline's alike. CPU seconds and peak RSS come from
 `/proc` of the measured processes. The stored lead states' size distribution is read
 from the `leads` changelog.
 """
@@ -56,9 +56,6 @@ GROUP_ENV = {
     "STREAM_APP_REBALANCE_TIMEOUT_S": "6",
     "STREAM_APP_ENV": "dev",
     "STREAM_APP_KAFKA_IDEMPOTENCE": "false",
-    # One record per produced batch: Tansu's ListOffsets is right only then. The
-    # baseline and the pipeline run with it alike.
-    "STREAM_APP_KAFKA_MAX_BATCH_BYTES": "1",
     "STREAM_APP_LOG_LEVEL": "WARNING",
 }
 

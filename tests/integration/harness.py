@@ -47,14 +47,14 @@ FAST_GROUP_ENV = {
     "STREAM_APP_EVENT_MAX_AHEAD_S": str(366 * 86_400),
 }
 
-# The embedded broker is one broker (replication factor 1 is only allowed in dev),
-# rejects the InitProducerId an idempotent producer needs, and answers ListOffsets
-# right only when every produced batch holds one record. conftest.py also puts these
-# in os.environ for the session, so every command a test runs inherits them.
+# The embedded broker is one broker (replication factor 1 is only allowed in dev) and
+# rejects the InitProducerId an idempotent producer needs. Producers batch as in
+# production: readers take their ends from `kafka.ends`, which is right after
+# multi-record batches. conftest.py also puts these in os.environ for the session,
+# so every command a test runs inherits them.
 EMBEDDED_BROKER_ENV = {
     "STREAM_APP_ENV": "dev",
     "STREAM_APP_KAFKA_IDEMPOTENCE": "false",
-    "STREAM_APP_KAFKA_MAX_BATCH_BYTES": "1",
 }
 
 

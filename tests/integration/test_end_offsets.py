@@ -1,9 +1,10 @@
-"""The embedded broker's end offsets are right for what our producers write.
+"""End offsets on the embedded broker: its ListOffsets flaw, and the reader's way round it.
 
 Tansu answers ListOffsets(latest) with the last batch's base offset + 1, so a batch of
 several records leaves the end short; recoveries, export and the Q-table view's
-catch-up all read that end. Every producer takes its batch size from
-`STREAM_APP_KAFKA_MAX_BATCH_BYTES`, which the tests (like `stream-app dev`) set to 1.
+catch-up all read an end. They take it from `kafka.ends.end_offsets` (ListOffsets,
+then a Fetch's high watermark), so producers batch everywhere, the tests and
+`stream-app dev` included.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def test_producers_ask_for_acks_all_and_idempotence_by_default() -> None:
 
 
 def test_every_producer_takes_the_batch_size_setting() -> None:
-    """One record per batch keeps the embedded broker's end offsets right."""
+    """A batch size set for the plain producers is the worker's Faust producer's too."""
     given = settings(env="dev", kafka_max_batch_bytes=1)
     assert producer_options(given)["max_batch_size"] == 1
     assert faust_options(given)["producer_max_batch_size"] == 1
