@@ -257,6 +257,13 @@ class Settings(BaseSettings):
         description="Decoded lead states kept in memory per worker (0: none).",
     )
     remembered_event_ids: int = Field(default=256, ge=16, le=100_000)
+    state_encoding: Literal["zstd", "json"] = Field(
+        default="zstd",
+        description=(
+            "How lead states are written: zstd frames (a third of the bytes), or the"
+            " same JSON unframed, which releases before state version 2 can read."
+        ),
+    )
 
     # --- Risk segment and urgency (docs/architecture.md, "Decisions") -----------
     risk_critical_days: float = Field(default=14.0, gt=0, description="No engagement this long.")

@@ -186,7 +186,7 @@ def _is_current(raw: bytes | str) -> bool:
     return raw.startswith(_CURRENT_PREFIX)
 
 
-def encode_state(state: LeadState) -> bytes:
+def encode_state(state: LeadState, compressed: bool = True) -> bytes:
     """A state as its table value: a zstd frame of pydantic's JSON, no defaults.
 
     The JSON is version 1's: `schema_version` first (so `_is_current` sees the
@@ -196,9 +196,15 @@ def encode_state(state: LeadState) -> bytes:
     bench mix's states went from 4.2 KB to 1.6 KB at p50 and 6.2 KB to 2.0 KB at
     p99 (a simulated population's, with longer histories, 11.2 KB to 3.0 KB at p99):
     the decision records, contacts and briefs repeat the same keys and values.
+
+    `compressed=False` (`STREAM_APP_STATE_ENCODING=json`) writes the same JSON
+    unframed, which a release before version 2 reads as a newer version's state
+    (unknown fields ignored): the way to roll out this version beside older pods,
+    or to keep a rollback possible, before frames are written.
     """
     body = _LEAD_STATE_JSON(state, exclude_defaults=True, exclude=_VERSION)
-    return _CODECS.compressor.compress(_CURRENT_PREFIX_BYTES + body[1:])
+    json = _CURRENT_PREFIX_BYTES + body[1:]
+    return _CODECS.compressor.compress(json) if compressed else json
 
 
 _VERSION = {"schema_version"}

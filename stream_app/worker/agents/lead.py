@@ -138,12 +138,15 @@ class LeadAgent:
     facts: dict[str, tuple[Status, int]] = field(default_factory=dict)
     indexed_generation: int = 0
     cache: LeadCache = field(init=False)
+    compressed: bool = field(init=False)
+    """States are written as zstd frames (`STREAM_APP_STATE_ENCODING`)."""
     calendars: dict[int, VoiceCalendar | None] = field(default_factory=dict)
     """Each partition's voice calendar as last written or read (written through)."""
 
     def __post_init__(self) -> None:
         self.index = PartitionedIndex(self.params)
         self.cache = LeadCache(self.settings.lead_cache_size)
+        self.compressed = self.settings.state_encoding == "zstd"
 
     def calendar(self, partition: int, batch: Batch) -> VoiceCalendar | None:
         """The partition's voice calendar: the batch's, else the cached, else the table's."""
@@ -313,7 +316,7 @@ class LeadAgent:
                 values[lead_id] = None
                 continue
             try:
-                values[lead_id] = encode_state(touched.state)
+                values[lead_id] = encode_state(touched.state, self.compressed)
             except Exception as exc:
                 poisoned.add(lead_id)
                 error = poison(exc, f"state of lead {escaped(lead_id)}", "unencodable_state")

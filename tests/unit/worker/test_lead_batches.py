@@ -15,11 +15,21 @@ import orjson
 import zstandard
 from faust.streams import current_event
 
+from stream_app.config.params import lead_params
+from stream_app.config.settings import Settings
 from stream_app.domain.lead.state import LeadState, encode_state, read_state
 from stream_app.worker.agents import lead as lead_module
 from stream_app.worker.agents.lead import LeadAgent
 from stream_app.worker.tables import LeadCache, read_lead
-from tests.unit.worker.test_lead_agent import FakeTopic, FakeTopics, Message, agent, created, event
+from tests.unit.worker.test_lead_agent import (
+    FakeTopic,
+    FakeTopics,
+    FakeView,
+    Message,
+    agent,
+    created,
+    event,
+)
 
 
 class PartitionedTable(dict[str, bytes]):
@@ -131,6 +141,26 @@ async def test_every_write_goes_to_the_partition_of_its_own_leads_record() -> No
     assert sorted(table.writes) == [("A", 3), ("B", 1), ("C", 6)]
 
 
+async def test_the_state_encoding_setting_chooses_frames_or_plain_json() -> None:
+    framed, leads, _ = agent()
+    await run_batch(framed, [created()])
+    assert leads["L1"].startswith(b"\x28\xb5\x2f\xfd"), "zstd by default"
+
+    settings = Settings(_env_file=None, state_encoding="json")  # type: ignore[call-arg]
+    plain_leads: dict[str, bytes] = {}
+    plain = LeadAgent(
+        settings,
+        cast(Any, FakeTopics()),
+        plain_leads,
+        {},
+        cast(Any, FakeView()),
+        lead_params(settings),
+    )
+    await run_batch(plain, [created()])
+    assert orjson.loads(plain_leads["L1"])["schema_version"] == LeadState.SCHEMA_VERSION
+    assert read_lead(plain_leads["L1"]) == read_lead(leads["L1"])
+
+
 async def test_all_outputs_are_acknowledged_before_any_state_is_written() -> None:
     lead_agent, _, _ = agent()
     topics = OrderedTopics()
@@ -162,10 +192,10 @@ async def test_a_state_that_cannot_be_encoded_dead_letters_its_leads_records_onl
 ) -> None:
     lead_agent, leads, topics = agent()
 
-    def encode(state: LeadState) -> bytes:
+    def encode(state: LeadState, compressed: bool) -> bytes:
         if state.lead_id == "B":
             raise ValueError("cannot encode")
-        return encode_state(state)
+        return encode_state(state, compressed)
 
     monkeypatch.setattr(lead_module, "encode_state", encode)
     await run_batch(lead_agent, [created("A"), created("B")])

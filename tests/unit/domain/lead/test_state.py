@@ -59,6 +59,17 @@ def test_the_stored_value_is_a_frame_of_the_json_without_defaults_and_reads_back
     assert read_state(encode_state(blank)) == blank
 
 
+def test_unframed_the_stored_value_is_that_json_which_a_release_before_frames_reads() -> None:
+    """`STREAM_APP_STATE_ENCODING=json`: the frame's JSON as it is. A release of
+    version 1 reads it as a newer version's plain state (the reading this release
+    does with a newer one, `test_state_compat`), so pods of both can share a table."""
+    state = _busy()
+    plain = encode_state(state, compressed=False)
+    assert plain == _opened(encode_state(state))
+    assert plain.startswith(b'{"schema_version":2,')
+    assert read_state(plain) == state
+
+
 @pytest.mark.parametrize(
     "damage",
     [
