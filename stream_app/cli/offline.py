@@ -17,7 +17,12 @@ from stream_app.cli.settings import load_settings
 
 
 def train(
-    epochs: Annotated[int, typer.Option(min=1, help="Passes of experience replay.")] = 10,
+    epochs: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Passes of experience replay (0: promote the active table as it is)."
+        ),
+    ] = 10,
     seed: Annotated[
         int, typer.Option(help="Replay sampling seed (the same seed, the same table).")
     ] = 1,
@@ -27,6 +32,13 @@ def train(
     rollback: Annotated[
         int | None, typer.Option(help="Promote this kept snapshot again instead of training.")
     ] = None,
+    trust_visits: Annotated[
+        int,
+        typer.Option(min=0, help="Entries with fewer real visits are promoted at their prior."),
+    ] = 0,
+    exploit: Annotated[
+        bool, typer.Option("--exploit", help="Workers serve the promoted table greedily.")
+    ] = False,
 ) -> None:
     """Train on new lead-transitions, validate, keep a versioned snapshot and promote it."""
     from stream_app.config.params import learner_params
@@ -46,7 +58,13 @@ def train(
             raise typer.Exit(1) from None
         render.rolled_back(rollback, snapshot)
         return
-    options = TrainOptions(epochs=epochs, seed=seed, max_drift=max_drift)
+    options = TrainOptions(
+        epochs=epochs,
+        seed=seed,
+        max_drift=max_drift,
+        trust_visits=trust_visits,
+        exploit=exploit,
+    )
     with render.training_progress(epochs) as on_epoch:
         report = asyncio.run(
             train_and_promote(settings, store, options, learner_params(settings), on_epoch)

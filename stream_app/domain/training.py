@@ -12,6 +12,12 @@ Visits are not the number of replayed samples: UCB reads visits as "how often wa
 this tried", so the candidate's visits are the active table's plus the real
 transitions of each pair, however many epochs ran.
 
+`trusted` is what a promotion may apply before serving a table with exploration
+off: every entry with fewer than a threshold of real visits goes back to its seeded
+prior. Greedy over Q takes the highest estimate, and an entry tried a handful of
+times is most often highest by luck; served to every family, that luck is a wrong
+action for all of them, while its prior is the rule book's considered guess.
+
 `validate` is the gate before a candidate reaches the workers: a table with a NaN,
 one that moved further than a bounded step from the active one, or one where a
 state lost its last usable entry is rejected with the reason.
@@ -27,7 +33,7 @@ from typing import Protocol
 
 from stream_app.domain.learner import LearnerParams, Step, learn, step_of
 from stream_app.domain.messages import LeadTransition
-from stream_app.domain.qlearning import QEntry, QTable
+from stream_app.domain.qlearning import QEntry, QTable, seeded_priors
 
 
 class Sampler(Protocol):
@@ -53,11 +59,13 @@ def train(
 ) -> Trained:
     """Run `epochs` of uniform experience replay over `steps`, starting from `active`.
 
+    Zero epochs returns `active` as it is: the table an online learner already
+    learned every step into, promoted without replaying them again.
     `on_epoch(epoch, mean_abs_td_error)` is called after each epoch (a progress bar).
     """
-    if epochs < 1:
-        raise ValueError(f"need at least one epoch, got {epochs}")
-    if not steps:
+    if epochs < 0:
+        raise ValueError(f"need zero or more epochs, got {epochs}")
+    if not steps or epochs == 0:
         return Trained(active, ())
     table = active
     errors: list[float] = []
@@ -82,6 +90,22 @@ def _observed_visits(table: QTable, active: QTable, steps: Sequence[Step]) -> QT
         table = table.with_entry(
             state, action, QEntry(q, active.entry(state, action).visits + count)
         )
+    return table
+
+
+def trusted(table: QTable, min_visits: int) -> QTable:
+    """`table` with every entry of fewer than `min_visits` real visits at its seeded prior.
+
+    A reset entry is the prior's (its Q, no visits; Q 0 for a pair the priors do not
+    name), so a later training run learns it again from the prior and the real
+    transitions. `min_visits` 0 keeps every entry.
+    """
+    if min_visits < 0:
+        raise ValueError(f"min_visits must be >= 0, got {min_visits}")
+    priors = seeded_priors()
+    for (state, action), entry in table.items():
+        if entry.visits < min_visits:
+            table = table.with_entry(state, action, priors.entry(state, action))
     return table
 
 
@@ -134,4 +158,4 @@ def steps_of(transitions: Sequence[LeadTransition]) -> list[Step]:
     return steps
 
 
-__all__ = ["Sampler", "Trained", "Validation", "steps_of", "train", "validate"]
+__all__ = ["Sampler", "Trained", "Validation", "steps_of", "train", "trusted", "validate"]

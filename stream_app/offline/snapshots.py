@@ -12,6 +12,13 @@ one poll. A promoted table is the whole table: entries the active table has but
 the snapshot lacks are reset to their seeded prior (or zero), so a rollback leaves
 nothing learned later behind.
 
+A promotion may serve the table for exploitation (`TrainOptions`): `trust_visits`
+puts every entry with fewer real visits back at its seeded prior
+(`domain.training.trusted`), and `exploit` publishes it with exploration off, so
+every worker decides greedily over it (the `explore` flag of each q-update, which
+in batch mode no learner overwrites). `simulate --report` judges its `frozen`
+table promoted this way (`sim.report.PROMOTION`).
+
 Order of a training run, and what a crash at each point leaves:
 1. read q-updates (active table, highest q_version) and lead-transitions from the
    checkpoint to its end;
@@ -39,7 +46,7 @@ from stream_app.domain.actions import Action
 from stream_app.domain.learner import LearnerParams
 from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QEntry, QTable, seeded_priors
-from stream_app.domain.training import Validation, steps_of, train, validate
+from stream_app.domain.training import Validation, steps_of, train, trusted, validate
 from stream_app.kafka.clients import start_producer
 from stream_app.offline.export import read_to_end
 from stream_app.wire.codec import encode
@@ -68,6 +75,8 @@ class TrainedOn(_File):
     alpha: float
     gamma: float
     mean_abs_td_errors: tuple[float, ...]
+    trust_visits: int = 0
+    exploit: bool = False
 
 
 class Snapshot(_File):
@@ -188,9 +197,14 @@ class TrainReport:
 
 @dataclass(frozen=True, slots=True)
 class TrainOptions:
+    """`epochs` 0 promotes the active table without replay (an online fleet's, which
+    learned every transition already); `trust_visits` and `exploit`: module docstring."""
+
     epochs: int = 10
     seed: int = 1
     max_drift: float = 2.0
+    trust_visits: int = 0
+    exploit: bool = False
 
 
 async def train_and_promote(
@@ -219,14 +233,15 @@ async def train_and_promote(
     trained = train(
         active.table, steps, options.epochs, random.Random(options.seed), params, on_epoch
     )
-    validation = validate(trained.table, active.table, options.max_drift)
+    candidate = trusted(trained.table, options.trust_visits)
+    validation = validate(candidate, active.table, options.max_drift)
     promoted = None
     if validation.ok:
         snapshot = Snapshot(
             version=_next_version(store, active),
             created_at=datetime.now(UTC),
             parent_version=active.q_version,
-            entries=entries_of(trained.table),
+            entries=entries_of(candidate),
             trained_on=TrainedOn(
                 from_offset=start,
                 next_offset=next_offset,
@@ -236,11 +251,13 @@ async def train_and_promote(
                 alpha=params.alpha,
                 gamma=params.gamma,
                 mean_abs_td_errors=trained.mean_abs_td_errors,
+                trust_visits=options.trust_visits,
+                exploit=options.exploit,
             ),
         )
         store.save(snapshot)
         store.save_checkpoint(next_offset)
-        await publish(settings, snapshot, active)
+        await publish(settings, snapshot, active, explore=not options.exploit)
         promoted = snapshot
     return TrainReport(
         start,
@@ -285,11 +302,13 @@ def _next_version(store: SnapshotStore, active: Active) -> int:
     return max([active.q_version, *store.versions()]) + 1
 
 
-async def publish(settings: Settings, snapshot: Snapshot, active: Active) -> None:
+async def publish(
+    settings: Settings, snapshot: Snapshot, active: Active, explore: bool = True
+) -> None:
     """Every entry to q-updates under the snapshot's version; waits for every ack.
 
     A promotion is not a TD step, so `td_error` is 0 and `transition_id` names the
-    snapshot (`snapshot:<version>`).
+    snapshot (`snapshot:<version>`). `explore` False serves it greedily on every worker.
     """
     producer = await start_producer(settings, linger_ms=5)
     try:
@@ -305,6 +324,7 @@ async def publish(settings: Settings, snapshot: Snapshot, active: Active) -> Non
                 td_error=0.0,
                 transition_id=f"snapshot:{snapshot.version}",
                 q_version=snapshot.version,
+                explore=explore,
             )
             key = entry_key(e.state, e.action).encode()
             sent.append(await producer.send(topic, encode(update), key=key))

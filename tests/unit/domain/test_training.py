@@ -12,7 +12,7 @@ from stream_app.domain.actions import Action
 from stream_app.domain.learner import LearnerParams, Step, learn
 from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QEntry, QTable, seeded_priors
-from stream_app.domain.training import steps_of, train, validate
+from stream_app.domain.training import steps_of, train, trusted, validate
 
 PARAMS = LearnerParams(alpha=0.1, gamma=0.9)
 S, A = "interested:scheduling_intent", Action.SCHEDULING_PUSH
@@ -70,6 +70,42 @@ def test_nothing_to_replay_returns_the_active_table() -> None:
     active = seeded_priors()
     trained = train(active, [], 3, random.Random(1), PARAMS)
     assert trained.table is active and trained.mean_abs_td_errors == ()
+
+
+def test_zero_epochs_promote_the_active_table_as_it_is() -> None:
+    active = seeded_priors().with_entry(S, A, QEntry(0.9, 40))
+    trained = train(active, [step("t1", -1.0)], 0, random.Random(1), PARAMS)
+    assert trained.table is active and trained.mean_abs_td_errors == ()
+    with pytest.raises(ValueError, match="zero or more"):
+        train(active, [step("t1", -1.0)], -1, random.Random(1), PARAMS)
+
+
+@pytest.mark.parametrize(
+    "state, action, learned, kept",
+    [
+        (S, A, QEntry(0.05, 19), QEntry(0.60, 0)),  # seeded, too few visits: its prior
+        (S, A, QEntry(0.05, 20), QEntry(0.05, 20)),  # enough visits: what was learned
+        (S, Action.STOP, QEntry(0.90, 3), QEntry(0.0, 0)),  # unseeded, lucky: back to 0
+        ("trial:considering+cost", Action.SOCIAL_PROOF, QEntry(0.9, 2), QEntry(0.40, 0)),
+    ],
+)
+def test_trusted_puts_entries_of_few_visits_back_at_their_prior(
+    state: str, action: Action, learned: QEntry, kept: QEntry
+) -> None:
+    table = seeded_priors().with_entry(state, action, learned)
+    assert trusted(table, 20).entry(state, action) == kept
+    assert trusted(table, 0).entry(state, action) == learned
+
+
+def test_trusted_leaves_every_other_entry_alone() -> None:
+    table = seeded_priors().with_entry(S, Action.STOP, QEntry(0.9, 3))
+    table = table.with_entry(S, Action.WAIT, QEntry(-0.3, 50))
+    out = trusted(table, 20)
+    assert {k: v for k, v in out.items() if k[1] != Action.STOP} == {
+        k: v for k, v in table.items() if k[1] != Action.STOP
+    }
+    with pytest.raises(ValueError, match="min_visits"):
+        trusted(table, -1)
 
 
 def test_a_transition_logged_twice_is_one_experience() -> None:

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from stream_app.config.settings import Settings
 from stream_app.domain.actions import Action
+from stream_app.domain.learner import LearnerParams
 from stream_app.domain.messages import LeadTransition
 from stream_app.domain.qlearning import QEntry, QTable, seeded_priors
+from stream_app.offline import snapshots
 from stream_app.offline.evaluate import LoggedCandidate, LoggedDecision, evaluate
-from stream_app.offline.snapshots import Snapshot, SnapshotStore, _whole, active_from, entries_of
+from stream_app.offline.snapshots import (
+    Active,
+    Snapshot,
+    SnapshotStore,
+    TrainOptions,
+    _whole,
+    active_from,
+    entries_of,
+    train_and_promote,
+)
 from stream_app.wire.models import QUpdate
 
 S = "interested:neutral"
@@ -164,3 +178,50 @@ def test_compare_arms_sums_the_reward_of_each_arms_decisions() -> None:
     assert arms["learning"].decisions == 2 and arms["learning"].leads == 1
     assert arms["learning"].mean_reward_per_decision == pytest.approx(0.2)
     assert arms["holdout"].mean_return_per_lead == pytest.approx(1.0)
+
+
+class _Producer:
+    """Stands in for the broker's producer: keeps what a promotion publishes."""
+
+    def __init__(self) -> None:
+        self.sent: list[QUpdate] = []
+
+    async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[None]:
+        self.sent.append(QUpdate.model_validate_json(value))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async def stop(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("exploit", [True, False])
+async def test_a_promotion_for_exploitation_trusts_visited_entries_and_stops_exploring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exploit: bool
+) -> None:
+    """`--epochs 0 --trust-visits 20 --exploit`, as `simulate --report` promotes its table."""
+    lucky, known = QEntry(0.95, 3), QEntry(0.7, 40)
+    online = seeded_priors().with_entry(S, Action.STOP, lucky).with_entry(S, W, known)
+    producer = _Producer()
+
+    async def active(settings: Settings) -> Active:
+        return Active(online, 9)
+
+    async def log(settings: Settings, topics: list[str], start: object) -> list[SimpleNamespace]:
+        value = transition(1, 0.5).model_dump_json().encode()
+        return [SimpleNamespace(offset=0, value=value)]
+
+    async def start(settings: Settings, linger_ms: int) -> _Producer:
+        return producer
+
+    monkeypatch.setattr(snapshots, "read_active", active)
+    monkeypatch.setattr(snapshots, "read_to_end", log)
+    monkeypatch.setattr(snapshots, "start_producer", start)
+    options = TrainOptions(epochs=0, trust_visits=20, exploit=exploit)
+    report = await train_and_promote(Settings(), SnapshotStore(tmp_path), options, LearnerParams())
+    assert report.promoted is not None and report.promoted.version == 10
+    table = report.promoted.table()
+    assert table.entry(S, Action.STOP) == QEntry(0.0, 0) and table.entry(S, W) == known
+    assert {u.explore for u in producer.sent} == {not exploit}
+    assert report.promoted.trained_on is not None and report.promoted.trained_on.exploit is exploit

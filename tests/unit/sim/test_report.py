@@ -7,6 +7,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from stream_app.domain.actions import Action
+from stream_app.domain.qlearning import QEntry, seeded_priors
 from stream_app.sim.engine import PolicyKind
 from stream_app.sim.report import (
     ARMS,
@@ -15,7 +17,9 @@ from stream_app.sim.report import (
     LEARNING,
     PRIORS,
     PRIORS_FRESH,
+    PROMOTION,
     RANDOM,
+    SEED_SETS,
     Arm,
     Comparison,
     GuardArm,
@@ -27,12 +31,13 @@ from stream_app.sim.report import (
     evaluate,
     guard_report,
     plot,
+    promoted,
     score,
     tables,
     targets,
     to_json,
 )
-from stream_app.sim.seeds import REPORT_SEEDS, TUNING_SEEDS
+from stream_app.sim.seeds import FRESH_REPORT_SEEDS, REPORT_SEEDS, TUNING_SEEDS
 from stream_app.sim.stats import Estimate
 
 
@@ -173,3 +178,22 @@ def test_frozen_needs_a_table() -> None:
 
     with pytest.raises(ValueError, match="frozen"):
         run(PolicyKind.FROZEN, RunConfig(seed=1, leads=2))
+
+
+def test_the_frozen_table_is_promoted_for_exploitation() -> None:
+    """The frozen run's table is what `train --epochs 0 --trust-visits 20 --exploit` promotes."""
+    assert (PROMOTION.epochs, PROMOTION.trust_visits, PROMOTION.exploit) == (0, 20, True)
+    state = "interested:scheduling_intent"
+    learned = seeded_priors().with_entry(state, Action.STOP, QEntry(0.9, 19))
+    learned = learned.with_entry(state, Action.SCHEDULING_PUSH, QEntry(0.2, 20))
+    table = promoted(tuple(learned.items()))
+    assert table.entry(state, Action.STOP) == QEntry(0.0, 0)
+    assert table.entry(state, Action.SCHEDULING_PUSH) == QEntry(0.2, 20)
+
+
+def test_the_declared_seed_sets_are_named() -> None:
+    assert SEED_SETS == {
+        "report": REPORT_SEEDS,
+        "fresh": FRESH_REPORT_SEEDS,
+        "tuning": TUNING_SEEDS,
+    }
