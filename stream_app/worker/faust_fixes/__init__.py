@@ -19,9 +19,9 @@ re-read partitions that stall but never a record still in flight (a slow LLM cal
 at concurrency > 1 was sent again every 5 s), a changelog partition assigned during a
 recovery seeks from the start rather than crashing it, recovery reads each changelog to
 its true end (the embedded broker's ListOffsets is short after a multi-record batch),
-raw table keys so web routing finds the owner, and a recovery counter. All are installed through Faust's own settings
-(`TableManager`, `Table`, the transport), not by monkeypatching. Remove each once
-upstream ships the equivalent.
+raw table keys so web routing finds the owner, and a recovery counter. All are
+installed through Faust's own settings (`TableManager`, `Table`, the transport), not
+by monkeypatching. Remove each once upstream ships the equivalent.
 """
 
 from stream_app.worker.faust_fixes.versions import TESTED_VERSIONS, check_versions
