@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import orjson
 import pytest
+import zstandard
 
 from stream_app.config.params import lead_params
 from stream_app.config.settings import Settings
@@ -152,12 +153,17 @@ def counted(topic: str, error_type: str) -> float:
     return metrics.REGISTRY.get_sample_value("stream_app_dead_letters_total", labels) or 0.0
 
 
+def invalidated(stored: bytes) -> bytes:
+    """A stored state (a zstd frame) whose JSON no longer validates, framed again."""
+    state = orjson.loads(zstandard.ZstdDecompressor().decompress(stored))
+    state["profile"]["child_age"] = "Sarah Mitchell +15550100"
+    return zstandard.ZstdCompressor().compress(orjson.dumps(state))
+
+
 async def test_an_unreadable_stored_state_is_a_dead_letter_without_its_values() -> None:
     lead_agent, leads, topics = agent()
     await lead_agent.handle(created(), "leads")
-    stored = orjson.loads(leads["L1"])
-    stored["profile"]["child_age"] = "Sarah Mitchell +15550100"  # no longer validates
-    leads["L1"] = raw_state = orjson.dumps(stored)
+    leads["L1"] = raw_state = invalidated(leads["L1"])
     lead_agent.revoked({0})  # the row now comes from the table, as after a rebalance
     before = counted("leads", "unreadable_state")
 
@@ -466,9 +472,7 @@ async def test_an_unreadable_stored_state_does_not_stop_the_re_index_of_the_othe
     lead_agent, leads, _ = agent()
     await lead_agent.handle(created("L1"), "leads")
     await lead_agent.handle(created("L2"), "leads")
-    stored = orjson.loads(leads["L1"])
-    stored["profile"]["child_age"] = "Sarah Mitchell +15550100"  # no longer validates
-    leads["L1"] = orjson.dumps(stored)
+    leads["L1"] = invalidated(leads["L1"])
 
     lead_agent.reindex()  # the sweep's rebuild after a recovery: must not raise
 
