@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -99,7 +100,12 @@ async def test_every_state_comes_back_from_a_changelog_written_in_batches(
     changelog = f"{app_id}-leads-changelog"
     watcher = await watch(broker, worker, "next-best-actions")
     try:
-        leads = [Events(f"batched-{i}", Events.default_start()) for i in range(LEADS)]
+        # Events of the last hour, not of a month ago: no time rule of these leads is
+        # due while the test runs, so no tick changes a state between the reads
+        # before the kill and after the restart (a month-old reminder fired by the
+        # sweep after the first read failed this test under load). Checked below.
+        start = datetime.now(UTC) - timedelta(hours=1)
+        leads = [Events(f"batched-{i}", start) for i in range(LEADS)]
         await _burst(upstream, watcher, prefix, "leads", [lead.created() for lead in leads])
         # Rounds of unanswered calls (each closes a step: a transition, a Q update)
         # until a changelog partition ends in a batch of several records, the end
@@ -121,6 +127,10 @@ async def test_every_state_comes_back_from_a_changelog_written_in_batches(
         before = _states(worker, leads)
         q_before = worker.get("/q-table")[1]
         assert all(s["context"]["interaction_count"] == rounds for s in before.values())
+
+        ticks = await group_positions(broker.bootstrap, app_id, prefix + "lead-timers")
+        print(f"lead-timers (committed, end) per partition: {ticks}")
+        assert not any(end for _, end in ticks.values()), f"a time rule fired: {ticks}"
 
         worker.stop(signal.SIGKILL)
         worker.start()
