@@ -8,8 +8,9 @@ Records are applied in batches (`Batch`): every record the stream has ready, up 
 `STREAM_APP_LEAD_BATCH_MAX`, is applied in order in memory (a lead touched twice is
 loaded once and carries its new state to its next record), then every output is
 sent and the broker's acks are awaited once, then each touched lead's state and
-each touched partition's voice calendar is written once, in its own partition,
-and only then is the batch acked. A batch never waits for records to arrive: it
+each touched partition's voice calendar is sent to its changelog once, in its own
+partition, the store takes them once those acks are in, and only then is the
+batch acked. A batch never waits for records to arrive: it
 ends when the stream has none ready, so a lone record is applied at once and
 shutdown is as prompt as the per-record loop was. A record seen ready can still
 vanish before the agent takes it: a rebalance clears the agents' queues and then
@@ -66,7 +67,14 @@ from stream_app.worker import metrics
 from stream_app.worker.dead_letters import divert, via_topic
 from stream_app.worker.faust_fixes import FixedApp, FixedTableManager
 from stream_app.worker.qtable_view import QTableView
-from stream_app.worker.tables import LeadCache, budget_key, read_lead, write_in
+from stream_app.worker.tables import (
+    Change,
+    LeadCache,
+    budget_key,
+    read_lead,
+    send_change,
+    store_acked,
+)
 from stream_app.worker.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -282,22 +290,42 @@ class LeadAgent:
             await asyncio.gather(*sent)
         for effects in batch.effects:
             _count(effects)
-        # A revoke since the batch began: its partitions' rows are another worker's
-        # now, so nothing this batch wrote is cached (the next read is the table's).
-        cache = batch.epoch == self.cache.epoch
+        await self.write(batch, values)
+
+    async def write(self, batch: Batch, values: dict[str, bytes | None]) -> None:
+        """Write each touched lead and calendar once, on the changelog first.
+
+        Every changelog record is sent, then all acks are awaited at once, then the
+        table stores them (`store_acked`), so the caller acks the batch's records
+        only once their state is on the changelog.
+        """
+        changes: list[Change] = []
         for lead_id, value in values.items():
             touched = batch.leads[lead_id]
-            if value is None or touched.state is None:
-                self.forget(lead_id, touched.event)
-                continue
-            write_in(touched.event, self.leads, lead_id, value)
-            if cache:
-                self.cache.put(lead_id, touched.partition, touched.state)
-            self.remember(touched.state, touched.partition)
+            # Only a present row gets a tombstone; an erased lead never stored has none.
+            if value is not None or lead_id in self.leads:
+                changes.append(
+                    await send_change(self.leads, touched.event, touched.partition, lead_id, value)
+                )
         for partition, (calendar, event) in batch.calendars.items():
             assert calendar is not None
             raw = calendar.model_dump_json().encode()
-            write_in(event, self.budgets, budget_key(partition), raw)
+            key = budget_key(partition)
+            changes.append(await send_change(self.budgets, event, partition, key, raw))
+        await store_acked(changes)
+        # A revoke since the batch began: its partitions' rows are another worker's
+        # now, so nothing this batch wrote is cached (the next read is the table's).
+        cache = batch.epoch == self.cache.epoch
+        for lead_id, touched in batch.leads.items():
+            if lead_id not in values:
+                continue
+            if touched.state is None:
+                self.forget(lead_id)
+                continue
+            if cache:
+                self.cache.put(lead_id, touched.partition, touched.state)
+            self.remember(touched.state, touched.partition)
+        for partition, (calendar, _) in batch.calendars.items():
             if cache:
                 self.calendars[partition] = calendar
 
@@ -363,15 +391,9 @@ class LeadAgent:
         self.facts[state.lead_id] = (state.status, len(state.sms.messages))
         self.index.update(state, partition)
 
-    def forget(self, lead_id: str, event: Any) -> None:
-        """Erase a lead: delete its row (a tombstone on the changelog, in the partition of
-        `event`, the erasing record) and its cache and index entries.
-
-        Only a present key is deleted: Faust sends the tombstone before it looks the
-        key up, so deleting a missing one would send a tombstone and then raise.
-        """
-        if lead_id in self.leads:
-            write_in(event, self.leads, lead_id, None)
+    def forget(self, lead_id: str) -> None:
+        """Forget an erased lead (its row is deleted, a tombstone on the changelog, by
+        `write`): its cache, index and gauge entries."""
         self.cache.drop(lead_id)
         self.facts.pop(lead_id, None)
         self.index.forget(lead_id)

@@ -18,6 +18,7 @@ from typing import Any, cast
 import orjson
 import pytest
 import zstandard
+from faust.streams import current_event
 
 from stream_app.config.params import lead_params
 from stream_app.config.settings import Settings
@@ -54,6 +55,67 @@ class FakeTopics:
         return FakeTopic(name, self.sent)
 
 
+class FakeChangelog:
+    """A table's changelog topic: notes each record with its partition, acks at once."""
+
+    def __init__(self, table: FakeTable) -> None:
+        self.table = table
+
+    async def send(self, key: str, value: bytes | None, partition: int, **serializers: Any) -> Any:
+        table = self.table
+        table.changelog.append((key, value, partition))
+        if table.log is not None:
+            table.log.append(f"changelog {key}")
+        acked: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        metadata = SimpleNamespace(
+            topic_partition=("changelog", partition), offset=len(table.changelog)
+        )
+
+        def ack() -> None:
+            if table.log is not None:
+                table.log.append(f"logged {key}")
+            acked.set_result(metadata)
+
+        asyncio.get_running_loop().call_soon(ack)
+        return acked
+
+
+class FakeTable(dict[str, bytes]):
+    """A dict with the parts of a Faust table the agent writes through: the store it
+    writes once the changelog acknowledged (`data`, the dict itself), the changelog
+    topic and the serializers.
+
+    Notes every changelog record, each store write with the current event's partition
+    (where a RocksDB store writes it) and the changelog offsets the store is told it
+    holds.
+    """
+
+    key_serializer = value_serializer = "raw"
+
+    def __init__(self, log: list[str] | None = None) -> None:
+        super().__init__()
+        self.log = log
+        self.changelog: list[tuple[str, bytes | None, int]] = []
+        self.writes: list[tuple[str, int | None]] = []
+        self.persisted: dict[Any, int] = {}
+        self.changelog_topic = FakeChangelog(self)
+
+    @property
+    def data(self) -> FakeTable:
+        return self
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        now = current_event()
+        record = getattr(now, "message", now)  # `handle` makes a message its own event
+        self.writes.append((key, record.partition if record is not None else None))
+        if self.log is not None:
+            self.log.append(f"write {key}")
+        super().__setitem__(key, value)
+
+    def set_persisted_offset(self, tp: Any, offset: int) -> None:
+        self.persisted[tp] = offset
+
+
 @dataclass
 class FakeView:
     table: Any = field(default_factory=seeded_priors)
@@ -69,12 +131,17 @@ class Message:
     offset: int = 0
 
 
-def agent() -> tuple[LeadAgent, dict[str, bytes], FakeTopics]:
+def agent() -> tuple[LeadAgent, FakeTable, FakeTopics]:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    leads: dict[str, bytes] = {}
+    leads = FakeTable()
     topics = FakeTopics()
     lead_agent = LeadAgent(
-        settings, cast(Any, topics), leads, {}, cast(Any, FakeView()), lead_params(settings)
+        settings,
+        cast(Any, topics),
+        leads,
+        FakeTable(),
+        cast(Any, FakeView()),
+        lead_params(settings),
     )
     return lead_agent, leads, topics
 
@@ -456,7 +523,7 @@ async def test_stream_time_is_restored_from_the_stored_leads_after_a_restart(
         lead_agent.settings,
         cast(Any, FakeTopics()),
         leads,
-        {},
+        FakeTable(),
         cast(Any, FakeView()),
         lead_agent.params,
     )

@@ -12,8 +12,8 @@ import asyncio
 from typing import Any, cast
 
 import orjson
+import pytest
 import zstandard
-from faust.streams import current_event
 
 from stream_app.config.params import lead_params
 from stream_app.config.settings import Settings
@@ -22,6 +22,8 @@ from stream_app.worker.agents import lead as lead_module
 from stream_app.worker.agents.lead import LeadAgent
 from stream_app.worker.tables import LeadCache, read_lead
 from tests.unit.worker.test_lead_agent import (
+    FakeChangelog,
+    FakeTable,
     FakeTopic,
     FakeTopics,
     FakeView,
@@ -32,22 +34,6 @@ from tests.unit.worker.test_lead_agent import (
 )
 
 
-class PartitionedTable(dict[str, bytes]):
-    """A dict that notes each write's key, value and the current event's partition."""
-
-    def __init__(self, log: list[str] | None = None) -> None:
-        super().__init__()
-        self.writes: list[tuple[str, int | None]] = []
-        self.log = log
-
-    def __setitem__(self, key: str, value: bytes) -> None:
-        now = current_event()
-        self.writes.append((key, now.message.partition if now is not None else None))
-        if self.log is not None:
-            self.log.append(f"write {key}")
-        super().__setitem__(key, value)
-
-
 class Event:
     """What Faust's stream yields: the event, carrying its message."""
 
@@ -55,7 +41,7 @@ class Event:
         self.message = message
 
 
-class CountingTable(dict[str, bytes]):
+class CountingTable(FakeTable):
     def __init__(self) -> None:
         super().__init__()
         self.reads = 0
@@ -134,11 +120,11 @@ async def test_a_lead_touched_twice_in_a_batch_is_loaded_once_and_written_once()
 
 async def test_every_write_goes_to_the_partition_of_its_own_leads_record() -> None:
     lead_agent, _, _ = agent()
-    table = PartitionedTable()
+    table = FakeTable()
     lead_agent.leads = table
     await run_batch(lead_agent, [on(3, created("A")), on(1, created("B")), on(6, created("C"))])
 
-    assert sorted(table.writes) == [("A", 3), ("B", 1), ("C", 6)]
+    assert sorted(table.writes) == [("A", 3), ("B", 1), ("C", 6)], "the store's partitions"
 
 
 async def test_the_state_encoding_setting_chooses_frames_or_plain_json() -> None:
@@ -147,12 +133,12 @@ async def test_the_state_encoding_setting_chooses_frames_or_plain_json() -> None
     assert leads["L1"].startswith(b"\x28\xb5\x2f\xfd"), "zstd by default"
 
     settings = Settings(_env_file=None, state_encoding="json")  # type: ignore[call-arg]
-    plain_leads: dict[str, bytes] = {}
+    plain_leads = FakeTable()
     plain = LeadAgent(
         settings,
         cast(Any, FakeTopics()),
         plain_leads,
-        {},
+        FakeTable(),
         cast(Any, FakeView()),
         lead_params(settings),
     )
@@ -165,16 +151,58 @@ async def test_all_outputs_are_acknowledged_before_any_state_is_written() -> Non
     lead_agent, _, _ = agent()
     topics = OrderedTopics()
     lead_agent.topics = cast(Any, topics)
-    lead_agent.leads = PartitionedTable(topics.log)
+    lead_agent.leads = FakeTable(topics.log)
     await run_batch(lead_agent, [created("A"), created("B"), created("C")])
 
     log = topics.log
-    sends = [i for i, line in enumerate(log) if line.startswith("send")]
-    acks = [i for i, line in enumerate(log) if line.startswith("ack")]
-    writes = [i for i, line in enumerate(log) if line.startswith("write")]
-    assert len(sends) == len(acks) == len(writes) == 3
+
+    def where(kind: str) -> list[int]:
+        return [i for i, line in enumerate(log) if line.startswith(kind)]
+
+    sends, acks = where("send"), where("ack")
+    changelog, logged, writes = where("changelog"), where("logged"), where("write")
+    assert len(sends) == len(acks) == len(changelog) == len(logged) == len(writes) == 3
     assert max(sends) < min(acks), "every output is sent before the first ack is awaited"
-    assert max(acks) < min(writes), "no state is written before the last ack"
+    assert max(acks) < min(changelog), "no state reaches the changelog before the last ack"
+    assert max(changelog) < min(logged), "every changelog record is sent before any ack"
+    assert max(logged) < min(writes), "the store takes a state once the changelog has it"
+
+
+async def test_each_write_reaches_the_changelog_in_its_leads_partition() -> None:
+    lead_agent, leads, _ = agent()
+    await run_batch(lead_agent, [on(3, created("A")), on(1, created("B")), on(3, created("C"))])
+
+    assert sorted((key, partition) for key, _, partition in leads.changelog) == [
+        ("A", 3),
+        ("B", 1),
+        ("C", 3),
+    ]
+    assert [value for key, value, _ in leads.changelog] == [leads[k] for k in "ABC"]
+    # The store's own record of the changelog offset it holds, per partition (what a
+    # RocksDB store starts its recovery after): the partition's last record.
+    last = {partition: n for n, (_, _, partition) in enumerate(leads.changelog, start=1)}
+    assert leads.persisted == {("changelog", p): n for p, n in last.items()}
+
+
+async def test_a_changelog_send_that_fails_leaves_the_store_and_the_cache_as_they_were() -> None:
+    lead_agent, leads, _ = agent()
+    await run_batch(lead_agent, [created("A")])
+    stored, cached = dict(leads), lead_agent.cache.get("A")
+
+    class Refused(FakeChangelog):
+        async def send(self, key: str, value: bytes | None, partition: int, **_: Any) -> Any:
+            refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            refused.set_exception(ConnectionError("broker gone"))
+            return refused
+
+    leads.changelog_topic = Refused(leads)
+    update = event("lead.updated", 2, "A", owner="crm")
+    with pytest.raises(ConnectionError):
+        await run_batch(lead_agent, [update, created("B")])
+
+    assert leads == stored, "nothing stored: the batch is read again from the old rows"
+    assert lead_agent.cache.get("A") == cached and lead_agent.cache.get("B") is None
+    assert "B" not in lead_agent.facts
 
 
 async def test_a_poison_record_in_a_batch_leaves_the_others_applied() -> None:
