@@ -19,11 +19,17 @@ Two numbers per round:
   new state (`encode_state`). The state is a cache hit, as in the batched agent.
 
     .venv/bin/python bench/core_decisions.py [--leads 2000] [--rounds 5] [--seed 7]
+
+`--profile core|shell` runs that loop once under cProfile instead and prints its
+top frames by own and by cumulative time (where the next optimisation should go);
+`--profile-out FILE` keeps the profile for `pstats`.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import statistics
 import sys
 import time
@@ -73,29 +79,25 @@ def one_more(state: LeadState, i: int, at: datetime) -> InputEvent:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--leads", type=int, default=2_000)
-    parser.add_argument("--decisions", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+Work = tuple[LeadState, InputEvent, Policy, str, bytes]
+"""A lead's stored state, its next event, its partition's policy, the event's topic and bytes."""
 
-    settings = Settings(_env_file=None)
-    wall = datetime.now(UTC)
+
+def prepare(settings: Settings, leads: int, seed: int, wall: datetime) -> tuple[Params, list[Work]]:
+    """The worker's params and, per lead of the bench mix run through the pipeline, its work."""
     start = wall - timedelta(days=25)
     # Exploration and a holdout share on, as a production worker may run them.
     params: Params = replace(
         lead_params(settings), exploration=Exploration(epsilon=0.05), holdout_share=0.1
     )
     pipeline = InProcess(params, Learner(learner_params(settings)))
-    for event in realistic_mix("core", args.leads, args.seed, start):
+    for event in realistic_mix("core", leads, seed, start):
         partition = partition_for(event.lead_id, PARTITIONS)
         for _ in pipeline.feed(event, partition, event.occurred_at):
             pass
     states = list(pipeline.states.values())
     at = max(s.updated_at or start for s in states) + timedelta(hours=1)
-    work = []
+    work: list[Work] = []
     for i, state in enumerate(states):
         event = one_more(state, i, at)
         partition = partition_for(state.lead_id, PARTITIONS)
@@ -103,6 +105,24 @@ def main() -> None:
         policy = Policy(pipeline.learner.table, pipeline.learner.version, voice_budget=calendar)
         raw = event.model_dump_json().encode()
         work.append((state, event, policy, TOPIC_OF[event.type], raw))
+    return params, work
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=2_000)
+    parser.add_argument("--decisions", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", choices=("core", "shell"))
+    parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--profile-out", type=Path, help="also dump the profile here")
+    args = parser.parse_args()
+
+    settings = Settings(_env_file=None)
+    wall = datetime.now(UTC)
+    params, work = prepare(settings, args.leads, args.seed, wall)
+    states = [state for state, *_ in work]
     bounds, max_bytes = EventTimeBounds.of(settings), settings.max_event_bytes
     print(f"{len(states)} leads, stored state p50 {_p50([len(encode_state(s)) for s in states])} B")
 
@@ -126,6 +146,17 @@ def main() -> None:
             encode_state(after)
 
     core(min(1_000, args.decisions))  # warm up caches and the interpreter
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.runcall(core if args.profile == "core" else shell, args.decisions)
+        if args.profile_out:
+            profile.dump_stats(args.profile_out)
+        stats = pstats.Stats(profile).strip_dirs()
+        calls = sum(n for _, n, *_ in stats.stats.values())  # type: ignore[attr-defined]
+        print(f"{args.profile}: {calls / args.decisions:.0f} Python calls per decision")
+        for order in ("tottime", "cumtime"):
+            stats.sort_stats(order).print_stats(args.top)
+        return
     for name, run in (("core", core), ("shell", shell)):
         rates, cpu_rates = [], []
         for _ in range(args.rounds):
