@@ -1,119 +1,574 @@
-"""Per-event state cost and memory as the number of stored leads grows: 10k, 100k, 1M.
+"""Per-event cost and memory of the lead agent as its stored leads grow: 10k, 100k, 1M.
 
-What grows with the number of leads is the store, so this times the lead agent's
-state work against a store of each size: read the lead's value, decode it
-(`read_state`), encode the new one (`encode_state`) and write it back, for leads
-drawn at random (a cold cache: the worst case; the batched agent's cache takes
-the decode away for hot leads). The store is RocksDB through `rocksdict`, the
-driver Faust's `rocksdb://` store uses, or a dict (Faust's `memory://` store is
-a dict). Values are real stored states: the bench mix (`stream_app.sim.bench_mix`)
-run through the worker's own lead step, each copied under new lead ids.
+A benchmark, not the worker: it runs the real `LeadAgent` (stream_app/worker/
+agents/lead.py) with stand-ins for what Faust gives it, so that what grows with
+the number of leads shows and the broker's cost does not:
 
-Also prints the serialized state size distribution (p50/p99; target p99 <= 4 KB).
+- the `leads` table is Faust's RocksDB store as `faust/stores/rocksdb.py` lays it
+  out (one database per partition, opened with Faust's own `RocksDBOptions`, a
+  read or write going to the current event's partition, `len()` a key scan of
+  every partition, `values()` a scan of every row), or a dict (Faust's
+  `memory://` store is one), inside a table stand-in whose changelog topic
+  counts records and acks at once (so an agent that sends its writes to the
+  changelog itself and one that writes through `table[key] = value` both run);
+- every output topic is a collecting topic whose `send` returns a done future (the
+  broker's ack), counting records;
+- records are the bench mix (`stream_app.sim.bench_mix`: calls, transcripts, SMS,
+  attendances, payments; no `lead.created`, the leads exist) for leads drawn
+  uniformly at random across the N, through `LeadAgent.add` and `flush` in batches
+  of the worker's size, with the stream's current event set as Faust sets it.
 
-    .venv/bin/python bench/state_scale.py [--sizes 10000,100000,1000000] [--store rocksdb]
+The N stored leads are real states: the bench mix run through the worker's own
+lead step, each copied under new lead ids. Then, for each size, timed with CPU
+time (the whole process, RocksDB's threads included): the old state-only path
+(read, decode, encode, write a random lead: no agent), `reindex()` (what every
+recovery runs), the first sweep after it (the rules that came due), then the
+stream of records with `sweep()` run at its interval share (every `--rate` x
+`STREAM_APP_SWEEP_INTERVAL_S` records) and `report()` and a sweep with nothing
+due timed alone per call. Memory is the process's resident set (VmRSS, and
+VmHWM reset before each phase) after filling the store, after indexing and after
+the records; per stored lead is what indexing and the records added, over N.
+
+    .venv/bin/python bench/state_scale.py [--sizes 10000,100000,1000000]
+        [--store rocksdb|memory] [--events 20000] [--rate 200] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import gc
 import random
-import resource
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
+import weakref
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
+
+import orjson
+import zstandard
+from faust.streams import _current_event, current_event
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stream_app.config.params import lead_params, learner_params
 from stream_app.config.settings import Settings
-from stream_app.domain.lead.state import encode_state, read_state
+from stream_app.domain.lead.state import LeadState, encode_state, read_state
+from stream_app.domain.qlearning import seeded_priors
 from stream_app.kafka.partitioner import partition_for
 from stream_app.offline.pipeline import InProcess, Learner
-from stream_app.sim.bench_mix import realistic_mix
+from stream_app.sim.bench_mix import TOPIC_OF, realistic_mix
 from stream_app.sim.benchmark import percentile
+from stream_app.worker.agents.lead import LeadAgent
+
+Progressed = Callable[[int], None]
 
 
-def stored_states(leads: int, seed: int) -> list[tuple[str, bytes]]:
+OFFSET_KEY = b"__faust\0offset__"
+"""Where Faust's RocksDB store keeps a partition's changelog offset (never a lead)."""
+
+
+class FaustRocks:
+    """A Faust RocksDB store as `faust/stores/rocksdb.py` lays it out and reads it."""
+
+    def __init__(self, path: Path, partitions: int) -> None:
+        from faust.stores.rocksdb import RocksDBOptions
+
+        options = RocksDBOptions()
+        self.dbs = [options.open(path / f"leads-{p}.db") for p in range(partitions)]
+        self.on_row: Progressed | None = None
+
+    def _db(self) -> Any:
+        event = current_event()
+        assert event is not None, "Faust reads and writes a row in the current event's partition"
+        return self.dbs[event.message.partition]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._db().get(key.encode())
+        return default if value is None else value
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self._db()[key.encode()] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._db()[key.encode()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._db().get(key.encode()) is not None
+
+    def __len__(self) -> int:
+        return sum(sum(1 for k in db if k != OFFSET_KEY) for db in self.dbs)
+
+    def values(self) -> Iterator[bytes]:
+        rows = ((k, v) for db in self.dbs for k, v in db.items() if k != OFFSET_KEY)
+        for n, (_, value) in enumerate(rows, start=1):
+            if self.on_row is not None and n % 4096 == 0:
+                self.on_row(4096)
+            yield value
+
+    def set_persisted_offset(self, tp: Any, offset: int) -> None:
+        self.dbs[tp.partition].put(OFFSET_KEY, str(offset).encode())
+
+    def close(self) -> None:
+        for db in self.dbs:
+            db.close()
+
+
+class MemoryStore(dict[str, bytes]):
+    """Faust's `memory://` store is a dict; this one reports progress while scanned."""
+
+    on_row: Progressed | None = None
+
+    def values(self) -> Any:
+        if self.on_row is None:
+            return super().values()
+        return self._values()
+
+    def _values(self) -> Iterator[bytes]:
+        for n, value in enumerate(super().values(), start=1):
+            if self.on_row is not None and n % 4096 == 0:
+                self.on_row(4096)
+            yield value
+
+    def set_persisted_offset(self, tp: Any, offset: int) -> None:
+        """Faust's memory store keeps no offsets."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What aiokafka's send future resolves to: where the record landed."""
+
+    topic_partition: Any
+    offset: int
+
+
+@dataclass
+class Changelog:
+    """A table's changelog topic: counts records, acks at once."""
+
+    counts: Counter[str]
+    name: str
+
+    async def send(self, key: Any, value: Any, partition: int, **_: Any) -> asyncio.Future[Sent]:
+        self.counts[self.name] += 1
+        acked: asyncio.Future[Sent] = asyncio.get_running_loop().create_future()
+        acked.set_result(Sent(SimpleNamespace(partition=partition), self.counts[self.name]))
+        return acked
+
+
+class Table:
+    """The Faust table the agent is handed: its store (`data`), changelog and serializers.
+
+    Reads go to the store as Faust's `Table` sends them; `table[key] = value` stores
+    at once, as Faust's does, for an agent that writes through the table itself.
+    """
+
+    key_serializer = "raw"
+    value_serializer = "raw"
+
+    def __init__(self, data: Any, changelog: Changelog) -> None:
+        self.data, self.changelog_topic = data, changelog
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def values(self) -> Any:
+        return self.data.values()
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.data[key]
+
+
+@dataclass
+class Message:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+
+
+@dataclass
+class Event:
+    """What Faust's stream yields and `current_event()` returns: the event and its message."""
+
+    message: Message
+
+
+@contextmanager
+def current(event: Event) -> Iterator[None]:
+    """`event` as Faust's current event (what its stream sets while an agent handles it)."""
+    token = _current_event.set(weakref.ref(cast(Any, event)))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+def in_partition(key: str, partitions: int) -> Event:
+    """An event of the lead's partition, to read or write its row outside the stream."""
+    return Event(Message("leads", partition_for(key, partitions), 0, b"", b""))
+
+
+@dataclass
+class CollectingTopic:
+    counts: Counter[str]
+    name: str
+
+    async def send(self, key: bytes, value: bytes) -> asyncio.Future[None]:
+        self.counts[self.name] += 1
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        acked.set_result(None)
+        return acked
+
+
+@dataclass
+class CollectingTopics:
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def __getattr__(self, name: str) -> CollectingTopic:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return CollectingTopic(self.counts, name)
+
+
+@dataclass
+class QView:
+    table: Any = field(default_factory=seeded_priors)
+    q_version: int = 0
+
+
+def progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+    )
+
+
+def templates_of(leads: int, seed: int, start: datetime) -> list[LeadState]:
+    """States the worker's lead step leaves after the bench mix."""
     settings = Settings(_env_file=None)
     pipeline = InProcess(lead_params(settings), Learner(learner_params(settings)))
-    start = datetime.now(UTC) - timedelta(days=25)
     for event in realistic_mix("scale", leads, seed, start):
         for _ in pipeline.feed(event, partition_for(event.lead_id, 8), event.occurred_at):
             pass
-    return [(state.lead_id, encode_state(state)) for state in pipeline.states.values()]
+    return list(pipeline.states.values())
 
 
-def open_store(kind: str, path: Path) -> Any:
-    if kind == "memory":
-        return {}
-    from rocksdict import Rdict
-
-    return Rdict(str(path))
+def lead_key(i: int) -> str:
+    return f"L{i:07d}"
 
 
-def fill(store: Any, templates: list[tuple[str, bytes]], size: int) -> None:
-    """`size` leads, each a template's value with the template's id replaced by its own."""
-    for i in range(size):
-        old, template = templates[i % len(templates)]
-        lead_id = f"L{i:07d}"
-        store[lead_id.encode()] = template.replace(f'"{old}"'.encode(), f'"{lead_id}"'.encode())
+def fill(
+    store: Any, templates: list[LeadState], size: int, partitions: int, compressed: bool
+) -> None:
+    """`size` leads, each a template's JSON with the template's id replaced by its own,
+    then framed as the agent writes it. (The JSON is edited, not the frame: the id in a
+    zstd frame is not its bytes.)"""
+    bodies = [(t.lead_id, encode_state(t, compressed=False)) for t in templates]
+    compressor = zstandard.ZstdCompressor(level=1)
+    with progress() as bar:
+        task = bar.add_task(f"fill {size:,}", total=size)
+        for i in range(size):
+            old, body = bodies[i % len(bodies)]
+            lead_id = lead_key(i)
+            value = body.replace(f'"{old}"'.encode(), f'"{lead_id}"'.encode())
+            if compressed:
+                value = compressor.compress(value)
+            with current(in_partition(lead_id, partitions)):
+                store[lead_id] = value
+            if i % 4096 == 4095:
+                bar.advance(task, 4096)
 
 
-def time_events(store: Any, size: int, events: int, rng: random.Random) -> float:
-    """Microseconds per event of read + decode + encode + write for random leads."""
-    keys = [f"L{rng.randrange(size):07d}".encode() for _ in range(events)]
-    began = time.perf_counter()
+def follow_ups(seed: int, start: datetime) -> list[dict[str, Any]]:
+    """Bodies of the bench mix's records after `lead.created`, to retarget at stored leads."""
+    events = realistic_mix("next", 500, seed, start)
+    return [orjson.loads(e.model_dump_json()) for e in events if e.type != "lead.created"]
+
+
+def records(
+    bodies: list[dict[str, Any]], size: int, count: int, partitions: int, rng: random.Random
+) -> list[tuple[Event, str]]:
+    """`count` records for leads drawn at random, a second apart, ending a minute ago."""
+    base = datetime.now(UTC) - timedelta(seconds=count + 60)
+    made = []
+    for j in range(count):
+        lead_id = lead_key(rng.randrange(size))
+        body = dict(bodies[j % len(bodies)])
+        event_id = f"{lead_id}-scale-{j}"
+        body.update(lead_id=lead_id, event_id=event_id, occurred_at=base + timedelta(seconds=j))
+        for name in ("interaction_id", "message_id", "session_id", "payment_id"):
+            if name in body:
+                body[name] = f"{name[0]}-{event_id}"
+        if "session_at" in body:
+            body["session_at"] = body["occurred_at"]
+        topic = TOPIC_OF[body["type"]]
+        message = Message(
+            topic, partition_for(lead_id, partitions), j, lead_id.encode(), orjson.dumps(body)
+        )
+        made.append((Event(message), topic))
+    return made
+
+
+def rss_mb(field_name: str = "VmRSS") -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(field_name)
+
+
+def reset_peak() -> None:
+    """VmHWM back to the current RSS (Linux: `clear_refs` 5), so a phase's peak is its own."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+@dataclass
+class Timed:
+    cpu_s: float
+    wall_s: float
+
+
+def timed(run: Callable[[], Any]) -> Timed:
+    cpu, wall = time.process_time(), time.perf_counter()
+    run()
+    return Timed(time.process_time() - cpu, time.perf_counter() - wall)
+
+
+async def timed_async(run: Callable[[], Any]) -> Timed:
+    cpu, wall = time.process_time(), time.perf_counter()
+    await run()
+    return Timed(time.process_time() - cpu, time.perf_counter() - wall)
+
+
+def state_only(store: Any, size: int, partitions: int, events: int, rng: random.Random) -> float:
+    """The old number: CPU us per event of read + decode + encode + write, no agent."""
+    keys = [lead_key(rng.randrange(size)) for _ in range(events)]
+    began = time.process_time()
     for key in keys:
-        state = read_state(store[key])
-        store[key] = encode_state(state.model_copy(update={"updated_at": state.updated_at}))
-    return (time.perf_counter() - began) / events * 1e6
+        with current(in_partition(key, partitions)):
+            state = read_state(store.get(key))
+            store[key] = encode_state(state.model_copy(update={"updated_at": state.updated_at}))
+    return (time.process_time() - began) / events * 1e6
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+async def run_size(
+    args: argparse.Namespace, templates: list[LeadState], size: int
+) -> dict[str, Any]:
+    settings = Settings(_env_file=None, partitions=args.partitions, lead_cache_size=args.cache)
+    rng = random.Random(args.seed + size)
+    workdir = Path(tempfile.mkdtemp(prefix="state-scale-", dir=args.dir))
+    store: Any = FaustRocks(workdir, args.partitions) if args.store == "rocksdb" else MemoryStore()
+    out: dict[str, Any] = {"leads": size, "store": args.store}
+    try:
+        gc.collect()
+        rss_base = rss_mb()
+        filled = timed(
+            lambda: fill(store, templates, size, args.partitions, settings.state_encoding == "zstd")
+        )
+        gc.collect()
+        out["rss_filled_mb"] = rss_filled = rss_mb()
+        out["fill_s"] = filled.wall_s
+        sample = [lead_key(rng.randrange(size)) for _ in range(min(size, 10_000))]
+        sizes = []
+        for key in sample:
+            with current(in_partition(key, args.partitions)):
+                sizes.append(len(store.get(key)))
+        out["state_p50_b"], out["state_p99_b"] = percentile(sizes, 50), percentile(sizes, 99)
+        rounds = [
+            state_only(store, size, args.partitions, args.state_events, rng)
+            for _ in range(args.rounds)
+        ]
+        out["state_only_us"] = statistics.median(rounds)
+
+        topics = CollectingTopics()
+        leads = Table(store, Changelog(topics.counts, "leads-changelog"))
+        budgets = Table(MemoryStore(), Changelog(topics.counts, "budgets-changelog"))
+        agent = LeadAgent(
+            settings, cast(Any, topics), leads, budgets, cast(Any, QView()), lead_params(settings)
+        )
+        gc.collect()
+        rss_before_index = rss_mb()
+        reset_peak()
+        with progress() as bar:
+            task = bar.add_task(f"reindex {size:,}", total=size)
+            store.on_row = lambda n: bar.advance(task, n)
+            reindexed = timed(agent.reindex)
+            store.on_row = None
+        out["reindex_peak_mb"] = rss_mb("VmHWM")
+        gc.collect()
+        out["rss_indexed_mb"] = rss_indexed = rss_mb()
+        out["reindex_cpu_s"] = reindexed.cpu_s
+        out["reindex_us_per_lead"] = reindexed.cpu_s / size * 1e6
+        out["index_rss_b_per_lead"] = (rss_indexed - rss_before_index) * 2**20 / size
+        assert len(agent.facts) == size, f"{len(agent.facts)} of {size} leads indexed"
+        if size <= args.trace_max:
+            # Again under tracemalloc: what the rebuilt index and facts hold (the old
+            # ones were allocated before tracing began), and the transient peak.
+            tracemalloc.start()
+            agent.reindex()
+            held, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            out["index_b_per_lead"], out["reindex_peak_b_per_lead"] = held / size, peak / size
+        out["indexed_due"] = len(agent.index)
+        agent.indexed_generation = 1
+
+        first = await timed_async(lambda: agent.sweep(1))
+        out["first_sweep_cpu_s"], out["first_sweep_timers"] = (
+            first.cpu_s,
+            topics.counts["lead_timers"],
+        )
+
+        def report_calls() -> None:
+            for _ in range(args.calls):
+                agent.report()
+
+        out["report_ms"] = timed(report_calls).cpu_s / args.calls * 1e3
+
+        async def idle_sweeps() -> None:
+            for _ in range(args.calls):
+                await agent.sweep(1)
+
+        out["idle_sweep_ms"] = (await timed_async(idle_sweeps)).cpu_s / args.calls * 1e3
+
+        stream = records(
+            follow_ups(args.seed + 1, datetime.now(UTC) - timedelta(days=2)),
+            size,
+            args.warmup + args.events,
+            args.partitions,
+            rng,
+        )
+        every = max(1, int(args.rate * settings.sweep_interval_s))
+        batch_max = settings.lead_batch_max
+        sweep_cpu: list[float] = []
+        cpu_records = 0.0
+        since_sweep = 0
+        reset_peak()
+        for phase, chunk in (("warmup", stream[: args.warmup]), ("timed", stream[args.warmup :])):
+            if phase == "timed":
+                agent.cache.hits = agent.cache.misses = 0
+                sweep_cpu.clear()
+                timers_before = topics.counts["lead_timers"]
+            for start in range(0, len(chunk), batch_max):
+                began = time.process_time()
+                batch = agent.batch()
+                for event, topic in chunk[start : start + batch_max]:
+                    with current(event):
+                        agent.add(batch, event, event.message, topic)
+                await agent.flush(batch)
+                if phase == "timed":
+                    cpu_records += time.process_time() - began
+                since_sweep += len(batch.events)
+                if since_sweep >= every:
+                    since_sweep = 0
+                    sweep_cpu.append((await timed_async(lambda: agent.sweep(1))).cpu_s)
+        events = args.events
+        out["agent_us"] = cpu_records / events * 1e6
+        out["sweeps"] = len(sweep_cpu)
+        out["sweep_ms"] = statistics.median(sweep_cpu) * 1e3 if sweep_cpu else 0.0
+        out["agent_with_sweep_us"] = (cpu_records + sum(sweep_cpu)) / events * 1e6
+        out["timers_in_timed"] = topics.counts["lead_timers"] - timers_before
+        out["cache_hit"] = agent.cache.hits / max(1, agent.cache.hits + agent.cache.misses)
+        out["dead_letters"] = topics.counts["dead_letters"]
+        out["decisions"] = topics.counts["next_best_actions"]
+        out["records_peak_mb"] = rss_mb("VmHWM")
+        gc.collect()
+        out["rss_end_mb"] = rss_end = rss_mb()
+        out["kb_per_lead"] = (rss_end - rss_base) / size * 1024
+        out["agent_kb_per_lead"] = (rss_end - rss_filled) / size * 1024
+        on_disk = sum(f.stat().st_size for f in workdir.rglob("*") if f.is_file())
+        out["on_disk_mb"] = on_disk / 1e6
+        return out
+    finally:
+        if hasattr(store, "close"):
+            store.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def say(r: dict[str, Any]) -> None:
+    traced = (
+        f"index and facts {r['index_b_per_lead']:,.0f} B/lead held, "
+        f"{r['reindex_peak_b_per_lead']:,.0f} B/lead at reindex's peak (tracemalloc); "
+        if "index_b_per_lead" in r
+        else ""
+    )
+    print(
+        f"{r['leads']:>9,} leads ({r['store']}): agent {r['agent_us']:,.0f} us CPU/event, "
+        f"{r['agent_with_sweep_us']:,.0f} with {r['sweeps']} sweeps at their share "
+        f"({r['sweep_ms']:,.1f} ms each); cache hits {r['cache_hit']:.0%}; "
+        f"{r['decisions']:,} decisions, {r['dead_letters']} dead letters\n"
+        f"    report() {r['report_ms']:,.2f} ms/call, "
+        f"idle sweep {r['idle_sweep_ms']:,.2f} ms/call; "
+        f"reindex {r['reindex_cpu_s']:,.1f} s CPU ({r['reindex_us_per_lead']:,.0f} us/lead, "
+        f"peak RSS {r['reindex_peak_mb']:,.0f} MB); first sweep {r['first_sweep_cpu_s']:,.2f} s "
+        f"CPU, {r['first_sweep_timers']:,} timers ({r['indexed_due']:,} leads due some day)\n"
+        f"    state only (read, decode, encode, write) {r['state_only_us']:,.0f} us CPU/event\n"
+        f"    RSS filled {r['rss_filled_mb']:,.0f} MB, indexed {r['rss_indexed_mb']:,.0f} MB "
+        f"(+{r['index_rss_b_per_lead']:,.0f} B/lead), after records {r['rss_end_mb']:,.0f} MB "
+        f"(peak {r['records_peak_mb']:,.0f}); {traced}"
+        f"{r['kb_per_lead']:,.2f} KB/lead in all, {r['agent_kb_per_lead']:,.2f} KB/lead "
+        f"beside the store\n"
+        f"    stored state p50 {r['state_p50_b']:,.0f} B, p99 {r['state_p99_b']:,.0f} B; "
+        f"on disk {r['on_disk_mb']:,.0f} MB; filled in {r['fill_s']:,.0f} s",
+        flush=True,
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--store", choices=("rocksdb", "memory"), default="rocksdb")
+    parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--templates", type=int, default=1000)
-    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--events", type=int, default=20_000, help="timed records per size")
+    parser.add_argument("--warmup", type=int, default=2_000)
+    parser.add_argument(
+        "--rate", type=float, default=200.0, help="events/s the sweep share assumes"
+    )
+    parser.add_argument("--calls", type=int, default=20, help="report() and idle sweep calls")
+    parser.add_argument("--state-events", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--cache", type=int, default=Settings.model_fields["lead_cache_size"].default
+    )
+    parser.add_argument("--trace-max", type=int, default=100_000, help="tracemalloc up to N")
+    parser.add_argument("--dir", default=None, help="where the RocksDB files go")
+    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    templates = stored_states(args.templates, args.seed)
-    sizes = [len(value) for _, value in templates]
-    print(
-        f"stored lead state: p50 {percentile(sizes, 50):,.0f} B, "
-        f"p99 {percentile(sizes, 99):,.0f} B, max {max(sizes):,} B "
-        f"({len(sizes)} leads of the bench mix; target p99 <= 4,096 B)"
-    )
-    rng = random.Random(args.seed)
+    start = datetime.now(UTC) - timedelta(days=2)
+    templates = templates_of(args.templates, args.seed, start)
+    results = []
     for size in (int(s) for s in args.sizes.split(",")):
-        workdir = Path(tempfile.mkdtemp(prefix="state-scale-"))
-        store = open_store(args.store, workdir / "db")
-        try:
-            began = time.perf_counter()
-            fill(store, templates, size)
-            filled = time.perf_counter() - began
-            rounds = [time_events(store, size, args.events, rng) for _ in range(args.rounds)]
-            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            on_disk = sum(f.stat().st_size for f in workdir.rglob("*") if f.is_file())
-            print(
-                f"{size:>9,} leads ({args.store}): {statistics.median(rounds):,.1f} us/event "
-                f"median of {args.rounds} (rounds {min(rounds):,.1f}-{max(rounds):,.1f}); "
-                f"filled in {filled:.0f}s; peak RSS {peak_mb:,.0f} MB; "
-                f"on disk {on_disk / 1e6:,.0f} MB"
-            )
-        finally:
-            if hasattr(store, "close"):
-                store.close()
-            shutil.rmtree(workdir, ignore_errors=True)
+        results.append(await run_size(args, templates, size))
+        say(results[-1])
+    if args.json is not None:
+        args.json.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())
