@@ -186,12 +186,20 @@ class VoiceCalendar(Stored):
 
     def booked(self, at: datetime) -> int:
         """Calls booked in the UTC clock hour of `at`."""
-        return _booked(self.slots, self.hours(), hour_number(at))
+        return _booked(self.slots, hour_number(at))[1]
 
 
-def _booked(slots: tuple[tuple[int, int], ...], hours: list[int], hour: int) -> int:
-    i = bisect_left(hours, hour)
-    return slots[i][1] if i < len(hours) and hours[i] == hour else 0
+_HOUR_OF = operator.itemgetter(0)
+
+
+def _booked(slots: tuple[tuple[int, int], ...], hour: int) -> tuple[int, int]:
+    """Where `hour` is or would go in `slots`, and the calls booked in it.
+
+    Searched on the slots themselves: a list of the hours, built per booking, cost
+    as much as the rest of the booking (a calendar holds up to 504 hours).
+    """
+    i = bisect_left(slots, hour, key=_HOUR_OF)
+    return i, slots[i][1] if i < len(slots) and slots[i][0] == hour else 0
 
 
 def book_voice(
@@ -213,17 +221,18 @@ def book_voice(
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
     slots = calendar.slots if calendar is not None else ()
-    hours = [hour for hour, _ in slots]
     end = at + policy.voice_horizon
     when = outside_quiet_hours(at, zone, policy)
     while capacity > 0 and when < end:
         hour = hour_number(when)
-        calls = _booked(slots, hours, hour)
+        i, calls = _booked(slots, hour)
         if calls < capacity:
-            i = bisect_left(hours, hour)
             after = i + 1 if calls else i  # replace the hour's slot, or insert one
             slots = (*slots[:i], (hour, calls + 1), *slots[after:])
-            return VoiceCalendar(slots=slots[-policy.voice_calendar_slots :]), when
+            # Ascending, each hour once and every count positive, as the calendar it
+            # came from: built without validating the calendar's 504 slots again.
+            booked = VoiceCalendar.model_construct(slots=slots[-policy.voice_calendar_slots :])
+            return booked, when
         when = outside_quiet_hours(hour_start(hour + 1), zone, policy)
     return None
 

@@ -421,6 +421,7 @@ def test_the_calendar_stays_bounded_after_thousands_of_bookings_over_months() ->
         assert len(calendar.slots) <= policy.voice_calendar_slots
     assert calendar is not None
     assert len(calendar.slots) == policy.voice_calendar_slots == 504
+    assert VoiceCalendar.model_validate_json(calendar.model_dump_json()) == calendar
     assert hour_start(calendar.slots[-1][0]) == latest  # the oldest hours went, the newest stayed
     assert len(calendar.model_dump_json()) < 10_000  # one budgets-table record
 
@@ -458,6 +459,8 @@ def test_no_hour_is_overbooked_and_no_call_is_early_or_quiet(
         if when != at:
             assert before is not None and before.booked(at) == capacity
         assert all(n <= capacity for _, n in calendar.slots)
+        # Built without validation: it must be the calendar validation accepts and builds.
+        assert VoiceCalendar.model_validate(calendar.model_dump()) == calendar
     assert calendar is not None
     assert sum(n for _, n in calendar.slots) == len(calls)
 
