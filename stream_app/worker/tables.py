@@ -21,6 +21,7 @@ from faust.streams import _current_event
 from stream_app.config.settings import Settings
 from stream_app.domain.lead import LeadState
 from stream_app.domain.lead.state import read_state
+from stream_app.worker.topics import publish
 
 log = logging.getLogger(__name__)
 
@@ -166,15 +167,10 @@ async def send_change(
     be committed. The partition is the event's: Faust takes a write's changelog
     partition, and a RocksDB store its partition database, from the event being
     processed, and a batched agent writes after its batch: `store_acked` makes
-    `event` the current one for the store's write.
+    `event` the current one for the store's write. The key is raw UTF-8, as
+    `RawKeyTable` writes it; values are the table's bytes.
     """
-    acked = await table.changelog_topic.send(
-        key=key,
-        value=value,
-        partition=partition,
-        key_serializer=table.key_serializer,
-        value_serializer="raw" if value is None else table.value_serializer,
-    )
+    acked = await publish(table.changelog_topic, key.encode(), value, partition)
     return Change(table, event, key, value, acked)
 
 

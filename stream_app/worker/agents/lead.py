@@ -75,7 +75,7 @@ from stream_app.worker.tables import (
     send_change,
     store_acked,
 )
-from stream_app.worker.topics import Topics
+from stream_app.worker.topics import Topics, publish
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +283,7 @@ class LeadAgent:
         sent: list[Awaitable[Any]] = []
         for lead_id, (topic, key, output) in batch.outputs:
             if lead_id not in poisoned:
-                sent.append(await topic.send(key=key, value=output))
+                sent.append(await publish(topic, key, output))
         for message, topic_name, exc in batch.dead:
             sent.append(self.dead(message, topic_name, exc))
         if sent:

@@ -39,12 +39,29 @@ PII = ("Sarah Mitchell", "+15550100", "sarah@example.com", "Jake")
 class FakeTopic:
     def __init__(self, name: str, sent: dict[str, list[tuple[bytes, bytes]]]) -> None:
         self.name, self.sent = name, sent
+        self.app = FakeApp(self)
+
+    def get_topic_name(self) -> str:
+        return self.name
 
     async def send(self, key: bytes, value: bytes) -> Any:
         self.sent[self.name].append((key, value))
         acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         acked.set_result(None)  # what the agent awaits as the broker's ack
         return acked
+
+
+class FakeApp:
+    """The app behind a fake topic: its producer hands each record to the topic's `send`."""
+
+    def __init__(self, topic: FakeTopic) -> None:
+        self.topic = topic
+
+    async def maybe_start_producer(self) -> FakeApp:
+        return self
+
+    async def send(self, name: str, key: bytes, value: bytes, *_: Any) -> Any:
+        return await self.topic.send(key=key, value=value)
 
 
 @dataclass
@@ -56,16 +73,26 @@ class FakeTopics:
 
 
 class FakeChangelog:
-    """A table's changelog topic: notes each record with its partition, acks at once."""
+    """A table's changelog topic, and its own producer: notes each record with its
+    partition and acks it on the loop's next turn."""
 
     def __init__(self, table: FakeTable) -> None:
         self.table = table
+        self.app = self
 
-    async def send(self, key: str, value: bytes | None, partition: int, **serializers: Any) -> Any:
+    def get_topic_name(self) -> str:
+        return "leads-changelog"
+
+    async def maybe_start_producer(self) -> FakeChangelog:
+        return self
+
+    async def send(
+        self, name: str, key: bytes, value: bytes | None, partition: int, *_: Any
+    ) -> Any:
         table = self.table
-        table.changelog.append((key, value, partition))
+        table.changelog.append((key.decode(), value, partition))
         if table.log is not None:
-            table.log.append(f"changelog {key}")
+            table.log.append(f"changelog {key.decode()}")
         acked: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         metadata = SimpleNamespace(
             topic_partition=("changelog", partition), offset=len(table.changelog)
@@ -73,7 +100,7 @@ class FakeChangelog:
 
         def ack() -> None:
             if table.log is not None:
-                table.log.append(f"logged {key}")
+                table.log.append(f"logged {key.decode()}")
             acked.set_result(metadata)
 
         asyncio.get_running_loop().call_soon(ack)

@@ -190,7 +190,7 @@ async def test_a_changelog_send_that_fails_leaves_the_store_and_the_cache_as_the
     stored, cached = dict(leads), lead_agent.cache.get("A")
 
     class Refused(FakeChangelog):
-        async def send(self, key: str, value: bytes | None, partition: int, **_: Any) -> Any:
+        async def send(self, *_: Any) -> Any:
             refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             refused.set_exception(ConnectionError("broker gone"))
             return refused
