@@ -42,7 +42,8 @@ from stream_app.wire.codec import (
 from stream_app.wire.models import QUpdate, entry_key
 from stream_app.worker import metrics
 from stream_app.worker.dead_letters import divert, via_topic
-from stream_app.worker.topics import Topics
+from stream_app.worker.tables import Change, send_change, store_acked
+from stream_app.worker.topics import Topics, publish
 
 log = logging.getLogger(__name__)
 
@@ -195,12 +196,31 @@ def register(
             guard = read_guard(learned.get(GUARD_KEY))
         return guard
 
-    def count(applied: Applied) -> None:
-        """Keep a first-time transition's totals and show the arms and the verdict."""
+    async def written(applied: Applied, record: Any) -> None:
+        """Publish the q-update, and write a first-time entry and its totals; all acked.
+
+        The entry's changelog record, the totals' and the q-update are sent together
+        and awaited together, and the table stores the entry and the totals once the
+        changelog has them (`store_acked`, as the lead agent writes), so the
+        transition is acked only once all three are on the broker. The entry is the
+        transition's dedup marker: should the q-update fail after the entry is
+        stored, the redelivery finds the entry applied and republishes it.
+        """
         nonlocal guard
+        partition = record.message.partition
+        changes: list[Change] = []
+        if applied.stored is not None:
+            changes.append(
+                await send_change(learned, record, partition, applied.key, applied.stored)
+            )
+        if applied.guard is not None:
+            totals = dump_guard(applied.guard)
+            changes.append(await send_change(learned, record, partition, GUARD_KEY, totals))
+        update = await publish(topics.q_updates, applied.key.encode(), applied.update)
+        await store_acked(changes)
+        await update
         if applied.guard is not None:
             guard = applied.guard
-            learned[GUARD_KEY] = dump_guard(guard)
         show_guard(guard_totals(), applied.verdict)
 
     @app.agent(topics.lead_transitions, concurrency=1, name="q-learner")
@@ -240,14 +260,12 @@ def register(
                 await manual.ack(record)
                 continue
             working = applied.table
-            if applied.stored is not None:
-                learned[applied.key] = applied.stored
-                count(applied)
-                metrics.Q_UPDATES.inc()
-                metrics.TD_ERROR_ABS.observe(abs(applied.entry.td_error))
             # Transient, not poison: a send that fails propagates (never a dead letter);
             # the transition stays unacked, and its redelivery republishes the entry.
-            await topics.q_updates.send(key=applied.key.encode(), value=applied.update)
+            await written(applied, record)
+            if applied.stored is not None:
+                metrics.Q_UPDATES.inc()
+                metrics.TD_ERROR_ABS.observe(abs(applied.entry.td_error))
             await manual.ack(record)
             metrics.PROCESSING_SECONDS.labels("q-learner").observe(time.perf_counter() - started)
 
