@@ -11,8 +11,8 @@ the number of leads shows and the broker's cost does not:
   `memory://` store is one), inside a table stand-in whose changelog topic
   counts records and acks at once (so an agent that sends its writes to the
   changelog itself and one that writes through `table[key] = value` both run);
-- every output topic is a collecting topic whose `send` returns a done future (the
-  broker's ack), counting records;
+- every output topic is a collecting topic, sent to directly or through its app's
+  producer, whose send returns a done future (the broker's ack), counting records;
 - records are the bench mix (`stream_app.sim.bench_mix`: calls, transcripts, SMS,
   attendances, payments; no `lead.created`, the leads exist) for leads drawn
   uniformly at random across the N, through `LeadAgent.add` and `flush` in batches
@@ -146,28 +146,6 @@ class MemoryStore(dict[str, bytes]):
         """Faust's memory store keeps no offsets."""
 
 
-@dataclass(frozen=True)
-class Sent:
-    """What aiokafka's send future resolves to: where the record landed."""
-
-    topic_partition: Any
-    offset: int
-
-
-@dataclass
-class Changelog:
-    """A table's changelog topic: counts records, acks at once."""
-
-    counts: Counter[str]
-    name: str
-
-    async def send(self, key: Any, value: Any, partition: int, **_: Any) -> asyncio.Future[Sent]:
-        self.counts[self.name] += 1
-        acked: asyncio.Future[Sent] = asyncio.get_running_loop().create_future()
-        acked.set_result(Sent(SimpleNamespace(partition=partition), self.counts[self.name]))
-        return acked
-
-
 class Table:
     """The Faust table the agent is handed: its store (`data`), changelog and serializers.
 
@@ -178,7 +156,7 @@ class Table:
     key_serializer = "raw"
     value_serializer = "raw"
 
-    def __init__(self, data: Any, changelog: Changelog) -> None:
+    def __init__(self, data: Any, changelog: CollectingTopic) -> None:
         self.data, self.changelog_topic = data, changelog
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -231,16 +209,52 @@ def in_partition(key: str, partitions: int) -> Event:
     return Event(Message("leads", partition_for(key, partitions), 0, b"", b""))
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What aiokafka's send future resolves to: where the record landed."""
+
+    topic_partition: Any
+    offset: int
+
+
+@dataclass
+class Producer:
+    """The app's producer: counts records per topic, acks at once."""
+
+    counts: Counter[str]
+
+    async def send(
+        self, topic: str, key: Any, value: Any, partition: int | None, *_: Any
+    ) -> asyncio.Future[Sent]:
+        self.counts[topic] += 1
+        acked: asyncio.Future[Sent] = asyncio.get_running_loop().create_future()
+        where = SimpleNamespace(partition=partition or 0)
+        acked.set_result(Sent(where, self.counts[topic]))
+        return acked
+
+
+@dataclass
+class App:
+    producer: Producer
+
+    async def maybe_start_producer(self) -> Producer:
+        return self.producer
+
+
 @dataclass
 class CollectingTopic:
-    counts: Counter[str]
+    """A topic the agent sends to, through `send` or straight to the app's producer."""
+
+    app: App
     name: str
 
-    async def send(self, key: bytes, value: bytes) -> asyncio.Future[None]:
-        self.counts[self.name] += 1
-        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        acked.set_result(None)
-        return acked
+    def get_topic_name(self) -> str:
+        return self.name
+
+    async def send(
+        self, key: Any, value: Any, partition: int | None = None, **_: Any
+    ) -> asyncio.Future[Sent]:
+        return await self.app.producer.send(self.name, key, value, partition)
 
 
 @dataclass
@@ -250,7 +264,7 @@ class CollectingTopics:
     def __getattr__(self, name: str) -> CollectingTopic:
         if name.startswith("__"):
             raise AttributeError(name)
-        return CollectingTopic(self.counts, name)
+        return CollectingTopic(App(Producer(self.counts)), name)
 
 
 @dataclass
@@ -406,8 +420,8 @@ async def run_size(
         out["state_only_us"] = statistics.median(rounds)
 
         topics = CollectingTopics()
-        leads = Table(store, Changelog(topics.counts, "leads-changelog"))
-        budgets = Table(MemoryStore(), Changelog(topics.counts, "budgets-changelog"))
+        leads = Table(store, getattr(topics, "leads-changelog"))
+        budgets = Table(MemoryStore(), getattr(topics, "budgets-changelog"))
         agent = LeadAgent(
             settings, cast(Any, topics), leads, budgets, cast(Any, QView()), lead_params(settings)
         )
