@@ -23,13 +23,10 @@ before validating it (`drop_unknown`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from copy import deepcopy
-from functools import partial
+from collections.abc import Mapping
 from typing import Any, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
-from pydantic_core import PydanticUndefined
 
 _new = object.__new__
 _set_dict = object.__setattr__
@@ -40,75 +37,8 @@ _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
-class _Defaults:
-    """What `_Record.model_construct` fills in for one model: its fields in declaration
-    order with the defaults validation would share, and those it makes per record."""
-
-    __slots__ = ("fresh", "required", "shared")
-
-    def __init__(self, model: type[BaseModel]) -> None:
-        self.shared: dict[str, Any] = {}
-        self.fresh: list[tuple[str, Callable[[], Any]]] = []
-        self.required: set[str] = set()
-        for name, info in model.__pydantic_fields__.items():
-            self.shared[name] = info.default
-            if info.default_factory is not None:
-                self.fresh.append((name, info.default_factory))  # type: ignore[arg-type]
-            elif info.default is PydanticUndefined:
-                self.required.add(name)
-            elif not _hashable(info.default):
-                # pydantic-core copies a default it cannot hash (a record holding a
-                # dict), so no two records share it; a hashable one is shared.
-                self.fresh.append((name, partial(deepcopy, info.default)))
-
-
-_DEFAULTS: dict[type[BaseModel], _Defaults] = {}
-"""Per model class, built on its first `model_construct`."""
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
 class _Record(BaseModel):
-    """A frozen record whose `model_copy` is the lead step's cheap way to change a field,
-    and whose `model_construct` its cheap way to build one it produced itself."""
-
-    @classmethod
-    def model_construct(  # type: ignore[override]  # the pydantic plugin re-declares it
-        cls, _fields_set: set[str] | None = None, **values: Any
-    ) -> Self:
-        """pydantic's `model_construct` (trusted values, not validated; defaults filled
-        in) at a fraction of its cost, for values the lead step's own typed code made.
-
-        Validating what the step itself built was the biggest single cost of the
-        step (pydantic's `__init__`, ~12 records per decision), and pydantic's own
-        `model_construct` is slower still (it walks every field's aliases in Python).
-        The records here have no aliases, private attributes or extra fields, so a
-        record is its `__dict__`: the fields in declaration order (the order its JSON
-        is written in), the given values over the defaults. A value must already
-        have the type validation would give it (an exact `str` for a `str` field,
-        not a `StrEnum` member); a missing required field or an unknown one raises.
-        """
-        defaults = _DEFAULTS.get(cls) or _DEFAULTS.setdefault(cls, _Defaults(cls))
-        fields = {**defaults.shared, **values}
-        if len(fields) != len(defaults.shared) or not defaults.required <= values.keys():
-            unknown = values.keys() - defaults.shared.keys()
-            missing = defaults.required - values.keys()
-            raise TypeError(f"{cls.__name__}: unknown {sorted(unknown)}, missing {sorted(missing)}")
-        for name, make in defaults.fresh:
-            if name not in values:
-                fields[name] = make()
-        new = _new(cls)
-        _set_dict(new, "__dict__", fields)
-        _set_fields_set(new, set(values) if _fields_set is None else _fields_set)
-        _set_extra(new, None)
-        _set_private(new, None)
-        return new
+    """A frozen record whose `model_copy` is the lead step's cheap way to change a field."""
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """pydantic's shallow copy with `update` (not validated, as pydantic's is not),

@@ -230,7 +230,8 @@ def book_voice(
             after = i + 1 if calls else i  # replace the hour's slot, or insert one
             slots = (*slots[:i], (hour, calls + 1), *slots[after:])
             # Ascending, each hour once and every count positive, as the calendar it
-            # came from: built without validating the calendar's 504 slots again.
+            # came from: built without validating the calendar's 504 slots again
+            # (their validation was most of a booking's cost).
             booked = VoiceCalendar.model_construct(slots=slots[-policy.voice_calendar_slots :])
             return booked, when
         when = outside_quiet_hours(hour_start(hour + 1), zone, policy)

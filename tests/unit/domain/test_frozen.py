@@ -1,13 +1,11 @@
-"""The bases' own `model_copy` and `model_construct` must be pydantic's, only cheaper."""
+"""The bases' own `model_copy` must be pydantic's, only cheaper."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from stream_app.domain.frozen import Frozen, Stored
 from stream_app.domain.lead import LeadState
@@ -59,43 +57,3 @@ def test_lead_state_copy_round_trips() -> None:
     moved = lead.model_copy(update={"status": Status.CONTACTED})
     assert LeadState.model_validate_json(moved.model_dump_json()) == moved
     assert lead.status == Status.NEW
-
-
-class WithMaps(Stored):
-    name: str
-    counts: dict[str, int] = {}
-    history: Mapping[str, int] = Field(default_factory=dict)
-    inner: Inner = Inner()
-
-
-@pytest.mark.parametrize(
-    "values",
-    [
-        {"name": "a"},
-        {"tags": ("x",), "name": "b"},  # another order than the declaration's
-        {"at": datetime(2026, 1, 1, tzinfo=UTC), "inner": Inner(n=2), "tags": (), "name": "c"},
-    ],
-)
-def test_construct_is_what_validation_builds(values: dict[str, Any]) -> None:
-    ours = Record.model_construct(**values)
-    validated = Record(**values)
-    assert ours == validated
-    assert list(ours.__dict__) == list(validated.__dict__)  # the order JSON is written in
-    assert ours.model_dump_json() == validated.model_dump_json()
-    assert ours.model_fields_set == validated.model_fields_set
-    assert BaseModel.model_construct.__func__(Record, **values) == ours  # type: ignore[attr-defined]
-
-
-def test_construct_shares_only_the_defaults_validation_shares() -> None:
-    one, two = WithMaps.model_construct(name="a"), WithMaps.model_construct(name="b")
-    validated = WithMaps(name="a")
-    assert one == validated and one.model_dump_json() == validated.model_dump_json()
-    assert one.counts is not two.counts and one.history is not two.history  # copied, made
-    assert one.inner is two.inner is validated.inner  # hashable: shared, as validation does
-
-
-def test_construct_refuses_what_validation_would() -> None:
-    with pytest.raises(TypeError, match="missing"):
-        Record.model_construct(tags=())  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="unknown"):
-        Record.model_construct(name="a", nmae="b")
