@@ -35,6 +35,7 @@ from stream_app.domain.lifecycle import (
 from stream_app.domain.messages import (
     ActionOutcome,
     AttendanceRecorded,
+    Direction,
     InputEvent,
     InteractionCompleted,
     LeadConsent,
@@ -149,14 +150,14 @@ def _interaction(
     note = InteractionNote(
         event_id=event.event_id,
         occurred_at=at,
-        channel=event.channel.value,
-        direction=event.direction.value,
-        outcome=event.outcome.value,
+        channel=event.channel._value_,
+        direction=event.direction._value_,
+        outcome=event.outcome._value_,
         excerpt=(event.transcript or "")[:280],
     )
     notes = (*lead.recent_interactions, note)[-params.recent_interactions :]
     lead = lead.model_copy(update={"context": ctx, "recent_interactions": notes})
-    if event.direction.value == "outbound":
+    if event.direction == Direction.OUTBOUND:
         lead = _contacted(lead, at, event.channel, event.decision_id)
     lead = moved_to(lead, on_interaction(lead.status, event.outcome), at)
     transcript = (event.transcript or "").strip()
