@@ -10,7 +10,9 @@ import orjson
 import pytest
 
 from stream_app.config.settings import Settings
+from stream_app.domain.lead import Params, Policy, apply
 from stream_app.domain.messages import InteractionCompleted, LeadCreated
+from stream_app.domain.qlearning import seeded_priors
 from stream_app.wire.codec import (
     DEAD_LETTER_MAX_BYTES,
     INTERNAL_MAX_BYTES,
@@ -26,6 +28,7 @@ from stream_app.wire.codec import (
     encode,
     poison,
 )
+from stream_app.wire.models import INPUT_EVENT
 
 VALID = {
     "type": "lead.created",
@@ -406,3 +409,15 @@ def test_poison_names_the_exception_and_where_never_its_text() -> None:
     assert error.error_type == "step_error"
     assert error.message.startswith("the lead step raised ValueError at ")
     assert "Sarah" not in error.message
+
+
+def test_encode_is_model_dump_json_as_utf8() -> None:
+    """The records the lead step publishes, non-ASCII text and zoned times included."""
+    created = INPUT_EVENT.validate_python(
+        {**VALID, "parent_name": "Zoë Ñúñez 日本", "child_name": "Léo", "timezone": "Asia/Tokyo"}
+    )
+    state, effects = apply(None, created, Policy(seeded_priors(), 1), Params(), datetime.now(UTC))
+    assert state is not None and effects.decisions
+    messages = [*effects.decisions, *effects.reminders, *effects.transitions, created, state]
+    for message in messages:
+        assert encode(message) == message.model_dump_json().encode("utf-8")
