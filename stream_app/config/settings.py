@@ -91,6 +91,17 @@ class Settings(BaseSettings):
             "per batch (about 1k records/s per producer on the embedded broker)."
         ),
     )
+    kafka_fetch_max_wait_ms: int | None = Field(
+        default=None,
+        ge=1,
+        le=30_000,
+        description=(
+            "How long the broker may hold a consumer's Fetch while it has no records to "
+            "return: the worker's consumer (Faust fixes it at 1.5 s) and the plain readers "
+            "(`stream-app tail`). Unset: 500, Kafka's default, in `dev` 20 "
+            "(`kafka.options.fetch_max_wait_ms` says why)."
+        ),
+    )
     kafka_leave_group_on_stop: bool = Field(
         default=True,
         description=(

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import BrokerResponseError
 
 from stream_app.config.settings import Settings
-from stream_app.kafka.options import client_options, producer_options
+from stream_app.kafka.options import consumer_options, producer_options
 from stream_app.wire.catalog import load_catalog
 from stream_app.wire.codec import EventTimeBounds, InvalidEvent, decode_event
 from stream_app.wire.models import INPUT_TYPES
@@ -84,7 +84,7 @@ async def tail_topic(settings: Settings, topic: str, from_beginning: bool, limit
     load_catalog()[topic]  # a clear KeyError for a name that is not in the catalog
     consumer = AIOKafkaConsumer(
         settings.topic(topic),
-        **client_options(settings),
+        **consumer_options(settings),
         auto_offset_reset="earliest" if from_beginning else "latest",
         enable_auto_commit=False,
     )

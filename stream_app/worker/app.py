@@ -13,7 +13,7 @@ from stream_app.config.params import lead_params, learner_params
 from stream_app.config.settings import ExtractorName, Settings
 from stream_app.domain.extraction.base import Extractor
 from stream_app.domain.extraction.rules import RulesExtractor
-from stream_app.kafka.options import ACKS_ALL, unreplicated
+from stream_app.kafka.options import ACKS_ALL, fetch_max_wait_ms, unreplicated
 from stream_app.wire.models import INPUT_TYPES
 from stream_app.worker import metrics
 from stream_app.worker.agents import extractor as extractor_agent
@@ -119,6 +119,7 @@ def create_app(settings: Settings) -> Runtime:
     app = FixedApp(
         settings.app_id,
         leaves_group_on_stop=settings.kafka_leave_group_on_stop,
+        fetch_max_wait_ms=fetch_max_wait_ms(settings),
         **faust_options(settings),
     )
     topics = Topics.build(app, settings)

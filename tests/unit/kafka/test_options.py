@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
 from stream_app.config.settings import Settings
 from stream_app.kafka.options import (
     ACKS_ALL,
     client_options,
+    consumer_options,
     producer_options,
     unreplicated,
 )
@@ -36,6 +37,27 @@ def test_every_producer_takes_the_batch_size_setting() -> None:
     assert producer_options(given)["max_batch_size"] == 1
     assert faust_options(given)["producer_max_batch_size"] == 1
     assert producer_options(settings())["max_batch_size"] == 16_384
+
+
+@pytest.mark.parametrize(
+    "values, wait",
+    [
+        ({}, 500),
+        ({"env": "dev"}, 20),
+        ({"kafka_fetch_max_wait_ms": 50}, 50),
+        ({"env": "dev", "kafka_fetch_max_wait_ms": 500}, 500),
+    ],
+)
+async def test_plain_consumers_take_the_fetch_wait(values: dict[str, Any], wait: int) -> None:
+    """Kafka's 500 ms outside dev; the embedded broker's 20 ms in dev; the setting over both."""
+    options = consumer_options(settings(**values))
+    assert options["fetch_max_wait_ms"] == wait
+    assert client_options(settings(**values)).items() <= options.items()
+    consumer = AIOKafkaConsumer(**options)
+    try:
+        assert consumer._fetch_max_wait_ms == wait
+    finally:
+        await consumer.stop()
 
 
 async def test_aiokafka_builds_the_producer_acks_all_murmur2() -> None:
@@ -93,4 +115,3 @@ def test_the_worker_producer_acks_all_and_declares_no_leader_topic() -> None:
     assert options["topic_replication_factor"] == 1
     assert options["topic_disable_leader"] is True
     assert faust_options(settings(replication_factor=3))["topic_replication_factor"] == 3
-
