@@ -215,6 +215,8 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
         self._stalled_since: dict[TP, float] = {}
         # tp -> ((committed offset, last delivered offset), since when unchanged)
         self._idle: dict[TP, tuple[tuple[int | None, int | None], float]] = {}
+        # tp -> (first, last) offset of the batch the drain loop is handing to the streams
+        self._handing: dict[TP, tuple[int, int]] = {}
 
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         return SpanReportingConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -242,6 +244,10 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
         """
         snapshot = None if active_partitions is None else set(active_partitions)
         records = await super()._getmany(snapshot, timeout)
+        # Faust asks for the next batch only once it handed (or dropped) the last one.
+        self._handing = {
+            tp: (batch[0].offset, batch[-1].offset) for tp, batch in records.items() if batch
+        }
         acks_enabled_for = self.app.topics.acks_enabled_for
         for tp, (began, ended) in getattr(records, "spans", {}).items():
             if acks_enabled_for(tp.topic):  # changelogs are never committed
@@ -294,6 +300,7 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
             self._fetched.pop(tp, None)
             self._stalled_since.pop(tp, None)
             self._idle.pop(tp, None)
+            self._handing.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     # How long the next record to commit may stay unacknowledged, and not in flight,
@@ -338,6 +345,52 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
             m.tp == tp and m.offset == offset and not m.acked for m in list(self._unacked_messages)
         )
 
+    def _held(self, tp: TP) -> int | None:
+        """The lowest offset of `tp` that Faust or aiokafka holds for the streams, if any.
+
+        Records wait in three places before a stream takes (and tracks) them: an
+        agent's stream buffer (one queue per agent, shared by all its partitions), the
+        batch Faust's drain loop is handing over (it blocks on a full stream buffer or
+        a full producer buffer), and aiokafka's fetch buffer, which serves one
+        partition's fetched records after another's (`Fetcher.fetched_records` takes
+        them in the order they were fetched, up to `max_poll_records`). Under a backlog
+        a partition's records sat there for far more than `heal_after_s` (measured in
+        `stream-app bench`: small partitions with a result in aiokafka's buffer, Faust
+        fetching them, nothing delivered for 6-8 s). A held record is on its way, not
+        lost; records of a partition Faust does not fetch are not counted, except one
+        that flow control held back while its stream buffer drains (Faust resumes it
+        then), so a partition left paused with records in aiokafka's buffer still heals.
+        """
+        offsets: list[int] = []
+        queued = False
+        conductor: Any = self.app.topics
+        for channel in list(conductor._tp_index.get(tp, ())):
+            queue = getattr(channel, "_queue", None)
+            items = list(queue._queue) if queue is not None else []
+            queued = queued or bool(items)
+            for item in items:
+                message = getattr(item, "message", None)
+                if message is not None and message.tp == tp:
+                    offsets.append(message.offset)
+        buffered = tp in self._buffered_partitions and queued
+        if tp in (self._active_partitions or ()) or buffered:
+            handing, read = self._handing.get(tp), self._read_offset.get(tp)
+            if handing is not None and (read is None or read < handing[1]):
+                offsets.append(handing[0] if read is None else max(handing[0], read + 1))
+            fetched = self._fetch_buffered(tp)
+            if fetched is not None:
+                offsets.append(fetched)
+        return min(offsets, default=None)
+
+    def _fetch_buffered(self, tp: TP) -> int | None:
+        """Where aiokafka's buffered records of `tp` begin: fetched, not yet returned."""
+        consumer = getattr(self._thread, "_consumer", None)
+        fetcher = getattr(consumer, "_fetcher", None)
+        result: Any = fetcher._records.get(tp) if fetcher is not None else None
+        if type(result) is not FetchResult or result._partition_records is None:
+            return None
+        return int(result._partition_records.next_fetch_offset)
+
     def _heal(self, tp: TP, committed: int) -> None:
         """Re-read a partition whose head record the stream never received.
 
@@ -353,9 +406,14 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
         request in the partition, and the slow one, to the LLM again every 5 s
         (measured: tests/integration/test_slow_extraction.py). The commit waits for
         it instead; a crash meanwhile re-delivers the later ones (at-least-once).
+        So is a head record still held on its way (`_held`): after a re-read, the
+        records the stream buffer still held from before it are acknowledged ahead of
+        the re-fetched head, which then waited behind them for longer than 5 s.
         """
         stalled = self._stalled_since
-        if self._in_flight(tp, committed):
+        in_flight = self._in_flight(tp, committed)
+        held = None if in_flight else self._held(tp)
+        if in_flight or (held is not None and held <= committed):
             stalled.pop(tp, None)
             return
         now = time.monotonic()
@@ -391,7 +449,10 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
         self.log.warning("%s %s; re-reading from %d", tp, reason, committed)
         self._acked[tp].clear()
         self._acked_index[tp].clear()
-        await self.seek(tp, committed)
+        # In the consumer's thread: `seek` from this one deletes aiokafka's buffered
+        # result while that thread iterates them (KeyError in `fetched_records`, and
+        # the worker exited: measured once in a bench run with 455 re-reads).
+        await self.seek_wait({tp: committed})
 
     def verify_event_path(self, now: float, tp: TP) -> None:
         """Faust's livelock logging, then re-reading a partition that stopped delivering.
@@ -403,8 +464,13 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
         notice. Faust calls this every 2.5 commit intervals outside rebalances. A
         stream partition with records past its committed offset, nothing in flight
         (no record delivered and unacknowledged, none acknowledged and uncommitted),
-        and no delivery or commit for `heal_after_s` is resumed and re-read from the
-        committed offset.
+        none held on the way (`_held`), and no delivery or commit for `heal_after_s`
+        is resumed and re-read from the committed offset. Without the `_held` check a
+        backlogged partition was taken for a stalled one: 95 and 126 re-reads in two
+        `stream-app bench` runs, every one from a partition whose records waited in
+        aiokafka's buffer behind other partitions'; each re-read put its records back
+        at the end of that buffer, so small partitions (`extraction-requests`,
+        `lead-timers`) were re-read every 6-8 s and delivered nothing for minutes.
         """
         super().verify_event_path(now, tp)
         if tp.topic in self.app.tables.changelog_topics:
@@ -422,6 +488,8 @@ class ContiguousCommitConsumer(aiokafka_driver.Consumer):
         if now - seen[1] < self.heal_after_s:
             return
         self._idle[tp] = (marker, now)
+        if self._held(tp) is not None:  # backlogged: its records wait in a buffer
+            return
         reason = (
             f"delivered nothing for {now - seen[1]:.0f}s with records "
             f"{committed}..{highwater - 1} waiting"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import tomllib
 from collections import Counter
 from pathlib import Path
@@ -14,6 +15,7 @@ from aiokafka.consumer.fetcher import Fetcher, FetchResult, PartitionRecords
 from aiokafka.consumer.subscription_state import SubscriptionState
 from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import ConsumerRecord, TopicPartition
+from faust import Event
 from packaging.requirements import Requirement
 
 from stream_app.worker.faust_fixes import (
@@ -368,3 +370,152 @@ async def test_a_partition_assigned_mid_recovery_is_sought_from_the_start() -> N
     recovery = SeekBeforeResumeRecovery.__new__(SeekBeforeResumeRecovery)
     await recovery._seek_offsets(consumer, {added, fresh, read}, offsets, "standby")  # type: ignore[arg-type]
     assert sought == {added: 0, fresh: 0, read: 41}
+
+
+# --- The healer and a backlog (docs/runtime-notes.md, "Stall healer"): records that
+# wait in a buffer between the broker and the stream are on their way, not lost.
+
+
+def _fetch_buffer(consumer: ContiguousCommitConsumer, first: int, last: int) -> None:
+    """aiokafka's buffer holding a fetched, not yet returned result of records first..last."""
+    log = record_batch([(o - first, b"k", b"v") for o in range(first, last + 1)], first)
+    subscriptions = SubscriptionState()
+    subscriptions.assign_from_user({TP_IN})
+    subscriptions.seek(TP_IN, first)
+    assignment = subscriptions.subscription.assignment
+    partition = PartitionRecords(TP_IN, MemoryRecords(log), [], first, None, None, True, 0)
+    result = FetchResult(TP_IN, assignment=assignment, partition_records=partition, backoff=0)
+    consumer._thread._consumer = SimpleNamespace(_fetcher=_Fetcher(subscriptions, {TP_IN: result}))
+
+
+def _queued(consumer: ContiguousCommitConsumer, offsets: list[int]) -> None:
+    """Records of TP_IN in the stream buffer of the agent reading "in", not yet taken."""
+    channel = consumer.app.topic(TP_IN.topic).clone(is_iterator=True)
+    for offset in offsets:
+        message = consumer._to_message(TP_IN, _record(offset))
+        channel.queue.put_nowait(Event(consumer.app, b"k", b"v", {}, message))
+    consumer.app.topics._tp_index[TP_IN].add(channel)  # type: ignore[attr-defined]
+
+
+_clock = itertools.count(1)
+
+
+async def _idle_check(consumer: ContiguousCommitConsumer, rounds: int = 3) -> None:
+    """Faust's periodic check, `rounds` times, each long after the last one."""
+    for _ in range(rounds):
+        consumer.verify_event_path(1000.0 * next(_clock), TP_IN)
+    await asyncio.gather(*consumer._futures)
+
+
+@pytest.fixture
+def waiting(consumer: ContiguousCommitConsumer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records 10..19 of TP_IN wait past committed offset 10; nothing was delivered."""
+    monkeypatch.setattr(consumer._thread, "verify_event_path", lambda now, tp: None)
+    monkeypatch.setattr(consumer, "highwater", lambda tp: 20)
+    consumer._committed_offset[TP_IN] = 10
+    consumer._set_active_tps({TP_IN})
+
+
+@pytest.mark.usefixtures("waiting")
+async def test_a_partition_that_delivers_nothing_with_nothing_held_is_re_read(
+    consumer: ContiguousCommitConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _reread_calls(consumer, monkeypatch)
+    await _idle_check(consumer)
+    assert calls == [(TP_IN, 10), (TP_IN, 10)]  # every heal_after_s while it stays so
+
+
+@pytest.mark.usefixtures("waiting")
+async def test_records_waiting_in_aiokafkas_buffer_are_not_re_read(
+    consumer: ContiguousCommitConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bench's stalls: a small partition's result waited in aiokafka's buffer behind
+    other partitions' results, and each re-read sent it to the back again."""
+    calls = _reread_calls(consumer, monkeypatch)
+    _fetch_buffer(consumer, 10, 19)
+    await _idle_check(consumer)
+    assert calls == []
+    consumer._thread._consumer = SimpleNamespace(_fetcher=None)  # dropped, never returned
+    await _idle_check(consumer)
+    assert calls == [(TP_IN, 10)] * 3  # idle all along: at the first check with nothing held
+
+
+@pytest.mark.usefixtures("waiting")
+async def test_records_in_a_paused_partitions_buffer_are_re_read(
+    consumer: ContiguousCommitConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiokafka never returns records of a partition Faust no longer asks for: a pause
+    that was never lifted is a stall, and the healer resumes the partition."""
+    calls = _reread_calls(consumer, monkeypatch)
+    _fetch_buffer(consumer, 10, 19)
+    consumer.pause_partitions({TP_IN})
+    await _idle_check(consumer, rounds=2)
+    assert calls == [(TP_IN, 10)]
+    assert TP_IN in consumer._active_partitions
+
+
+@pytest.mark.usefixtures("waiting")
+async def test_records_queued_for_the_stream_or_being_handed_over_are_not_re_read(
+    consumer: ContiguousCommitConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _reread_calls(consumer, monkeypatch)
+    _queued(consumer, [10, 11])  # behind other partitions' records in the agent's buffer
+    await _idle_check(consumer)
+    assert calls == []
+    channel = next(iter(consumer.app.topics._tp_index[TP_IN]))  # type: ignore[attr-defined]
+    channel.queue._queue.clear()  # taken: in flight now, or dropped
+
+    fetched = FetchedRecords({TP_IN: [_record(o) for o in (10, 11, 12)]}, {TP_IN: (10, 13)})
+    await _deliver(consumer, fetched)
+    consumer._unacked_messages.clear()  # the drain loop is still handing them over
+    await _idle_check(consumer)
+    assert calls == []
+    consumer._read_offset[TP_IN] = 12  # handed over, and since dropped
+    await _idle_check(consumer)
+    assert calls == [(TP_IN, 10), (TP_IN, 10)]
+
+
+async def test_a_head_record_held_on_its_way_is_not_re_read(
+    consumer: ContiguousCommitConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a re-read from 10, records 11 and 12 still queued from before it are
+    acknowledged while the re-fetched 10 waits behind them."""
+    calls = _reread_calls(consumer, monkeypatch)
+    consumer._committed_offset[TP_IN] = 10
+    consumer._set_active_tps({TP_IN})
+    fetched = FetchedRecords({TP_IN: [_record(o) for o in (10, 11, 12)]}, {TP_IN: (10, 13)})
+    head, *later = await _deliver(consumer, fetched)
+    consumer._unacked_messages.discard(head)
+    for message in later:
+        consumer.ack(message)
+    _fetch_buffer(consumer, 10, 12)
+    consumer._read_offset[TP_IN] = 12
+    assert consumer._new_offset(TP_IN) is None
+    await asyncio.gather(*consumer._futures)
+    assert calls == []
+    consumer._thread._consumer = SimpleNamespace(_fetcher=None)  # and never delivered
+    assert consumer._new_offset(TP_IN) is None
+    await asyncio.gather(*consumer._futures)
+    assert calls == [(TP_IN, 10)]
+
+
+async def test_the_re_read_seeks_in_the_consumers_thread(
+    consumer: ContiguousCommitConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Faust's `seek` runs aiokafka's from the caller's thread, deleting a buffered result
+    while the consumer's thread iterates them: a KeyError in `fetched_records` stopped a
+    bench worker. `seek_wait` runs it in the consumer's thread."""
+
+    def seek(tp: Any, offset: int) -> None:
+        raise AssertionError("aiokafka's seek called from Faust's thread")
+
+    sought: list[dict[Any, int]] = []
+
+    async def seek_wait(partitions: dict[Any, int]) -> None:
+        sought.append(dict(partitions))
+
+    monkeypatch.setattr(consumer._thread, "seek", seek)
+    monkeypatch.setattr(consumer._thread, "seek_wait", seek_wait)
+    monkeypatch.setattr(consumer, "earliest_offsets", lambda *tps: _at(tps, 0))
+    await consumer._reread(TP_IN, 10, "stalled")
+    assert sought == [{TP_IN: 10}]
