@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -23,6 +23,7 @@ from faust.streams import current_event
 from stream_app.config.params import lead_params
 from stream_app.config.settings import Settings
 from stream_app.domain.lead.timers import next_due
+from stream_app.domain.lifecycle import Status
 from stream_app.domain.qlearning import seeded_priors
 from stream_app.kafka.partitioner import partition_for
 from stream_app.worker import metrics
@@ -616,3 +617,91 @@ async def test_the_app_drains_held_records_before_the_rebalance_waits_for_acks()
     app.drains["lead-agent"] = drain
     await app._consumer_wait_empty(cast(Any, SimpleNamespace(wait_empty=wait_empty)), log)
     assert order == ["drain", "wait_empty"]
+
+
+class Unscanned(FakeTable):
+    """A table that fails the gauges if they count its keys or read every row."""
+
+    def __len__(self) -> int:
+        raise AssertionError("the report counted the table's keys")
+
+    def values(self) -> Any:
+        raise AssertionError("the report read every row")
+
+
+def gauges() -> dict[str, float | None]:
+    sample = metrics.REGISTRY.get_sample_value
+    return {
+        "keys": sample("stream_app_table_keys", {"table": "leads"}),
+        "buffered": sample("stream_app_sms_buffered_messages"),
+        "open": sample("stream_app_sms_threads_open"),
+        **{s.value: sample("stream_app_leads_by_status", {"status": s.value}) for s in Status},
+    }
+
+
+def recount(leads: dict[str, bytes], unreadable: int = 0) -> dict[str, float | None]:
+    """What the gauges must say, counted from the table's rows."""
+    states = [read_lead(raw) for raw in leads.values()]
+    by_status = Counter(state.status for state in states)
+    return {
+        "keys": float(len(states) + unreadable),
+        "buffered": float(sum(len(state.sms.messages) for state in states)),
+        "open": float(sum(1 for state in states if state.sms.messages)),
+        **{s.value: float(by_status[s]) for s in Status},
+    }
+
+
+async def test_the_gauges_follow_every_write_and_erasure_without_scanning_the_table() -> None:
+    lead_agent, _, _ = agent()
+    leads = Unscanned()
+    lead_agent.leads = leads
+    for lead_id in ("L1", "L2", "L3"):
+        await lead_agent.handle(created(lead_id), "leads")
+    for n, lead_id in ((2, "L1"), (3, "L1"), (2, "L2")):
+        sms = event("sms.received", n, lead_id, message_id=f"m{n}", body="Is there a class?")
+        await lead_agent.handle(sms, "sms-messages")
+    call = event(
+        "interaction.completed",
+        4,
+        "L3",
+        channel="voice",
+        direction="outbound",
+        outcome="no_answer",
+        interaction_id="c4",
+    )
+    call.topic = "interactions"
+    await lead_agent.handle(call, "interactions")
+
+    lead_agent.report()
+    expected = recount(dict(leads.items()))
+    assert expected["buffered"] == 3 and expected["open"] == 2, "the SMS are buffered"
+    assert gauges() == expected
+
+    await lead_agent.handle(event("lead.erased", 5, "L1", reason="parent request"), "leads")
+    lead_agent.report()
+    assert gauges() == recount(dict(leads.items())) and gauges()["keys"] == 2
+
+
+async def test_a_revoked_partitions_leads_leave_the_gauges() -> None:
+    lead_agent, leads, _ = agent()
+    on_0, on_1 = created("A"), created("B")
+    on_1.partition = 1
+    await lead_agent.handle(on_0, "leads")
+    await lead_agent.handle(on_1, "leads")
+
+    lead_agent.revoked({1})
+    lead_agent.report()
+
+    assert gauges() == recount({"A": leads["A"]})
+
+
+async def test_an_unreadable_row_is_still_a_key_of_the_table() -> None:
+    lead_agent, leads, _ = agent()
+    await lead_agent.handle(created("L1"), "leads")
+    await lead_agent.handle(created("L2"), "leads")
+    leads["L1"] = invalidated(leads["L1"])
+
+    lead_agent.reindex()
+    lead_agent.report()
+
+    assert gauges() == recount({"L2": leads["L2"]}, unreadable=1)
