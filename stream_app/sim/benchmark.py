@@ -45,6 +45,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from stream_app.config.settings import Settings
 from stream_app.kafka.embedded import EmbeddedBroker, free_port, start_broker
 from stream_app.kafka.ends import end_offsets
+from stream_app.kafka.options import fetch_max_wait_ms
 from stream_app.sim.bench_mix import Produced, produced, realistic_mix
 from stream_app.worker.baseline import SINK, SOURCE
 
@@ -222,12 +223,18 @@ class Outputs:
     """A consumer of one output topic from its beginning, noting when each key arrives.
 
     `arrived` maps an id (the decision's trigger event id, or the baseline record's
-    value) to the monotonic time it was first read.
+    value) to the monotonic time it was first read. It fetches with the workers' wait
+    (`kafka.options.fetch_max_wait_ms`): at aiokafka's default 500 ms the embedded
+    broker held each of its fetches up to 250 ms after a decision arrived, which the
+    latency counted as the pipeline's.
     """
 
-    def __init__(self, bootstrap: str, topic: str, id_of: Any) -> None:
+    def __init__(self, bootstrap: str, topic: str, id_of: Any, settings: Settings) -> None:
         self.consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=fetch_max_wait_ms(settings),
         )
         self.id_of = id_of
         self.arrived: dict[str, float] = {}
@@ -328,7 +335,11 @@ def _phase(
 
 
 async def _baseline(
-    config: BenchConfig, broker: EmbeddedBroker, env: dict[str, str], workdir: Path
+    config: BenchConfig,
+    broker: EmbeddedBroker,
+    env: dict[str, str],
+    settings: Settings,
+    workdir: Path,
 ) -> Phase:
     await create_topics(broker.bootstrap, [SOURCE, SINK], config.partitions)
     process = Process(
@@ -337,7 +348,7 @@ async def _baseline(
         workdir / "baseline.log",
         free_port(),
     )
-    outputs = Outputs(broker.bootstrap, SINK, _itself)
+    outputs = Outputs(broker.bootstrap, SINK, _itself, settings)
     process.start()
     await outputs.start()
     deadline = time.monotonic() + config.timeout_s
@@ -374,10 +385,15 @@ async def run_bench(config: BenchConfig, say: Any = print) -> BenchResult:
         "STREAM_APP_PARTITIONS": str(config.partitions),
         "STREAM_APP_STORE": config.store,
     }
-    settings = Settings(_env_file=None, **{"broker": broker.url, "partitions": config.partitions})  # type: ignore[arg-type]
+    settings = Settings(
+        _env_file=None,
+        broker=broker.url,
+        partitions=config.partitions,
+        env="dev",  # the embedded broker, as GROUP_ENV tells the workers
+    )
     try:
         say(f"baseline: bare Faust table passthrough, {config.baseline_events} records")
-        baseline = await _baseline(config, broker, env, workdir)
+        baseline = await _baseline(config, broker, env, settings, workdir)
         say(f"  {baseline.events_per_s:,.0f} events/s")
         pipeline, latency, sizes, frames = await _pipeline(
             config, broker, env, settings, workdir, say
@@ -426,7 +442,7 @@ async def _pipeline(
         )
         for n in range(config.workers)
     ]
-    outputs = Outputs(broker.bootstrap, settings.topic("next-best-actions"), _trigger)
+    outputs = Outputs(broker.bootstrap, settings.topic("next-best-actions"), _trigger, settings)
     frames: list[str] = []
     try:
         for worker in workers:
