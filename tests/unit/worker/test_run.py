@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 
 import faust
@@ -14,11 +15,16 @@ from stream_app.worker.run import build_worker
 
 @pytest.fixture
 def restored_root() -> Iterator[None]:
+    """The root logger and the standard streams as they were: mode's logging setup
+    also swaps sys.stdout and sys.stderr for logging proxies, and left in place they
+    swallowed a later test's stderr (test_settings' one-line error, measured)."""
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
+    stdout, stderr = sys.stdout, sys.stderr
     yield
     root.setLevel(level)
     root.handlers[:] = handlers
+    sys.stdout, sys.stderr = stdout, stderr
 
 
 @pytest.mark.parametrize("level", ["WARNING", "ERROR", "INFO"])
