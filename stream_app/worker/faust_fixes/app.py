@@ -16,21 +16,28 @@ from stream_app.worker.faust_fixes.commits import (
 )
 
 
-class FetchWaitConsumerThread(SpanReportingConsumerThread):
-    """The consumer thread, its aiokafka consumer waiting `FixedApp.fetch_max_wait_ms`.
+class FetchWait:
+    """A consumer thread mixin: its aiokafka consumer waits `app.fetch_max_wait_ms`.
 
     Faust builds the worker's consumer with `fetch_max_wait_ms=1500` and no setting
     for it; on the embedded broker that fixed wait cost up to 0.75 s per hop at light
     load (`stream_app.kafka.options.fetch_max_wait_ms`). aiokafka reads the value when
-    the consumer starts, after this returns.
+    the consumer starts, after this returns. The bench's bare-Faust baseline mixes it
+    into Faust's own consumer thread, so both sides of the ratio fetch alike.
     """
 
+    app: Any
+
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
-        consumer = super()._create_worker_consumer(transport)
+        consumer: aiokafka.AIOKafkaConsumer = super()._create_worker_consumer(transport)  # type: ignore[misc]
         wait = getattr(self.app, "fetch_max_wait_ms", None)
         if wait is not None:
             consumer._fetch_max_wait_ms = wait
         return consumer
+
+
+class FetchWaitConsumerThread(FetchWait, SpanReportingConsumerThread):
+    """The worker's consumer thread, with the fetch wait (`FetchWait`)."""
 
 
 class FixedConsumer(ContiguousCommitConsumer):

@@ -13,7 +13,8 @@ import pytest
 from stream_app.config.settings import Settings
 from stream_app.kafka.options import fetch_max_wait_ms
 from stream_app.worker.app import create_app, faust_options
-from stream_app.worker.faust_fixes import FixedApp
+from stream_app.worker.baseline import create_baseline
+from stream_app.worker.faust_fixes import ContiguousCommitConsumer, FixedApp
 
 
 def settings(**values: Any) -> Settings:
@@ -46,6 +47,14 @@ async def test_the_worker_consumer_carries_the_fetch_wait(
 
 
 async def test_without_a_wait_faust_keeps_its_own() -> None:
-    """The bare baseline app and any FixedApp not told a wait build Faust's consumer."""
+    """A FixedApp not told a wait builds Faust's consumer."""
     app = FixedApp("unit-fetch-wait", **faust_options(settings(env="dev")))
     assert await built_wait(app) == 1500
+
+
+async def test_the_bench_baseline_fetches_like_the_worker() -> None:
+    """Both sides of the bench's ratio wait alike; the baseline keeps Faust's consumer."""
+    given = settings(env="dev")
+    baseline = create_baseline(given)
+    assert await built_wait(baseline) == fetch_max_wait_ms(given) == 20
+    assert not isinstance(baseline.consumer, ContiguousCommitConsumer)
