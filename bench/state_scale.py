@@ -7,7 +7,8 @@ the number of leads shows and the broker's cost does not:
 - the `leads` table is Faust's RocksDB store as `faust/stores/rocksdb.py` lays it
   out (one database per partition, opened with Faust's own `RocksDBOptions`, a
   read or write going to the current event's partition, `len()` a key scan of
-  every partition, `values()` a scan of every row), or a dict (Faust's
+  every partition, `keys()` a scan of every key, a read without an event a probe of
+  each partition's database), or a dict (Faust's
   `memory://` store is one), inside a table stand-in whose changelog topic
   counts records and acks at once (so an agent that sends its writes to the
   changelog itself and one that writes through `table[key] = value` both run);
@@ -22,7 +23,9 @@ The N stored leads are real states: the bench mix run through the worker's own
 lead step, each copied under new lead ids. Then, for each size, timed with CPU
 time (the whole process, RocksDB's threads included): the old state-only path
 (read, decode, encode, write a random lead: no agent), `reindex()` (what every
-recovery runs), the first sweep after it (the rules that came due), then the
+recovery runs: its CPU, and the longest the loop went without running another
+task while it ran), the sweeps after it until the rules that came due are sent
+(at most `SWEEP_TIMERS_MAX` a call), then the
 stream of records with `sweep()` run at its interval share (every `--rate` x
 `STREAM_APP_SWEEP_INTERVAL_S` records) and `report()` and a sweep with nothing
 due timed alone per call. Memory is the process's resident set (VmRSS, and
@@ -72,9 +75,6 @@ from stream_app.sim.bench_mix import TOPIC_OF, realistic_mix
 from stream_app.sim.benchmark import percentile
 from stream_app.worker.agents.lead import LeadAgent
 
-Progressed = Callable[[int], None]
-
-
 OFFSET_KEY = b"__faust\0offset__"
 """Where Faust's RocksDB store keeps a partition's changelog offset (never a lead)."""
 
@@ -87,7 +87,6 @@ class FaustRocks:
 
         options = RocksDBOptions()
         self.dbs = [options.open(path / f"leads-{p}.db") for p in range(partitions)]
-        self.on_row: Progressed | None = None
 
     def _db(self) -> Any:
         event = current_event()
@@ -95,6 +94,14 @@ class FaustRocks:
         return self.dbs[event.message.partition]
 
     def get(self, key: str, default: Any = None) -> Any:
+        if current_event() is None:
+            # No event, no partition (the sweep's re-index): Faust's `_get_bucket_for_key`
+            # asks each partition's database whether the key may exist, then reads it.
+            raw = key.encode()
+            for db in self.dbs:
+                if db.key_may_exist(raw) and (value := db.get(raw)) is not None:
+                    return value
+            return default
         value = self._db().get(key.encode())
         return default if value is None else value
 
@@ -111,12 +118,9 @@ class FaustRocks:
         # An Rdict iterated itself is no key iterator: keys(), as Faust's store scans.
         return sum(sum(1 for k in db.keys() if k != OFFSET_KEY) for db in self.dbs)  # noqa: SIM118
 
-    def values(self) -> Iterator[bytes]:
-        rows = ((k, v) for db in self.dbs for k, v in db.items() if k != OFFSET_KEY)
-        for n, (_, value) in enumerate(rows, start=1):
-            if self.on_row is not None and n % 4096 == 0:
-                self.on_row(4096)
-            yield value
+    def keys(self) -> Iterator[str]:
+        for db in self.dbs:
+            yield from (k.decode() for k in db.keys() if k != OFFSET_KEY)  # noqa: SIM118
 
     def set_persisted_offset(self, tp: Any, offset: int) -> None:
         self.dbs[tp.partition].put(OFFSET_KEY, str(offset).encode())
@@ -127,20 +131,7 @@ class FaustRocks:
 
 
 class MemoryStore(dict[str, bytes]):
-    """Faust's `memory://` store is a dict; this one reports progress while scanned."""
-
-    on_row: Progressed | None = None
-
-    def values(self) -> Any:
-        if self.on_row is None:
-            return super().values()
-        return self._values()
-
-    def _values(self) -> Iterator[bytes]:
-        for n, value in enumerate(super().values(), start=1):
-            if self.on_row is not None and n % 4096 == 0:
-                self.on_row(4096)
-            yield value
+    """Faust's `memory://` store is a dict."""
 
     def set_persisted_offset(self, tp: Any, offset: int) -> None:
         """Faust's memory store keeps no offsets."""
@@ -168,8 +159,8 @@ class Table:
     def __len__(self) -> int:
         return len(self.data)
 
-    def values(self) -> Any:
-        return self.data.values()
+    def keys(self) -> Any:
+        return self.data.keys()
 
     def __setitem__(self, key: str, value: bytes) -> None:
         self.data[key] = value
@@ -379,6 +370,52 @@ async def timed_async(run: Callable[[], Any]) -> Timed:
     return Timed(time.process_time() - cpu, time.perf_counter() - wall)
 
 
+@dataclass
+class Blocks:
+    """The longest the loop went without running another task, and how often it did."""
+
+    longest_wall_s: float = 0.0
+    longest_cpu_s: float = 0.0
+    turns: int = 0
+    longest_at: int = 0
+    """The turn that ended the longest block (0: before the first yield)."""
+    longest_gc_s: float = 0.0
+    """The longest garbage collection meanwhile: it holds the loop too, wherever it lands."""
+    collecting: float = 0.0
+
+
+async def watched(run: Callable[[], Any]) -> tuple[Timed, Blocks]:
+    """`run` timed, beside a task that notes each gap between its own turns of the loop:
+    what the lead agent, the web server and Faust's tasks would have waited at most."""
+    blocks, done = Blocks(), asyncio.Event()
+
+    async def watch(wall: float, cpu: float) -> None:
+        while not done.is_set():
+            await asyncio.sleep(0)
+            now_wall, now_cpu = time.perf_counter(), time.process_time()
+            if now_wall - wall > blocks.longest_wall_s:
+                blocks.longest_wall_s, blocks.longest_at = now_wall - wall, blocks.turns
+            blocks.longest_cpu_s = max(blocks.longest_cpu_s, now_cpu - cpu)
+            blocks.turns += 1
+            wall, cpu = now_wall, now_cpu
+
+    # From now, not from the watcher's first turn: that comes after `run`'s first slice.
+    def collected(phase: str, _: dict[str, Any]) -> None:
+        if phase == "start":
+            blocks.collecting = time.perf_counter()
+        else:
+            blocks.longest_gc_s = max(blocks.longest_gc_s, time.perf_counter() - blocks.collecting)
+
+    gc.callbacks.append(collected)
+    watcher = asyncio.create_task(watch(time.perf_counter(), time.process_time()))
+    try:
+        return await timed_async(run), blocks
+    finally:
+        done.set()
+        await watcher
+        gc.callbacks.remove(collected)
+
+
 def state_only(store: Any, size: int, partitions: int, events: int, rng: random.Random) -> float:
     """The old number: CPU us per event of read + decode + encode + write, no agent."""
     keys = [lead_key(rng.randrange(size)) for _ in range(events)]
@@ -428,34 +465,41 @@ async def run_size(
         gc.collect()
         rss_before_index = rss_mb()
         reset_peak()
-        with progress() as bar:
-            task = bar.add_task(f"reindex {size:,}", total=size)
-            store.on_row = lambda n: bar.advance(task, n)
-            reindexed = timed(agent.reindex)
-            store.on_row = None
+        reindexed, blocks = await watched(lambda: agent.reindex(lambda: 1))
         out["reindex_peak_mb"] = rss_mb("VmHWM")
         gc.collect()
         out["rss_indexed_mb"] = rss_indexed = rss_mb()
         out["reindex_cpu_s"] = reindexed.cpu_s
         out["reindex_us_per_lead"] = reindexed.cpu_s / size * 1e6
+        out["reindex_longest_block_ms"] = blocks.longest_wall_s * 1e3
+        out["reindex_longest_block_cpu_ms"] = blocks.longest_cpu_s * 1e3
+        out["reindex_yields"] = blocks.turns
+        out["reindex_longest_at"] = blocks.longest_at
+        out["reindex_longest_gc_ms"] = blocks.longest_gc_s * 1e3
         out["index_rss_b_per_lead"] = (rss_indexed - rss_before_index) * 2**20 / size
         assert len(agent.facts) == size, f"{len(agent.facts)} of {size} leads indexed"
         if size <= args.trace_max:
             # Again under tracemalloc: what the rebuilt index and facts hold (the old
             # ones were allocated before tracing began), and the transient peak.
             tracemalloc.start()
-            agent.reindex()
+            await agent.reindex(lambda: 1)
             held, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             out["index_b_per_lead"], out["reindex_peak_b_per_lead"] = held / size, peak / size
         out["indexed_due"] = len(agent.index)
-        agent.indexed_generation = 1
 
-        first = await timed_async(lambda: agent.sweep(1))
-        out["first_sweep_cpu_s"], out["first_sweep_timers"] = (
-            first.cpu_s,
-            topics.counts["lead_timers"],
-        )
+        # The sweeps after the re-index until one sends nothing: the backlog of due rules,
+        # at most SWEEP_TIMERS_MAX timers per call.
+        first_sweeps: list[Timed] = []
+        while True:
+            sent = topics.counts["lead_timers"]
+            first_sweeps.append(await timed_async(lambda: agent.sweep(lambda: 1)))
+            if topics.counts["lead_timers"] == sent:
+                break
+        out["first_sweep_cpu_s"] = first_sweeps[0].cpu_s
+        out["first_sweeps"] = len(first_sweeps) - 1
+        out["first_sweeps_cpu_s"] = sum(t.cpu_s for t in first_sweeps)
+        out["first_sweep_timers"] = topics.counts["lead_timers"]
 
         def report_calls() -> None:
             for _ in range(args.calls):
@@ -465,7 +509,7 @@ async def run_size(
 
         async def idle_sweeps() -> None:
             for _ in range(args.calls):
-                await agent.sweep(1)
+                await agent.sweep(lambda: 1)
 
         out["idle_sweep_ms"] = (await timed_async(idle_sweeps)).cpu_s / args.calls * 1e3
 
@@ -499,7 +543,7 @@ async def run_size(
                 since_sweep += len(batch.events)
                 if since_sweep >= every:
                     since_sweep = 0
-                    sweep_cpu.append((await timed_async(lambda: agent.sweep(1))).cpu_s)
+                    sweep_cpu.append((await timed_async(lambda: agent.sweep(lambda: 1))).cpu_s)
         events = args.events
         out["agent_us"] = cpu_records / events * 1e6
         out["sweeps"] = len(sweep_cpu)
@@ -538,8 +582,13 @@ def say(r: dict[str, Any]) -> None:
         f"    report() {r['report_ms']:,.2f} ms/call, "
         f"idle sweep {r['idle_sweep_ms']:,.2f} ms/call; "
         f"reindex {r['reindex_cpu_s']:,.1f} s CPU ({r['reindex_us_per_lead']:,.0f} us/lead, "
-        f"peak RSS {r['reindex_peak_mb']:,.0f} MB); first sweep {r['first_sweep_cpu_s']:,.2f} s "
-        f"CPU, {r['first_sweep_timers']:,} timers ({r['indexed_due']:,} leads due some day)\n"
+        f"peak RSS {r['reindex_peak_mb']:,.0f} MB), longest block of the loop "
+        f"{r['reindex_longest_block_ms']:,.1f} ms ({r['reindex_longest_block_cpu_ms']:,.1f} ms "
+        f"CPU, at turn {r['reindex_longest_at']:,}) over {r['reindex_yields']:,} yields; "
+        f"longest garbage collection meanwhile {r['reindex_longest_gc_ms']:,.0f} ms\n"
+        f"    after it {r['first_sweep_timers']:,} timers ({r['indexed_due']:,} leads due some "
+        f"day) in {r['first_sweeps']:,} sweeps, {r['first_sweeps_cpu_s']:,.2f} s CPU in all, "
+        f"the first {r['first_sweep_cpu_s'] * 1e3:,.0f} ms\n"
         f"    state only (read, decode, encode, write) {r['state_only_us']:,.0f} us CPU/event\n"
         f"    RSS filled {r['rss_filled_mb']:,.0f} MB, indexed {r['rss_indexed_mb']:,.0f} MB "
         f"(+{r['index_rss_b_per_lead']:,.0f} B/lead), after records {r['rss_end_mb']:,.0f} MB "

@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, cast
 
 import faust
@@ -78,6 +79,23 @@ from stream_app.worker.tables import (
 from stream_app.worker.topics import Topics, publish
 
 log = logging.getLogger(__name__)
+
+
+REINDEX_SLICE_ROWS = 200
+"""Rows a re-index decodes before it lets the loop run: a row costs ~150-250 us of
+CPU (`bench/state_scale.py`, RocksDB), so the lead agent, the web server and Faust's
+own tasks wait ~30-50 ms at most, where a whole pass held them 18 s at 100k leads.
+The yield itself is ~10 us, noise against a slice."""
+
+REINDEX_KEYS_SLICE = 5_000
+"""Keys a re-index lists before it lets the loop run: ~25 ms at ~5 us a key (`_keys`)."""
+
+SWEEP_TIMERS_MAX = 1_000
+"""Timers one sweep sends at most. A timer costs ~65 us to send (53,500 in 3.45 s of
+CPU after a re-index at 100k leads, `bench/state_scale.py`), so a sweep holds the
+loop ~70 ms, not seconds, after downtime; at the default 5 s sweep interval that
+is still 200 timers/s, more than the lead agent applies on 2 cores (each timer is
+a lead step)."""
 
 
 def utcnow() -> datetime:
@@ -201,6 +219,12 @@ class LeadAgent:
     clock: StreamClocks = field(default_factory=StreamClocks)
     facts: Facts = field(default_factory=Facts)
     indexed_generation: int = 0
+    complete: bool = True
+    """The index holds every owned lead: False while a re-index is part-way or was
+    cut short by a rebalance (the sweep fires nothing from it then)."""
+    sweep_from: int = 0
+    """The partition the next sweep begins with: the one after where the last ran out of
+    budget."""
     cache: LeadCache = field(init=False)
     compressed: bool = field(init=False)
     """States are written as zstd frames (`STREAM_APP_STATE_ENCODING`)."""
@@ -456,8 +480,14 @@ class LeadAgent:
         self.index.forget(lead_id)
         metrics.LEAD_ERASURES.inc()
 
-    def reindex(self) -> None:
+    async def reindex(self, generation: Callable[[], int | None]) -> int | None:
         """Rebuild the sweep's memory from the table: the leads this worker owns now.
+
+        Returns the recovery generation it indexed, or None when a recovery began
+        before it finished (the index is then partial, `complete` is False, and the
+        next sweep of a settled generation starts over). A generation that moves
+        on mid-way starts it over at once: the rows it read may be of partitions
+        this worker no longer owns, and it has not read those it gained.
 
         With no message at hand, a lead's partition is `partition_for(lead_id,
         STREAM_APP_PARTITIONS)`: producers must partition by murmur2 of the key, as
@@ -472,42 +502,112 @@ class LeadAgent:
         lead id, no values): the lead agent dead-letters that lead's records anyway,
         and one bad row must not stop the sweep of every other lead.
         """
+        while (began := generation()) is not None:
+            if await self._rebuild(began, generation):
+                self.indexed_generation, self.complete = began, True
+                return began
+        self.complete = False
+        return None
+
+    async def _rebuild(self, began: int, generation: Callable[[], int | None]) -> bool:
+        """One pass over the table in slices of `REINDEX_SLICE_ROWS`, letting the loop
+        run between them; False if the generation moved on before the last slice.
+
+        The lead agent keeps running meanwhile, and its view is never older than
+        the table's row: it stores a row, then remembers (or forgets) the lead in
+        the same turn of the loop. So the keys are taken first (`_keys`), and each
+        row is read as it is when its slice runs, not as it was when the pass
+        began. A lead written since is read at its newest or remembered again by
+        its write; an erased one has no row left and stays forgotten; one created
+        since was remembered by its write.
+        """
+        self.complete = False
         self.index.clear()
         self.facts.clear()
         unreadable: Counter[str] = Counter()
-        # Row by row, not a list of every row first: nothing writes the table while
-        # this runs (no await), and at 1M RocksDB leads that list held every value.
-        for raw in self.leads.values():
-            try:
-                state = read_lead(raw)
-                partition = partition_for(state.lead_id, self.settings.partitions)
-                if state.updated_at is not None:
-                    self.clock.observe(partition, state.updated_at)
-                self.remember(state, partition)
-            except (ValueError, OverflowError) as exc:  # pydantic's errors are ValueErrors
-                unreadable[type(exc).__name__] += 1
+        keys = await self._keys(began, generation)
+        if keys is None:
+            return False
+        for start in range(0, len(keys), REINDEX_SLICE_ROWS):
+            await asyncio.sleep(0)
+            if generation() != began:
+                return False
+            for lead_id in keys[start : start + REINDEX_SLICE_ROWS]:
+                raw = self.leads.get(lead_id)
+                if raw is None:
+                    continue  # erased since the keys were taken
+                try:
+                    state = read_lead(raw)
+                    partition = partition_for(state.lead_id, self.settings.partitions)
+                    if state.updated_at is not None:
+                        self.clock.observe(partition, state.updated_at)
+                    self.remember(state, partition)
+                except (ValueError, OverflowError) as exc:  # pydantic's errors are ValueErrors
+                    unreadable[type(exc).__name__] += 1
         for error_type, count in unreadable.items():
             log.warning("re-index skipped %d unreadable lead states (%s)", count, error_type)
         self.facts.unreadable = sum(unreadable.values())
+        return True
 
-    async def sweep(self, generation: int | None) -> None:
+    async def _keys(self, began: int, generation: Callable[[], int | None]) -> list[str] | None:
+        """The table's keys, listed `REINDEX_KEYS_SLICE` at a time with the loop run
+        between; None if the generation moved on meanwhile.
+
+        Listing is Python work per key through Faust's store (~5 us a key at 100k
+        RocksDB leads, 0.5 s in one go, `bench/state_scale.py`). A RocksDB iterator
+        sees the database as it was when it began, whatever is written since, and
+        is never resumed once a rebalance began (the check after each yield), so
+        never after a revoke closed its database. A memory store's dict raises
+        once its size changed between two slices; its keys are then listed at
+        once, which is cheap for a dict already in memory.
+        """
+        keys: list[str] = []
+        listed = iter(self.leads.keys())
+        try:
+            while chunk := list(islice(listed, REINDEX_KEYS_SLICE)):
+                keys.extend(chunk)
+                await asyncio.sleep(0)
+                if generation() != began:
+                    return None
+        except RuntimeError:  # "dictionary changed size during iteration"
+            keys = list(self.leads.keys())
+        return keys
+
+    async def sweep(self, generation: Callable[[], int | None]) -> None:
         """Ask each lead whose time rules are due to run them, in its own partition.
 
         The sweep never writes the table itself (that needs the partition's stream
         context); the lead agent applies the timer in order with everything else.
-        `generation` counts the table recoveries so far, None while one is under way.
+        `generation` reads the count of table recoveries so far, None while one is
+        under way.
+
+        Nothing fires from a partial index (a re-index a rebalance cut short): its
+        unread leads are missing, and a partition's due leads would go out in an
+        order that depends on where the pass stopped. Firing waits for the next
+        complete pass; a due rule runs one sweep later, as after any downtime.
+        At most `SWEEP_TIMERS_MAX` timers go out per call; the rest stay due in the
+        index. Each partition's leads still go out in due order, and the next call
+        begins with the partition after the one this call stopped in, so a backlog
+        in one partition holds another's due leads back by a call, not by all of it.
         """
-        if generation is not None and generation != self.indexed_generation:
+        current = generation()
+        if current is not None and current != self.indexed_generation:
             # Measured: a worker that indexed only its first assignment never flushed an
             # SMS thread buffered on a partition a later rebalance handed it.
-            self.reindex()
-            self.indexed_generation = generation
+            await self.reindex(generation)
+        if not self.complete:
+            self.report()
+            return
         wall_now = utcnow()
-        for partition in self.index.partitions():
+        budget = SWEEP_TIMERS_MAX
+        partitions = self.index.partitions()
+        resume = [p for p in partitions if p >= self.sweep_from]
+        for partition in resume + [p for p in partitions if p < self.sweep_from]:
             # Each partition's leads at that partition's stream time: a far-future
             # event in one partition fires nothing of another's leads.
             now = self.clock.now(partition, wall_now)
-            while (due := self.index.pop_next(partition, now, wall_now)) is not None:
+            while budget and (due := self.index.pop_next(partition, now, wall_now)) is not None:
+                budget -= 1
                 lead_id = due[1]
                 timer = LeadTimer(
                     timer_id=stable_id("tm", lead_id, now.isoformat()),
@@ -516,6 +616,11 @@ class LeadAgent:
                     wall_now=wall_now,
                 )
                 await self.topics.lead_timers.send(key=lead_id.encode(), value=encode(timer))
+            if not budget:
+                self.sweep_from = partition + 1
+                break
+        else:
+            self.sweep_from = 0
         self.report()
 
     def report(self) -> None:
@@ -623,7 +728,12 @@ def register(app: faust.App, agent: LeadAgent) -> None:
 
     app.on_partitions_revoked.connect(cast(Any, _revoked))
 
+    def generation() -> int | None:
+        """The recoveries so far, None while one is under way: read again by a re-index
+        between its slices."""
+        ready = tables.actives_ready and not app.rebalancing
+        return tables.actives_generation if ready else None
+
     @app.timer(interval=settings.sweep_interval_s, name="lead-timer-sweep")
     async def sweep() -> None:
-        ready = tables.actives_ready and not app.rebalancing
-        await agent.sweep(tables.actives_generation if ready else None)
+        await agent.sweep(generation)

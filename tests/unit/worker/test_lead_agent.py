@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -199,6 +200,16 @@ def created(lead_id: str = "L1") -> Message:
         phone="+15550100",
         email="sarah@example.com",
     )
+
+
+def recovering() -> int | None:
+    """The sweep's view of the table while a recovery is under way (or none has run)."""
+    return None
+
+
+def recovered(generation: int) -> Callable[[], int | None]:
+    """The sweep's view of the table once `generation` recoveries have completed."""
+    return lambda: generation
 
 
 def erasures() -> float:
@@ -504,14 +515,14 @@ async def populated(
     for partition in (0, 1):
         for message, topic in journeys(ids[partition], partition):
             await lead_agent.handle(message, topic)
-    await lead_agent.sweep(None)
+    await lead_agent.sweep(recovering)
     await apply_timers(lead_agent, timers_sent(topics))  # the at_risk leads' old reminders
     for partition in (0, 1):
         for lead_id in ids[partition].values():
             due = next_due(read_lead(leads[lead_id]), lead_agent.params)
             assert due is not None and WALL < due <= AHEAD, (lead_id, due)
     assert read_lead(leads[ids[1]["at_risk"]]).status == "at_risk"
-    await lead_agent.sweep(None)
+    await lead_agent.sweep(recovering)
     assert timers_sent(topics) == [], "the wall clock alone fires nothing yet"
     return lead_agent, leads, topics, ids
 
@@ -523,7 +534,7 @@ async def test_a_far_future_event_fires_the_rules_of_its_own_partitions_leads_on
     ahead = lead_on(0, "ahead")
     await lead_agent.handle(*at("lead.created", ahead, 1, AHEAD, 0, parent_name="Cy"))
 
-    await lead_agent.sweep(None)
+    await lead_agent.sweep(recovering)
 
     timers = timers_sent(topics)
     assert {t["lead_id"] for t in timers} == set(ids[0].values()), "partition 1's wait"
@@ -555,7 +566,7 @@ async def test_stream_time_is_restored_from_the_stored_leads_after_a_restart(
         cast(Any, FakeView()),
         lead_agent.params,
     )
-    await restarted.sweep(1)  # a first recovery: re-index from the table
+    await restarted.sweep(recovered(1))  # a first recovery: re-index from the table
 
     assert restarted.clock.newest() == {0: AHEAD, 1: WALL - timedelta(minutes=1)}
     timers = timers_sent(restarted.topics)
@@ -569,7 +580,7 @@ async def test_an_unreadable_stored_state_does_not_stop_the_re_index_of_the_othe
     await lead_agent.handle(created("L2"), "leads")
     leads["L1"] = invalidated(leads["L1"])
 
-    lead_agent.reindex()  # the sweep's rebuild after a recovery: must not raise
+    await lead_agent.reindex(recovered(1))  # the sweep's rebuild after a recovery: must not raise
 
     assert set(lead_agent.facts) == {"L2"}
 
@@ -701,7 +712,239 @@ async def test_an_unreadable_row_is_still_a_key_of_the_table() -> None:
     await lead_agent.handle(created("L2"), "leads")
     leads["L1"] = invalidated(leads["L1"])
 
-    lead_agent.reindex()
+    await lead_agent.reindex(recovered(1))
     lead_agent.report()
 
     assert gauges() == recount({"L2": leads["L2"]}, unreadable=1)
+
+
+# --- the re-index runs beside the agent; the sweep's burst is bounded ------------------
+
+
+class Watched(FakeTable):
+    """A table that says when a re-index has read `pause_at` rows (its `get` calls),
+    so a test acts at a known point part-way through the pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+        self.pause_at = 0
+        self.reached = asyncio.Event()
+        self.listing = asyncio.Event()
+
+    def keys(self) -> Any:
+        """The dict's own key iterator, saying when a re-index began listing."""
+        for n, key in enumerate(super().keys()):
+            if n == 1:
+                self.listing.set()
+            yield key
+
+    def watch(self, pause_at: int) -> None:
+        self.reads, self.pause_at = 0, pause_at
+        self.reached.clear()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.reads += 1
+        if self.reads == self.pause_at:
+            self.reached.set()
+        return super().get(key, default)
+
+
+def on_own_partition(message: Message) -> Message:
+    """The message in the partition murmur2 gives its key, as producers send it (and as
+    the re-index files the lead)."""
+    assert message.key is not None
+    message.partition = partition_for(message.key.decode(), Settings().partitions)
+    return message
+
+
+async def stored(count: int) -> tuple[LeadAgent, Watched, FakeTopics]:
+    lead_agent, _, topics = agent()
+    leads = lead_agent.leads = Watched()
+    for n in range(count):
+        await lead_agent.handle(on_own_partition(created(f"L{n}")), "leads")
+    return lead_agent, leads, topics
+
+
+def sms_to(lead_id: str, n: int) -> Message:
+    return on_own_partition(
+        event("sms.received", n, lead_id, message_id=f"m{n}", body="Is there a class?")
+    )
+
+
+def erasure_of(lead_id: str, n: int) -> Message:
+    return on_own_partition(event("lead.erased", n, lead_id, reason="parent request"))
+
+
+def memory(lead_agent: LeadAgent) -> dict[str, Any]:
+    """What a re-index leaves: each partition's pending rules, the gauges' facts and
+    totals, and the stream clocks."""
+    facts = lead_agent.facts
+    indexes = lead_agent.index._indexes
+    return {
+        "dues": {p: dict(indexes[p]._dues) for p in sorted(indexes) if indexes[p]._dues},
+        "partition_of": dict(lead_agent.index._partition_of),
+        "facts": dict(facts._of),
+        "totals": (dict(+facts.by_status), facts.buffered, facts.threads_open, facts.unreadable),
+        "clocks": lead_agent.clock.newest(),
+    }
+
+
+def quiet(remembered: dict[str, Any]) -> dict[str, Any]:
+    """A re-index's memory without its clocks: an agent's clock also saw the events of
+    leads erased since (and never moves back), which no row holds any more."""
+    return {key: value for key, value in remembered.items() if key != "clocks"}
+
+
+async def fresh(lead_agent: LeadAgent) -> dict[str, Any]:
+    """The memory of a re-index of the same table with nothing running beside it."""
+    other = LeadAgent(
+        lead_agent.settings,
+        cast(Any, FakeTopics()),
+        lead_agent.leads,
+        FakeTable(),
+        cast(Any, FakeView()),
+        lead_agent.params,
+    )
+    await other.reindex(recovered(1))
+    return memory(other)
+
+
+async def test_the_agent_writes_and_erases_leads_while_a_re_index_is_part_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lead_module, "REINDEX_SLICE_ROWS", 2)
+    lead_agent, leads, _ = await stored(60)
+    leads.watch(pause_at=4)
+    reindex = asyncio.create_task(lead_agent.reindex(recovered(1)))
+    await leads.reached.wait()  # two slices read, the loop handed back
+
+    assert not lead_agent.complete and {"L0", "L3"} <= set(lead_agent.facts)
+    assert not {"L50", "L55", "L59"} & set(lead_agent.facts), "not read yet"
+    await lead_agent.handle(sms_to("L55", 2), "sms-messages")  # before the pass reads it
+    await lead_agent.handle(erasure_of("L59", 2), "leads")  # before the pass reads it
+    await lead_agent.handle(sms_to("L1", 2), "sms-messages")  # after the pass read it
+    await lead_agent.handle(erasure_of("L0", 2), "leads")  # after the pass read it
+    await lead_agent.handle(on_own_partition(created("L60")), "leads")  # a new lead
+    assert not reindex.done(), "the agent's records were applied mid-pass"
+
+    assert await reindex == 1 and lead_agent.complete
+    after = memory(lead_agent)
+    await lead_agent.reindex(recovered(2))
+    assert memory(lead_agent) == after, "what a pass with nothing beside it gives"
+    assert quiet(after) == quiet(await fresh(lead_agent))
+    assert after["facts"]["L55"][1] == 1 and after["facts"]["L1"][1] == 1, "the newest states"
+    assert "L59" not in after["facts"] and "L0" not in after["facts"], "no erased lead is back"
+    assert "L59" not in lead_agent.index and "L0" not in lead_agent.index
+    assert "L60" in after["facts"] and len(after["facts"]) == 59
+
+
+async def test_a_recovery_mid_way_restarts_the_re_index_and_a_rebalance_stops_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lead_module, "REINDEX_SLICE_ROWS", 2)
+    lead_agent, leads, topics = await stored(30)
+    partitions = lead_agent.settings.partitions
+    moved = partition_for("L0", partitions)  # read in the first slice
+    gone = {f"L{n}" for n in range(30) if partition_for(f"L{n}", partitions) == moved}
+    read_first = {f"L{n}" for n in range(4)} & gone
+    assert len(gone) < 30
+    generation: list[int | None] = [1]
+    leads.watch(pause_at=4)
+    reindex = asyncio.create_task(lead_agent.reindex(lambda: generation[0]))
+    await leads.reached.wait()
+    assert read_first <= set(lead_agent.facts)
+
+    # A rebalance moved L0's partition to another worker, and the recovery completed.
+    lead_agent.revoked({moved})
+    for lead_id in gone:
+        del leads[lead_id]
+    generation[0] = 2
+
+    assert await reindex == 2 and lead_agent.indexed_generation == 2
+    assert leads.reads == 4 + 30 - len(gone), "the pass started over on the rows left"
+    assert quiet(memory(lead_agent)) == quiet(await fresh(lead_agent))
+    assert not gone & set(lead_agent.facts)
+
+    # A rebalance begins part-way: the pass stops, and the sweep fires nothing from the
+    # partial index until a settled generation's pass completes.
+    monkeypatch.setattr(lead_module, "utcnow", lambda: AT + timedelta(days=400))
+    generation[0] = 3
+    leads.watch(pause_at=4)
+    sweep = asyncio.create_task(lead_agent.sweep(lambda: generation[0]))
+    await leads.reached.wait()
+    generation[0] = None
+    await sweep
+    assert not lead_agent.complete and lead_agent.indexed_generation == 2
+    assert topics.sent["lead_timers"] == [], "nothing fired from a partial index"
+    await lead_agent.sweep(lambda: None)
+    assert topics.sent["lead_timers"] == [], "still partial while the rebalance runs"
+    await lead_agent.sweep(recovered(4))
+    assert lead_agent.complete and lead_agent.indexed_generation == 4
+    assert len(timers_sent(topics)) == len(lead_agent.facts), "a year on, every lead's rule"
+
+
+async def sweeps_until_idle(lead_agent: LeadAgent, topics: FakeTopics) -> list[list[str]]:
+    """The leads each sweep sends a timer for, call by call, until one sends none."""
+    calls: list[list[str]] = []
+    while True:
+        await lead_agent.sweep(recovering)
+        sent = [timer["lead_id"] for timer in timers_sent(topics)]
+        if not sent:
+            return calls
+        calls.append(sent)
+
+
+async def ahead_in_both_partitions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[LeadAgent, FakeTopics]:
+    """Both partitions' clocks at `AHEAD`: each partition's three leads are due."""
+    lead_agent, _, topics, _ = await populated(monkeypatch)
+    for partition in (0, 1):
+        ahead = lead_on(partition, f"ahead-p{partition}")
+        await lead_agent.handle(*at("lead.created", ahead, 1, AHEAD, partition, parent_name="Cy"))
+    return lead_agent, topics
+
+
+async def test_a_sweep_sends_at_most_its_budget_and_every_due_timer_over_later_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    unbounded, unbounded_topics = await ahead_in_both_partitions(monkeypatch)
+    [everything] = await sweeps_until_idle(unbounded, unbounded_topics)
+    monkeypatch.setattr(lead_module, "SWEEP_TIMERS_MAX", 2)
+    lead_agent, topics = await ahead_in_both_partitions(monkeypatch)
+
+    calls = await sweeps_until_idle(lead_agent, topics)
+
+    assert len(everything) == 6 and [len(call) for call in calls] == [2, 2, 2]
+    sent = [lead_id for call in calls for lead_id in call]
+    assert sorted(sent) == sorted(everything), "every due timer, once"
+    partitions = lead_agent.settings.partitions
+    assert [partition_for(lead, partitions) for lead in calls[1]] == [1, 1], (
+        "the call after one that ran out in partition 0 begins with partition 1"
+    )
+    for partition in (0, 1):
+        order = [lead for lead in sent if partition_for(lead, partitions) == partition]
+        assert order == [
+            lead for lead in everything if partition_for(lead, partitions) == partition
+        ], "each partition's leads in due order, as one unbounded sweep sends them"
+
+
+async def test_a_lead_created_while_the_keys_are_listed_leaves_the_index_complete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A memory store's dict cannot be listed across a change of its size: the pass
+    lists it again at once and still ends as a fresh one."""
+    monkeypatch.setattr(lead_module, "REINDEX_KEYS_SLICE", 2)
+    monkeypatch.setattr(lead_module, "REINDEX_SLICE_ROWS", 2)
+    lead_agent, leads, _ = await stored(20)
+    reindex = asyncio.create_task(lead_agent.reindex(recovered(1)))
+    await leads.listing.wait()
+
+    await lead_agent.handle(on_own_partition(created("L20")), "leads")
+    await lead_agent.handle(erasure_of("L19", 2), "leads")
+    assert not reindex.done()
+
+    assert await reindex == 1
+    assert quiet(memory(lead_agent)) == quiet(await fresh(lead_agent))
+    assert "L20" in lead_agent.facts and "L19" not in lead_agent.facts
