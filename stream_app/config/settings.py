@@ -98,7 +98,7 @@ class Settings(BaseSettings):
         description=(
             "How long the broker may hold a consumer's Fetch while it has no records to "
             "return: the worker's consumer (Faust fixes it at 1.5 s) and the plain readers "
-            "(`stream-app tail`). Unset: 500, Kafka's default, in `dev` 20 "
+            "(`stream-app tail`). Unset: 500, Kafka's default, in `dev` 100 "
             "(`kafka.options.fetch_max_wait_ms` says why)."
         ),
     )

@@ -41,7 +41,7 @@ def client_options(settings: Settings) -> dict[str, Any]:
 KAFKA_FETCH_MAX_WAIT_MS = 500
 """Kafka's own default `fetch.max.wait.ms`, for a broker that answers a Fetch at once."""
 
-DEV_FETCH_MAX_WAIT_MS = 20
+DEV_FETCH_MAX_WAIT_MS = 100
 """For the embedded broker, which holds a Fetch even after records arrive (below)."""
 
 
@@ -57,9 +57,13 @@ def fetch_max_wait_ms(settings: Settings) -> int:
     10 ms). At light load that hold was most of a decision's latency, once per hop and
     three times on an extraction's path. Short waits cost idle polls there: an idle
     worker and the broker spent 1.5 % and 1.8 % of a core at 1.5 s, 5.6 % and 14 % at
-    50 ms, 11 % and 21 % at 20 ms. So `dev`, where the embedded broker runs, waits
-    20 ms, and everything else Kafka's default; `STREAM_APP_KAFKA_FETCH_MAX_WAIT_MS`
-    overrides both.
+    50 ms, 11 % and 21 % at 20 ms, and under a backlog each Fetch returns less: the
+    bench's pipeline (2,000 leads, 1 worker) moved 163 input events/s at 5.69 worker
+    and 2.19 broker CPU s per 1k events at 20 ms, 202 at 4.71 and 1.27 at 100 ms, 216
+    at 4.54 and 0.86 at 500 ms; decision latency at 50 events/s was p50 / p99 40 / 374
+    ms at 20 ms, 92 / 320 ms at 100 ms (587 / 2,214 ms at Faust's 1.5 s). So `dev`,
+    where the embedded broker runs, waits 100 ms, and everything else Kafka's
+    default; `STREAM_APP_KAFKA_FETCH_MAX_WAIT_MS` overrides both.
     """
     if settings.kafka_fetch_max_wait_ms is not None:
         return settings.kafka_fetch_max_wait_ms

@@ -45,7 +45,7 @@ class BaselineApp(faust.App):
     """A plain `faust.App` whose consumer fetches with the worker's fetch wait.
 
     With Faust's fixed 1.5 s, the embedded broker held the baseline's fetches up to
-    0.75 s where the worker's return in 20 ms, which understated the baseline and
+    0.75 s where the worker's waits at most 100 ms, which understated the baseline and
     flattered the ratio. None of the worker's consumer fixes are in it.
     """
 

@@ -43,13 +43,13 @@ def test_every_producer_takes_the_batch_size_setting() -> None:
     "values, wait",
     [
         ({}, 500),
-        ({"env": "dev"}, 20),
+        ({"env": "dev"}, 100),
         ({"kafka_fetch_max_wait_ms": 50}, 50),
         ({"env": "dev", "kafka_fetch_max_wait_ms": 500}, 500),
     ],
 )
 async def test_plain_consumers_take_the_fetch_wait(values: dict[str, Any], wait: int) -> None:
-    """Kafka's 500 ms outside dev; the embedded broker's 20 ms in dev; the setting over both."""
+    """Kafka's 500 ms outside dev; the embedded broker's 100 ms in dev; the setting over both."""
     options = consumer_options(settings(**values))
     assert options["fetch_max_wait_ms"] == wait
     assert client_options(settings(**values)).items() <= options.items()
