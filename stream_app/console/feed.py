@@ -26,7 +26,7 @@ from stream_app.config.settings import Settings
 from stream_app.console.projection import CONSOLE_TOPICS, Outcome, Position, Skipped, project
 from stream_app.console.store import Store
 from stream_app.kafka.ends import end_offsets
-from stream_app.kafka.options import client_options
+from stream_app.kafka.options import consumer_options
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Feed:
     async def start(self, rebuild: bool = False) -> None:
         settings = self._settings
         consumer = AIOKafkaConsumer(
-            **client_options(settings),
+            **consumer_options(settings),
             group_id=console_group(settings),
             enable_auto_commit=False,
             auto_offset_reset="earliest",

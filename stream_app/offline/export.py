@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from stream_app.config.settings import Settings
 from stream_app.kafka.ends import end_offsets
-from stream_app.kafka.options import client_options
+from stream_app.kafka.options import consumer_options
 from stream_app.wire.codec import InvalidEvent, decode_event
 from stream_app.wire.models import INPUT_TYPES
 
@@ -57,7 +57,7 @@ async def read_to_end(
     producer batched, while its fetch high watermark is right.
     """
     consumer = AIOKafkaConsumer(
-        **client_options(settings),
+        **consumer_options(settings),
         enable_auto_commit=False,
         group_id=None,
         auto_offset_reset="earliest",  # a start below the log's first offset (retention)

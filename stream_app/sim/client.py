@@ -27,7 +27,7 @@ from rich.table import Table
 
 from stream_app.config.settings import Settings
 from stream_app.domain.messages import InputEvent, LeadTransition, NextBestAction
-from stream_app.kafka.options import client_options, producer_options
+from stream_app.kafka.options import consumer_options, producer_options
 from stream_app.sim.engine import SIM_START, RunConfig
 from stream_app.sim.population import Decision, Family
 from stream_app.sim.stats import Estimate, unpaired_difference, wilson
@@ -270,7 +270,7 @@ async def simulate(
     consumer = AIOKafkaConsumer(
         nba_topic,
         settings.topic("lead-transitions"),
-        **client_options(settings),
+        **consumer_options(settings),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         metadata_max_age_ms=1000,

@@ -35,7 +35,7 @@ from stream_app.config.settings import Settings
 from stream_app.domain.actions import Action
 from stream_app.domain.qlearning import QEntry, QTable, seeded_priors
 from stream_app.kafka.ends import end_offsets
-from stream_app.kafka.options import client_options, producer_options
+from stream_app.kafka.options import consumer_options, producer_options
 from stream_app.wire.codec import (
     InvalidEvent,
     dead_letter,
@@ -131,7 +131,7 @@ class QTableView(Service):
     async def on_start(self) -> None:
         topic = self.settings.topic(TOPIC)
         consumer = AIOKafkaConsumer(
-            **client_options(self.settings), enable_auto_commit=False, group_id=None
+            **consumer_options(self.settings), enable_auto_commit=False, group_id=None
         )
         await consumer.start()
         self._consumer = consumer
