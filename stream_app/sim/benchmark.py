@@ -485,7 +485,7 @@ async def _pipeline(
             p99_ms=round(percentile(delays, 99), 2),
         )
         changelog = f"{settings.app_id}-leads-changelog"
-        sizes = await _state_sizes(broker.bootstrap, changelog, config.partitions)
+        sizes = await _state_sizes(broker.bootstrap, changelog, config.partitions, settings)
         return pipeline, latency, sizes, frames
     finally:
         await outputs.stop()
@@ -501,13 +501,20 @@ def _all_alive(workers: Sequence[Process]) -> Any:
     return check
 
 
-async def _state_sizes(bootstrap: str, changelog: str, count: int) -> StateSizes | None:
+async def _state_sizes(
+    bootstrap: str, changelog: str, count: int, settings: Settings
+) -> StateSizes | None:
     """Serialized size of every lead's latest stored state, read from the `leads` changelog.
 
     The changelog holds exactly the bytes the table stores, read to its end
-    (`kafka.ends.end_offsets`, right after the workers' multi-record batches).
+    (`kafka.ends.end_offsets`, right after the workers' multi-record batches), with
+    the workers' fetch wait, as every reader of the bench.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=fetch_max_wait_ms(settings),
+    )
     await consumer.start()
     latest: dict[bytes, int] = {}
     try:
