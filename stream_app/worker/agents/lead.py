@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -65,8 +64,9 @@ from stream_app.wire.codec import (
 )
 from stream_app.wire.models import LeadTimer
 from stream_app.worker import metrics
+from stream_app.worker.batching import Held, drained_on_rebalance, ready
 from stream_app.worker.dead_letters import divert, via_topic
-from stream_app.worker.faust_fixes import FixedApp, FixedTableManager
+from stream_app.worker.faust_fixes import FixedTableManager
 from stream_app.worker.qtable_view import QTableView
 from stream_app.worker.tables import (
     Change,
@@ -653,54 +653,27 @@ def _count(effects: Effects) -> None:
         metrics.SMS_BUFFER_AGE_SECONDS.observe(flush.age.total_seconds())
 
 
-@dataclass
-class HeldBatch:
-    """The batch the lead agent holds between records, and the one way it ends.
+class HeldBatch(Held[Batch]):
+    """The lead agent's held batch (`batching.Held`): records join it with their
+    logical topic names."""
 
-    Records join it from the agent's loop; it is flushed and its records acked
-    when the stream has no next record ready, when it is full, or when a
-    rebalance drains it. The lock keeps a drain from flushing while the loop is
-    adding to or flushing the same batch.
-    """
-
-    agent: LeadAgent
-    ack: Callable[[Any], Awaitable[Any]]
-    batch: Batch
-    started: float = 0.0
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    def __init__(
+        self, agent: LeadAgent, ack: Callable[[Any], Awaitable[Any]], batch: Batch
+    ) -> None:
+        super().__init__(
+            "lead", ack, batch, agent.batch, agent.flush, agent.settings.lead_batch_max
+        )
+        self.agent = agent
 
     async def take(self, record: Any, topic: str, more: bool) -> None:
         """Add one record; flush unless `more` (the next is ready) and there is room."""
-        async with self.lock:
-            if not self.batch.events:
-                self.started = time.perf_counter()
-            self.agent.add(self.batch, record, record.message, topic)
-            if more and len(self.batch.events) < self.agent.settings.lead_batch_max:
-                return
-            await self._flush()
-
-    async def drain(self) -> None:
-        """Flush what is held: the rebalance waits for these records' acks."""
-        async with self.lock:
-            if self.batch.events:
-                await self._flush()
-
-    async def _flush(self) -> None:
-        batch = self.batch
-        await self.agent.flush(batch)
-        for event in batch.events:
-            await self.ack(event)
-        per_record = (time.perf_counter() - self.started) / len(batch.events)
-        for _ in batch.events:
-            metrics.PROCESSING_SECONDS.labels("lead").observe(per_record)
-        self.batch = self.agent.batch()
+        await self.hold(record, more, lambda batch, r: self.agent.add(batch, r, r.message, topic))
 
 
 def register(app: faust.App, agent: LeadAgent) -> None:
     """Wire the lead agent and its sweep into the Faust app."""
     topics, settings = agent.topics, agent.settings
     tables = cast(FixedTableManager, app.tables)
-    fixed = cast(FixedApp, app)
 
     @app.agent(topics.inputs, concurrency=1, name="lead-agent")
     async def lead_agent(stream: faust.StreamT[bytes]) -> None:
@@ -711,14 +684,13 @@ def register(app: faust.App, agent: LeadAgent) -> None:
         # by cancellation (a graceful stop) or an exception, and that offset is then
         # committed unprocessed. Here an event is acked only once it is fully applied.
         manual = cast(faust.Stream[bytes], stream).noack()
-        ready = getattr(manual.channel, "queue", None)
+        more = ready(manual)
         held = HeldBatch(agent, manual.ack, agent.batch())
-        fixed.drains["lead-agent"] = held.drain  # a restarted agent replaces its own
+        drained_on_rebalance(app, "lead-agent", held)
         async for record in manual.events():
             topic = record.message.topic
             # The stream has the next record ready: take it into this batch.
-            more = ready is not None and not ready.empty()
-            await held.take(record, topics.logical.get(topic, topic), more)
+            await held.take(record, topics.logical.get(topic, topic), more())
 
     inputs = set(topics.inputs.topics)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,7 +19,6 @@ from typing import Any, cast
 import orjson
 import pytest
 import zstandard
-from faust.streams import current_event
 
 from stream_app.config.params import lead_params
 from stream_app.config.settings import Settings
@@ -32,117 +31,12 @@ from stream_app.worker.agents import lead as lead_module
 from stream_app.worker.agents.lead import LeadAgent
 from stream_app.worker.faust_fixes import FixedApp
 from stream_app.worker.tables import read_lead
+from tests.unit.worker.fakes import FakeChangelog as FakeChangelog  # test_lead_batches
+from tests.unit.worker.fakes import FakeTable, FakeTopic, FakeTopics
 
 log = logging.getLogger(__name__)
 
 PII = ("Sarah Mitchell", "+15550100", "sarah@example.com", "Jake")
-
-
-class FakeTopic:
-    def __init__(self, name: str, sent: dict[str, list[tuple[bytes, bytes]]]) -> None:
-        self.name, self.sent = name, sent
-        self.app = FakeApp(self)
-
-    def get_topic_name(self) -> str:
-        return self.name
-
-    async def send(self, key: bytes, value: bytes) -> Any:
-        self.sent[self.name].append((key, value))
-        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        acked.set_result(None)  # what the agent awaits as the broker's ack
-        return acked
-
-
-class FakeApp:
-    """The app behind a fake topic: its producer hands each record to the topic's `send`."""
-
-    def __init__(self, topic: FakeTopic) -> None:
-        self.topic = topic
-
-    async def maybe_start_producer(self) -> FakeApp:
-        return self
-
-    async def send(self, name: str, key: bytes, value: bytes, *_: Any) -> Any:
-        return await self.topic.send(key=key, value=value)
-
-
-@dataclass
-class FakeTopics:
-    sent: dict[str, list[tuple[bytes, bytes]]] = field(default_factory=lambda: defaultdict(list))
-
-    def __getattr__(self, name: str) -> FakeTopic:
-        return FakeTopic(name, self.sent)
-
-
-class FakeChangelog:
-    """A table's changelog topic, and its own producer: notes each record with its
-    partition and acks it on the loop's next turn."""
-
-    def __init__(self, table: FakeTable) -> None:
-        self.table = table
-        self.app = self
-
-    def get_topic_name(self) -> str:
-        return "leads-changelog"
-
-    async def maybe_start_producer(self) -> FakeChangelog:
-        return self
-
-    async def send(
-        self, name: str, key: bytes, value: bytes | None, partition: int, *_: Any
-    ) -> Any:
-        table = self.table
-        table.changelog.append((key.decode(), value, partition))
-        if table.log is not None:
-            table.log.append(f"changelog {key.decode()}")
-        acked: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        metadata = SimpleNamespace(
-            topic_partition=("changelog", partition), offset=len(table.changelog)
-        )
-
-        def ack() -> None:
-            if table.log is not None:
-                table.log.append(f"logged {key.decode()}")
-            acked.set_result(metadata)
-
-        asyncio.get_running_loop().call_soon(ack)
-        return acked
-
-
-class FakeTable(dict[str, bytes]):
-    """A dict with the parts of a Faust table the agent writes through: the store it
-    writes once the changelog acknowledged (`data`, the dict itself), the changelog
-    topic and the serializers.
-
-    Notes every changelog record, each store write with the current event's partition
-    (where a RocksDB store writes it) and the changelog offsets the store is told it
-    holds.
-    """
-
-    key_serializer = value_serializer = "raw"
-
-    def __init__(self, log: list[str] | None = None) -> None:
-        super().__init__()
-        self.log = log
-        self.changelog: list[tuple[str, bytes | None, int]] = []
-        self.writes: list[tuple[str, int | None]] = []
-        self.persisted: dict[Any, int] = {}
-        self.changelog_topic = FakeChangelog(self)
-
-    @property
-    def data(self) -> FakeTable:
-        return self
-
-    def __setitem__(self, key: str, value: bytes) -> None:
-        now = current_event()
-        record = getattr(now, "message", now)  # `handle` makes a message its own event
-        self.writes.append((key, record.partition if record is not None else None))
-        if self.log is not None:
-            self.log.append(f"write {key}")
-        super().__setitem__(key, value)
-
-    def set_persisted_offset(self, tp: Any, offset: int) -> None:
-        self.persisted[tp] = offset
 
 
 @dataclass
