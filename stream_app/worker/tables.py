@@ -20,7 +20,7 @@ from faust.streams import _current_event
 
 from stream_app.config.settings import Settings
 from stream_app.domain.lead import LeadState
-from stream_app.domain.lead.state import read_state
+from stream_app.domain.lead.state import IndexedLead, read_indexed, read_state
 from stream_app.worker.topics import publish
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,14 @@ def load_lead(leads: Any, lead_id: str) -> LeadState | None:
 def read_lead(raw: bytes) -> LeadState:
     """A `leads` table value as a state; what `load_lead` and the sweep's re-index read."""
     return read_state(raw, on_newer=_note_newer)
+
+
+def read_indexed_lead(raw: bytes) -> IndexedLead | LeadState:
+    """What the sweep's re-index reads of a `leads` table value: the lean view of a
+    state this code's version wrote (`read_indexed`), else the whole state as
+    `read_lead` reads it (an older release's migrated, a newer one's noted)."""
+    indexed = read_indexed(raw)
+    return read_lead(raw) if indexed is None else indexed
 
 
 _newer_seen: set[int] = set()

@@ -14,8 +14,10 @@ partition moves.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Protocol
 
 from stream_app.domain.lead.decide import decide
 from stream_app.domain.lead.effects import Effects
@@ -27,13 +29,48 @@ from stream_app.domain.lead.extraction import (
 )
 from stream_app.domain.lead.ids import rule_trigger_id
 from stream_app.domain.lead.policy import Params, Policy
-from stream_app.domain.lead.state import LeadState, moved_to
-from stream_app.domain.lifecycle import decay, decay_due_at
+from stream_app.domain.lead.state import LeadState, PendingExtraction, moved_to
+from stream_app.domain.lifecycle import Status, decay, decay_due_at
+from stream_app.domain.messages import Reminder
+from stream_app.domain.sms_window import ThreadBuffer, on_tick
 from stream_app.domain.sms_window import due_at as sms_due_at
-from stream_app.domain.sms_window import on_tick
 
 
-def next_due(state: LeadState, params: Params) -> datetime | None:
+class Clocks(Protocol):
+    """The dates of a lead's context its decay clock runs from."""
+
+    @property
+    def last_attendance_at(self) -> datetime | None: ...
+
+    @property
+    def at_risk_since(self) -> datetime | None: ...
+
+
+class Timed(Protocol):
+    """What a lead's time rules and the sweep's index read of it: a whole `LeadState`,
+    or the re-index's lean `IndexedLead` (state.py), which builds only these fields of
+    a stored state, so the rules are the same functions for both."""
+
+    @property
+    def lead_id(self) -> str: ...
+
+    @property
+    def status(self) -> Status: ...
+
+    @property
+    def context(self) -> Clocks: ...
+
+    @property
+    def reminder(self) -> Reminder | None: ...
+
+    @property
+    def sms(self) -> ThreadBuffer: ...
+
+    @property
+    def pending(self) -> Sequence[PendingExtraction]: ...
+
+
+def next_due(state: Timed, params: Params) -> datetime | None:
     """The earliest event time at which one of the lead's time rules fires, if any."""
     ctx = state.context
     decay_due = decay_due_at(
@@ -46,7 +83,7 @@ def next_due(state: LeadState, params: Params) -> datetime | None:
     return min(dues, default=None)
 
 
-def next_deadline(state: LeadState) -> datetime | None:
+def next_deadline(state: Timed) -> datetime | None:
     """The earliest wall-clock deadline of work handed to another agent."""
     return min((p.deadline for p in state.pending), default=None)
 
@@ -134,7 +171,7 @@ class TimerIndex:
         self._by_due.clear()
         self._by_deadline.clear()
 
-    def update(self, state: LeadState) -> None:
+    def update(self, state: Timed) -> None:
         """Remember when this lead next needs a tick (nothing, when no rule is pending)."""
         due, deadline = next_due(state, self.params), next_deadline(state)
         lead_id = state.lead_id
@@ -252,7 +289,7 @@ class PartitionedIndex:
         self._indexes.clear()
         self._partition_of.clear()
 
-    def update(self, state: LeadState, partition: int) -> None:
+    def update(self, state: Timed, partition: int) -> None:
         """Remember when this lead, of `partition`, next needs a tick."""
         lead_id = state.lead_id
         before = self._partition_of.get(lead_id)

@@ -842,3 +842,105 @@ async def test_a_lead_created_while_the_keys_are_listed_leaves_the_index_complet
     assert await reindex == 1
     assert quiet(memory(lead_agent)) == quiet(await fresh(lead_agent))
     assert "L20" in lead_agent.facts and "L19" not in lead_agent.facts
+
+
+# --- the re-index reads a row lean, or whole where its version asks for it --------------
+
+
+def rewritten(stored: bytes, version: int | None, frame: bool, **extra: Any) -> bytes:
+    """A stored state as another release writes it: `version` (None: from before the
+    version existed), plain JSON or a frame, with `extra` fields."""
+    state = orjson.loads(zstandard.ZstdDecompressor().decompress(stored))
+    if version is None:
+        del state["schema_version"]
+    else:
+        state["schema_version"] = version
+    raw = orjson.dumps({**state, **extra})
+    return zstandard.ZstdCompressor().compress(raw) if frame else raw
+
+
+def read_whole(lead_agent: LeadAgent, rows: dict[str, bytes]) -> dict[str, Any]:
+    """The index and facts a re-index must leave, from each row read whole."""
+    partitions = lead_agent.settings.partitions
+    dues: dict[int, dict[str, Any]] = {}
+    facts = {}
+    for lead_id, raw in rows.items():
+        state = read_lead(raw)
+        partition = partition_for(lead_id, partitions)
+        facts[lead_id] = (state.status, len(state.sms.messages), partition)
+        due = (lead_module.next_due(state, lead_agent.params), lead_module.next_deadline(state))
+        if due != (None, None):
+            dues.setdefault(partition, {})[lead_id] = due
+    return {"dues": dict(sorted(dues.items())), "facts": facts}
+
+
+async def test_the_re_index_reads_every_stored_form_as_the_whole_read_does(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lead_agent, leads, _ = agent()
+    forms = ("frame", "json", "v1", "v0", "newer", "damaged", "invalid decision")
+    for n, lead_id in enumerate(forms):
+        await lead_agent.handle(on_own_partition(created(lead_id)), "leads")
+        sms = event("sms.received", 2 + n, lead_id, message_id=f"m{n}", body="Is there a class?")
+        if n % 2:
+            await lead_agent.handle(on_own_partition(sms), "sms-messages")
+    good = dict(leads)
+    leads["json"] = zstandard.ZstdDecompressor().decompress(leads["json"])
+    leads["v1"] = rewritten(leads["v1"], 1, frame=False)
+    leads["v0"] = rewritten(leads["v0"], None, frame=False)
+    leads["newer"] = rewritten(leads["newer"], 6, frame=True, loyalty={"tier": "gold"})
+    leads["damaged"] = leads["damaged"][:-12]
+    state = orjson.loads(zstandard.ZstdDecompressor().decompress(leads["invalid decision"]))
+    state["decisions"][0]["action"] = "Sarah Mitchell"
+    leads["invalid decision"] = zstandard.ZstdCompressor().compress(orjson.dumps(state))
+    readable = {k: v for k, v in leads.items() if k not in ("damaged", "invalid decision")}
+    assert {k: read_lead(v).model_dump() for k, v in readable.items()} == {
+        k: read_lead(good[k]).model_dump() for k in readable
+    }, "every form holds the same state"
+
+    restarted = LeadAgent(
+        lead_agent.settings,
+        cast(Any, FakeTopics()),
+        leads,
+        FakeTable(),
+        cast(Any, FakeView()),
+        lead_agent.params,
+    )
+    with caplog.at_level(logging.WARNING):
+        await restarted.reindex(recovered(1))
+
+    remembered = memory(restarted)
+    # A value invalid only in a record the lean read leaves out is indexed as it was.
+    expected = read_whole(restarted, {**readable, "invalid decision": good["invalid decision"]})
+    assert {k: remembered[k] for k in ("dues", "facts")} == expected
+    assert restarted.facts.unreadable == 1
+    newest: dict[int, datetime] = {}
+    for lead_id, (_, _, partition) in expected["facts"].items():
+        updated = read_lead(good[lead_id]).updated_at
+        assert updated is not None
+        newest[partition] = max(newest.get(partition, updated), updated)
+    assert remembered["clocks"] == dict(sorted(newest.items())), "each row's time, lean or not"
+    text = caplog.text
+    assert "re-index skipped 1 unreadable lead states (ValidationError)" in text
+    assert "schema version 6" in text, "the newer release's row was read whole, and noted"
+    assert not [value for value in PII if value in text] and "damaged" not in text
+
+
+async def test_a_lead_indexed_lean_whose_state_is_unreadable_dead_letters_its_timer() -> None:
+    lead_agent, leads, topics = agent()
+    await lead_agent.handle(on_own_partition(created("L1")), "leads")
+    good = leads["L1"]
+    state = orjson.loads(zstandard.ZstdDecompressor().decompress(good))
+    state["decisions"][0]["action"] = "teleport"
+    leads["L1"] = zstandard.ZstdCompressor().compress(orjson.dumps(state))
+    lead_agent.revoked({partition_for("L1", lead_agent.settings.partitions)})
+
+    await lead_agent.reindex(recovered(1))
+    assert "L1" in lead_agent.index and lead_agent.facts.unreadable == 0
+    due = lead_module.next_due(read_lead(good), lead_agent.params)
+    assert due is not None
+    timer = {"timer_id": "t1", "lead_id": "L1", "now": due.isoformat(), "wall_now": due.isoformat()}
+    await apply_timers(lead_agent, [timer])
+
+    [letter] = dead_letters(topics)
+    assert letter["error_type"] == "unreadable_state" and "decisions" in letter["error"]
