@@ -83,9 +83,9 @@ def _extract(conversation: Conversation, keywords: Keywords) -> Extraction:
     family_sentences = tuple(
         replace(s, turn=family_idx[s.turn]) for s in text.sentences([turns[i] for i in family_idx])
     )
-    found = dimensions.read_sentences(
-        family_sentences, family_idx[-1], opt_out, _opt_out_quotes(conversation, keywords)
-    )
+    # The quote names the first turn the scan flagged: there is one only if it flagged any.
+    stop_quotes = _opt_out_quotes(conversation, keywords) if opt_out else ()
+    found = dimensions.read_sentences(family_sentences, family_idx[-1], opt_out, stop_quotes)
     decided, because = intent.decide(conversation, found)
     if (
         decided is Intent.UNCLEAR

@@ -31,6 +31,7 @@ from stream_app.domain.extraction.rules import phrases_context as context
 from stream_app.domain.extraction.rules.phrases_concerns import ObjectionTopic, SignalRule
 from stream_app.domain.extraction.rules.phrases_intent import DECLINE
 from stream_app.domain.extraction.rules.text import (
+    Phrases,
     Sentence,
     detail,
     hits,
@@ -53,12 +54,12 @@ _MONEY_CONTEXT: Final = rx(*concerns.MONEY_CONTEXT)
 # A worry softened in the same breath ("pricey, but you get what you pay for") is a
 # concern, not a reason it won't work.
 _CONCESSION: Final = rx(r"\bbut\b[^.?!]*\b(?:worth|get\s+what\s+you\s+pay\s+for|i\s+guess)\b")
-_OBJECTIONS: Final[tuple[tuple[ObjectionTopic, re.Pattern[str]], ...]] = tuple(
+_OBJECTIONS: Final[tuple[tuple[ObjectionTopic, Phrases], ...]] = tuple(
     (topic, rx(*topic.phrases)) for topic in concerns.OBJECTIONS
 )
 _COMPETITOR: Final = rx(*concerns.COMPETITOR)
 _DECLINE: Final = rx(*DECLINE)
-_SIGNALS: Final[tuple[tuple[SignalRule, re.Pattern[str]], ...]] = tuple(
+_SIGNALS: Final[tuple[tuple[SignalRule, Phrases], ...]] = tuple(
     (rule, rx(*rule.phrases)) for rule in concerns.SIGNALS
 )
 _JOB_LOSS: Final = next(pattern for rule, pattern in _SIGNALS if rule.signal == "job_loss")
@@ -111,8 +112,9 @@ def read_sentences(
 ) -> Read:
     """Every dimension of the family's sentences; `last_turn` is the family's last turn."""
     signals = _signals(sentences)
-    financial, mentions, blockers, money_quotes = _financial(sentences, signals)
-    strained = tuple(s for s in sentences if s in _strained(sentences))
+    strained_in = _strained(sentences)
+    financial, mentions, blockers, money_quotes = _financial(sentences, signals, strained_in)
+    strained = tuple(s for s in sentences if s in strained_in)
     objections, objection_turns = _objections(sentences, blockers)
     return Read(
         sentences=sentences,
@@ -133,21 +135,20 @@ def read_sentences(
 
 
 def _financial(
-    sentences: Sequence[Sentence], signals: Sequence[AdditionalSignal]
+    sentences: Sequence[Sentence], signals: Sequence[AdditionalSignal], strained: set[Sentence]
 ) -> tuple[Level, tuple[str, ...], tuple[Sentence, ...], tuple[Evidence, ...]]:
     """The concern level, the sentences that carry it, the blockers among them, and quotes.
 
     "Blockers" are worries stated as a reason it won't work; they make the intent
     objecting. Asking for aid is a worry, not a blocker; lost income said in the
     same sentence as the worry is one ("money's tight since I got laid off, so we'll
-    have to wait"). The quotes are the matches at the level reached, so the evidence
-    shows why it is that level and not lower.
+    have to wait"); `strained` is `_strained(sentences)`. The quotes are the matches
+    at the level reached, so the evidence shows why it is that level and not lower.
     """
     level = Level.NONE
     mentions: list[str] = []
     blockers: list[Sentence] = []
     at_level: dict[Level, list[Evidence]] = {}
-    strained = _strained(sentences)
     lost = [sig for sig in signals if sig.signal == "job_loss"]
     for s in sentences:
         if _FIN_NO_CONCERN.search(s.text):

@@ -8,10 +8,12 @@ them in one place is what lets the tables be written in plain English.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Sequence
+import re._parser as _sre
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from stream_app.domain.extraction.conversation import Turn
 from stream_app.domain.extraction.model import ITEM_CHARS, Evidence
@@ -72,9 +74,17 @@ SHORTHAND: Final[tuple[tuple[str, str], ...]] = tuple(
 )
 
 # Every shorthand in one pattern, so one pass spells them out and can map each
-# character of the plain text back to the characters it came from.
+# character of the plain text back to the characters it came from. Each one is
+# built above to start at a word boundary; said once in front of them all, a
+# position inside a word fails there instead of in each of forty alternatives
+# (the boundary is zero-width: every match and group spans the same).
+_BOUNDARY: Final = r"\b"
 _SHORTHAND: Final = re.compile(
-    "|".join(f"(?P<s{i}>{short})" for i, (short, _) in enumerate(SHORTHAND)), re.IGNORECASE
+    _BOUNDARY
+    + "(?:"
+    + "|".join(f"(?P<s{i}>{short[len(_BOUNDARY) :]})" for i, (short, _) in enumerate(SHORTHAND))
+    + ")",
+    re.IGNORECASE,
 )
 
 # A sentence ends at ., ! or ? followed by space, or at a line break.
@@ -122,9 +132,164 @@ def whole(sentence: Sentence) -> Evidence:
     return quote(sentence)
 
 
-def rx(*alternatives: str) -> re.Pattern[str]:
-    """One case-insensitive pattern matching any of the alternatives."""
-    return re.compile("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
+class Phrases:
+    """A phrase table as one case-insensitive pattern, made cheap to ask again and again.
+
+    Python's regex engine tries every alternative of a table at every position of the
+    text, so a table of fifty phrases costs tens of microseconds a sentence even where
+    none of them is near. Two things make the answer cheaper without changing it:
+
+    - a quick test that the pattern cannot match: per phrase, the strings every match
+      of it contains ("afford" for "can't afford"); an ASCII sentence holding none
+      of them is skipped without running the pattern. Non-ASCII text always runs it:
+      case-insensitive matching pairs some non-ASCII letters with ASCII ones ("ſ"
+      with "s", the Kelvin sign with "k") that `str.lower` does not;
+    - the matches of the last texts asked about, kept: one extraction asks the same
+      table about the same sentence from several readings (a refusal is looked for
+      by the objections and by the intent, a time by scheduling and by the intent).
+
+    Matches are the pattern's own either way: `search` is the first of `finditer`'s.
+    """
+
+    __slots__ = ("_memo", "_needles", "pattern")
+
+    def __init__(self, *alternatives: str) -> None:
+        self.pattern: Final = re.compile("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
+        self._needles: Final = _needles(self.pattern.pattern)
+        self._memo: Final[dict[str, tuple[re.Match[str], ...]]] = {}
+
+    def all(self, text: str) -> tuple[re.Match[str], ...]:
+        """Every match in `text`, as `pattern.finditer` gives them."""
+        found = self._memo.get(text)
+        if found is None:
+            if (
+                self._needles is not None
+                and text.isascii()
+                and not self._needles.search(text.lower())
+            ):
+                found = ()
+            else:
+                found = tuple(self.pattern.finditer(text))
+            if len(self._memo) >= _MEMO:
+                self._memo.clear()
+            self._memo[text] = found
+        return found
+
+    def search(self, text: str) -> re.Match[str] | None:
+        found = self.all(text)
+        return found[0] if found else None
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return iter(self.all(text))
+
+
+_MEMO: Final = 256
+"""Texts whose matches a table keeps: more than one conversation's sentences, bounded."""
+
+_Needs = frozenset[str]
+
+
+def _needles(source: str) -> re.Pattern[str] | None:
+    """A plain pattern over lowercased ASCII text that finds a string every match needs,
+    or None when some alternative needs no string at all."""
+    needs = _required(_sre.parse(source, re.IGNORECASE).data)
+    if needs is None:
+        return None
+    if not needs:
+        return _NOTHING
+    return re.compile("|".join(re.escape(n) for n in sorted(needs)))
+
+
+_NOTHING: Final = re.compile(r"(?!)")
+"""Found in no text: the needles of a pattern no ASCII text can match."""
+
+
+def _better(a: _Needs | None, b: _Needs | None) -> _Needs | None:
+    """The stronger of two requirements: one ASCII text cannot meet (empty), then the
+    longer shortest string, then fewer strings."""
+    if a is None or b is None:
+        return a if b is None else b
+    if not a or not b:
+        return a if not a else b
+    return a if (min(map(len, a)), -len(a)) >= (min(map(len, b)), -len(b)) else b
+
+
+_CLASS_ITEMS: Final[dict[Any, str]] = {
+    _sre.CATEGORY_DIGIT: r"\d",
+    _sre.CATEGORY_NOT_DIGIT: r"\D",
+    _sre.CATEGORY_SPACE: r"\s",
+    _sre.CATEGORY_NOT_SPACE: r"\S",
+    _sre.CATEGORY_WORD: r"\w",
+    _sre.CATEGORY_NOT_WORD: r"\W",
+}
+_ASCII: Final = tuple(chr(c) for c in range(128))
+_FEW: Final = 12
+"""A class standing for more ASCII characters than this filters too little to be worth it."""
+
+
+def _one_of(items: list[tuple[Any, Any]]) -> _Needs | None:
+    """The lowercased ASCII characters a character class matches, found by asking the
+    regex engine itself about each one, so its case folding is the pattern's own."""
+    source: list[str] = []
+    for op, av in items:
+        if op is _sre.NEGATE:
+            source.append("^")
+        elif op is _sre.LITERAL:
+            source.append(re.escape(chr(av)))
+        elif op is _sre.RANGE:
+            source.append(f"{re.escape(chr(av[0]))}-{re.escape(chr(av[1]))}")
+        elif op is _sre.CATEGORY and av in _CLASS_ITEMS:
+            source.append(_CLASS_ITEMS[av])
+        else:
+            return None
+    members = re.compile(f"[{''.join(source)}]", re.IGNORECASE)
+    chars = frozenset(c.lower() for c in _ASCII if members.fullmatch(c))
+    return chars if len(chars) <= _FEW else None
+
+
+def _required(items: list[tuple[Any, Any]]) -> _Needs | None:
+    """Strings at least one of which every match of the parsed sequence contains.
+
+    Runs of literal characters are required as they stand; a group, a repeat taken
+    at least once and a choice whose every branch requires something carry their
+    requirement up, and a class that matches few ASCII characters requires one of
+    them (one that matches none, an emoji's, cannot be met by ASCII text: empty).
+    Anything else (optional parts, assertions, inline flags, non-ASCII characters)
+    requires nothing and ends the run, so the answer errs only towards `None`.
+    """
+    best: _Needs | None = None
+    run: list[str] = []
+    for op, av in items:
+        if op is _sre.LITERAL and chr(av).isascii():
+            run.append(chr(av).lower())
+            continue
+        if run:
+            best = _better(best, frozenset({"".join(run)}))
+            run = []
+        if op is _sre.SUBPATTERN and not av[1] and not av[2]:
+            best = _better(best, _required(av[3].data))
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and av[0] >= 1:
+            best = _better(best, _required(av[2].data))
+        elif op is _sre.BRANCH:
+            branches = [_required(b.data) for b in av[1]]
+            if all(b is not None for b in branches):
+                # A branch no ASCII text can meet adds nothing to the others' strings.
+                best = _better(best, frozenset().union(*(b for b in branches if b is not None)))
+        elif op is _sre.IN:
+            best = _better(best, _one_of(av))
+    if run:
+        best = _better(best, frozenset({"".join(run)}))
+    return best
+
+
+@functools.cache
+def rx(*alternatives: str) -> Phrases:
+    """One case-insensitive pattern matching any of the alternatives.
+
+    The same table joined in two modules (refusals are read by the objections and by
+    the intent) is one `Phrases`, so both readings share its memo.
+    """
+    return Phrases(*alternatives)
 
 
 def plain(text: str) -> str:
@@ -139,12 +304,13 @@ def _plain_mapped(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     (see `Sentence.span`), so the common case builds nothing.
     """
     text = text.replace("\u2019", "'")
-    if not _SHORTHAND.search(text):
+    found = list(_SHORTHAND.finditer(text))
+    if not found:
         return text, ()
     out: list[str] = []
     origin: list[tuple[int, int]] = []
     last = 0
-    for m in _SHORTHAND.finditer(text):
+    for m in found:
         out.append(text[last : m.start()])
         origin.extend((i, i + 1) for i in range(last, m.start()))
         full = SHORTHAND[int((m.lastgroup or "s0")[1:])][1]
@@ -178,7 +344,7 @@ def sentences(turns: Sequence[Turn]) -> list[Sentence]:
 
 
 def matches(
-    pattern: re.Pattern[str], sentences: Iterable[Sentence], negatable: bool = True
+    pattern: Phrases, sentences: Iterable[Sentence], negatable: bool = True
 ) -> list[tuple[Sentence, re.Match[str]]]:
     """Every match of the pattern not negated, with its sentence (see `hits`)."""
     return [
@@ -219,9 +385,7 @@ def negated(text: str, start: int) -> bool:
     )
 
 
-def hits(
-    pattern: re.Pattern[str], sentences: Iterable[Sentence], negatable: bool = True
-) -> list[Sentence]:
+def hits(pattern: Phrases, sentences: Iterable[Sentence], negatable: bool = True) -> list[Sentence]:
     """The sentences where the pattern matches at least once without being negated.
 
     With `negatable=False` any match counts: for phrases that carry their own
