@@ -350,7 +350,7 @@ def matches(
     return [
         (s, m)
         for s in sentences
-        for m in pattern.finditer(s.text)
+        for m in pattern.all(s.text)
         if not (negatable and negated(s.text, m.start()))
     ]
 
@@ -393,7 +393,7 @@ def hits(pattern: Phrases, sentences: Iterable[Sentence], negatable: bool = True
     """
     found: list[Sentence] = []
     for s in sentences:
-        if any(not (negatable and negated(s.text, m.start())) for m in pattern.finditer(s.text)):
+        if any(not (negatable and negated(s.text, m.start())) for m in pattern.all(s.text)):
             found.append(s)
     return found
 
