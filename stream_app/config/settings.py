@@ -259,7 +259,10 @@ class Settings(BaseSettings):
         default=256,
         ge=1,
         le=10_000,
-        description="Records the lead agent applies before it sends, awaits and writes once.",
+        description=(
+            "Records the lead agent (and the Q-learner) applies before it sends, awaits "
+            "and writes once."
+        ),
     )
     lead_cache_size: int = Field(
         default=20_000,
