@@ -24,9 +24,10 @@ lead step, each copied under new lead ids. Then, for each size, timed with CPU
 time (the whole process, RocksDB's threads included): the old state-only path
 (read, decode, encode, write a random lead: no agent), `reindex()` (what every
 recovery runs: its CPU, and the longest the loop went without running another
-task while it ran), the sweeps after it until the rules that came due are sent
-(at most `SWEEP_TIMERS_MAX` a call), then the
-stream of records with `sweep()` run at its interval share (every `--rate` x
+task while it ran; and the CPU of its read of one row, whole and lean, on the
+same stored values without the store), the sweeps after it until the rules that
+came due are sent (at most `SWEEP_TIMERS_MAX` a call), then the stream of records
+with `sweep()` run at its interval share (every `--rate` x
 `STREAM_APP_SWEEP_INTERVAL_S` records) and `report()` and a sweep with nothing
 due timed alone per call. Memory is the process's resident set (VmRSS, and
 VmHWM reset before each phase) after filling the store, after indexing and after
@@ -74,6 +75,7 @@ from stream_app.offline.pipeline import InProcess, Learner
 from stream_app.sim.bench_mix import TOPIC_OF, realistic_mix
 from stream_app.sim.benchmark import percentile
 from stream_app.worker.agents.lead import LeadAgent
+from stream_app.worker.tables import read_indexed_lead, read_lead
 
 OFFSET_KEY = b"__faust\0offset__"
 """Where Faust's RocksDB store keeps a partition's changelog offset (never a lead)."""
@@ -427,6 +429,21 @@ def state_only(store: Any, size: int, partitions: int, events: int, rng: random.
     return (time.process_time() - began) / events * 1e6
 
 
+def read_costs(raws: list[bytes], rounds: int) -> tuple[float, float]:
+    """CPU us per row of the re-index's read of a stored value, whole (`read_lead`, what
+    it read before) and lean (`read_indexed_lead`), on the same values without the
+    store: the least disturbed of interleaved rounds."""
+    whole: list[float] = []
+    lean: list[float] = []
+    for _ in range(rounds):
+        for read, into in ((read_lead, whole), (read_indexed_lead, lean)):
+            began = time.process_time()
+            for raw in raws:
+                read(raw)
+            into.append((time.process_time() - began) / len(raws) * 1e6)
+    return min(whole), min(lean)
+
+
 async def run_size(
     args: argparse.Namespace, templates: list[LeadState], size: int
 ) -> dict[str, Any]:
@@ -445,11 +462,13 @@ async def run_size(
         out["rss_filled_mb"] = rss_filled = rss_mb()
         out["fill_s"] = filled.wall_s
         sample = [lead_key(rng.randrange(size)) for _ in range(min(size, 10_000))]
-        sizes = []
+        raws = []
         for key in sample:
             with current(in_partition(key, args.partitions)):
-                sizes.append(len(store.get(key)))
+                raws.append(store.get(key))
+        sizes = [len(raw) for raw in raws]
         out["state_p50_b"], out["state_p99_b"] = percentile(sizes, 50), percentile(sizes, 99)
+        out["read_whole_us"], out["read_lean_us"] = read_costs(raws, args.rounds)
         rounds = [
             state_only(store, size, args.partitions, args.state_events, rng)
             for _ in range(args.rounds)
@@ -585,7 +604,8 @@ def say(r: dict[str, Any]) -> None:
         f"peak RSS {r['reindex_peak_mb']:,.0f} MB), longest block of the loop "
         f"{r['reindex_longest_block_ms']:,.1f} ms ({r['reindex_longest_block_cpu_ms']:,.1f} ms "
         f"CPU, at turn {r['reindex_longest_at']:,}) over {r['reindex_yields']:,} yields; "
-        f"longest garbage collection meanwhile {r['reindex_longest_gc_ms']:,.0f} ms\n"
+        f"longest garbage collection meanwhile {r['reindex_longest_gc_ms']:,.0f} ms; "
+        f"a row's read {r['read_whole_us']:,.0f} us CPU whole, {r['read_lean_us']:,.0f} lean\n"
         f"    after it {r['first_sweep_timers']:,} timers ({r['indexed_due']:,} leads due some "
         f"day) in {r['first_sweeps']:,} sweeps, {r['first_sweeps_cpu_s']:,.2f} s CPU in all, "
         f"the first {r['first_sweep_cpu_s'] * 1e3:,.0f} ms\n"

@@ -84,10 +84,11 @@ log = logging.getLogger(__name__)
 
 
 REINDEX_SLICE_ROWS = 200
-"""Rows a re-index decodes before it lets the loop run: a row costs ~150-250 us of
-CPU (`bench/state_scale.py`, RocksDB), so the lead agent, the web server and Faust's
-own tasks wait ~30-50 ms at most, where a whole pass held them 18 s at 100k leads.
-The yield itself is ~10 us, noise against a slice."""
+"""Rows a re-index decodes before it lets the loop run: a row costs ~90-140 us of
+CPU read lean (`bench/state_scale.py`, RocksDB; ~160-300 us read whole), so the lead
+agent, the web server and Faust's own tasks wait ~20-30 ms at most (a full garbage
+collection aside), where a whole pass held them 18 s at 100k leads. The yield itself
+is ~10 us, noise against a slice."""
 
 REINDEX_KEYS_SLICE = 5_000
 """Keys a re-index lists before it lets the loop run: ~25 ms at ~5 us a key (`_keys`)."""
