@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import faust
 
 from stream_app.config.settings import Settings
@@ -15,7 +17,25 @@ def run_worker(settings: Settings) -> None:
     must run beside the worker (the simulator of `stream-app dev --simulate`) runs in
     a process of its own.
     """
-    build_worker(create_app(settings).app, settings).execute_from_commandline()
+    worker = build_worker(create_app(settings).app, settings)
+    settle_heap()
+    worker.execute_from_commandline()
+
+
+def settle_heap() -> int:
+    """Collect once, then keep what the process built so far out of every later
+    collection; returns how many objects that is.
+
+    Modules, classes, schemas and the app live as long as the process, yet every
+    full collection walks them: a built worker tracks ~95k objects, a full
+    collection of them alone ~90 ms of CPU on this project's VM, paid again on top
+    of the leads' states each time (a full collection is a pause of the whole
+    loop). Frozen objects that later die are still freed by reference counting;
+    only a cycle among them would wait for `gc.unfreeze()`.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def build_worker(app: faust.App, settings: Settings) -> faust.Worker:
