@@ -51,6 +51,43 @@ class FakeTopics:
         return FakeTopic(name, self.sent)
 
 
+class NotedTopics(FakeTopics):
+    """Notes every send ("send <topic>") and every broker ack (`acked` with the topic)
+    in `log`, the ack a turn of the loop after the send; a `refused` topic's acks
+    fail, as a broker that is gone."""
+
+    def __init__(
+        self,
+        log: list[str] | None = None,
+        refused: frozenset[str] = frozenset(),
+        acked: str = "ack {}",
+    ) -> None:
+        super().__init__()
+        self.log: list[str] = [] if log is None else log
+        self.refused, self.acked = refused, acked
+
+    def __getattr__(self, name: str) -> FakeTopic:
+        sent, log, topics = self.sent, self.log, self
+
+        class Noted(FakeTopic):
+            async def send(self, key: bytes, value: bytes) -> Any:
+                sent[name].append((key, value))
+                log.append(f"send {name}")
+                done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+                def ack() -> None:
+                    if name in topics.refused:  # as refused now, not when it was built
+                        done.set_exception(ConnectionError("broker gone"))
+                    else:
+                        log.append(topics.acked.format(name))
+                        done.set_result(None)
+
+                asyncio.get_running_loop().call_soon(ack)
+                return done
+
+        return Noted(name, sent)
+
+
 class FakeChangelog:
     """A table's changelog topic, and its own producer: notes each record with its
     partition and acks it on the loop's next turn."""

@@ -453,14 +453,7 @@ async def test_stream_time_is_restored_from_the_stored_leads_after_a_restart(
     ahead = lead_on(0, "ahead")
     await lead_agent.handle(*at("lead.created", ahead, 1, AHEAD, 0, parent_name="Cy"))
 
-    restarted = LeadAgent(
-        lead_agent.settings,
-        cast(Any, FakeTopics()),
-        leads,
-        FakeTable(),
-        cast(Any, FakeView()),
-        lead_agent.params,
-    )
+    restarted = restarted_on(lead_agent, leads)
     await restarted.sweep(recovered(1))  # a first recovery: re-index from the table
 
     assert restarted.clock.newest() == {0: AHEAD, 1: WALL - timedelta(minutes=1)}
@@ -697,6 +690,19 @@ def memory(lead_agent: LeadAgent) -> dict[str, Any]:
     }
 
 
+def restarted_on(lead_agent: LeadAgent, leads: Any) -> LeadAgent:
+    """A new agent with the same settings and params over `leads`: a restarted worker,
+    whose memory is only what a re-index of the table gives it."""
+    return LeadAgent(
+        lead_agent.settings,
+        cast(Any, FakeTopics()),
+        leads,
+        FakeTable(),
+        cast(Any, FakeView()),
+        lead_agent.params,
+    )
+
+
 def quiet(remembered: dict[str, Any]) -> dict[str, Any]:
     """A re-index's memory without its clocks: an agent's clock also saw the events of
     leads erased since (and never moves back), which no row holds any more."""
@@ -705,14 +711,7 @@ def quiet(remembered: dict[str, Any]) -> dict[str, Any]:
 
 async def fresh(lead_agent: LeadAgent) -> dict[str, Any]:
     """The memory of a re-index of the same table with nothing running beside it."""
-    other = LeadAgent(
-        lead_agent.settings,
-        cast(Any, FakeTopics()),
-        lead_agent.leads,
-        FakeTable(),
-        cast(Any, FakeView()),
-        lead_agent.params,
-    )
+    other = restarted_on(lead_agent, lead_agent.leads)
     await other.reindex(recovered(1))
     return memory(other)
 
@@ -911,14 +910,7 @@ async def test_the_re_index_reads_every_stored_form_as_the_whole_read_does(
         k: read_lead(good[k]).model_dump() for k in readable
     }, "every form holds the same state"
 
-    restarted = LeadAgent(
-        lead_agent.settings,
-        cast(Any, FakeTopics()),
-        leads,
-        FakeTable(),
-        cast(Any, FakeView()),
-        lead_agent.params,
-    )
+    restarted = restarted_on(lead_agent, leads)
     with caplog.at_level(logging.WARNING):
         await restarted.reindex(recovered(1))
 

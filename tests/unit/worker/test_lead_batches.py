@@ -21,10 +21,10 @@ from stream_app.domain.lead.state import LeadState, encode_state, read_state
 from stream_app.worker.agents import lead as lead_module
 from stream_app.worker.agents.lead import LeadAgent
 from stream_app.worker.tables import LeadCache, read_lead
+from tests.unit.worker.fakes import NotedTopics
 from tests.unit.worker.test_lead_agent import (
     FakeChangelog,
     FakeTable,
-    FakeTopic,
     FakeTopics,
     FakeView,
     Message,
@@ -49,32 +49,6 @@ class CountingTable(FakeTable):
     def get(self, key: str, default: Any = None) -> Any:
         self.reads += 1
         return super().get(key, default)
-
-
-class OrderedTopics(FakeTopics):
-    """Notes every send and every ack wait, in order, to check none is awaited alone."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.log: list[str] = []
-
-    def __getattr__(self, name: str) -> FakeTopic:
-        sent, log = self.sent, self.log
-
-        class Noted(FakeTopic):
-            async def send(self, key: bytes, value: bytes) -> Any:
-                sent[name].append((key, value))
-                log.append(f"send {name}")
-                acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-                def ack() -> None:
-                    log.append(f"ack {name}")
-                    acked.set_result(None)
-
-                asyncio.get_running_loop().call_soon(ack)
-                return acked
-
-        return Noted(name, sent)
 
 
 def interaction(*args: Any, **fields: Any) -> Message:
@@ -149,7 +123,7 @@ async def test_the_state_encoding_setting_chooses_frames_or_plain_json() -> None
 
 async def test_all_outputs_are_acknowledged_before_any_state_is_written() -> None:
     lead_agent, _, _ = agent()
-    topics = OrderedTopics()
+    topics = NotedTopics()  # every send and every ack wait, in order
     lead_agent.topics = cast(Any, topics)
     lead_agent.leads = FakeTable(topics.log)
     await run_batch(lead_agent, [created("A"), created("B"), created("C")])

@@ -23,7 +23,7 @@ from stream_app.config.settings import LearningMode, Settings
 from stream_app.domain.learner import Learned
 from stream_app.worker.agents import qlearner
 from stream_app.worker.agents.qlearner import GUARD_KEY, load_learned, read_guard
-from tests.unit.worker.fakes import FakeTable, FakeTopic, FakeTopics
+from tests.unit.worker.fakes import FakeTable, NotedTopics
 
 STATE, ACTION = "new:neutral", "wait"
 OTHER = "warm_follow_up"
@@ -104,35 +104,6 @@ class Ready:
         return False
 
 
-class LoggedTopics(FakeTopics):
-    """Notes every send and every broker ack in the log; `refused` topics' acks fail."""
-
-    def __init__(self, log: list[str], refused: frozenset[str] = frozenset()) -> None:
-        super().__init__()
-        self.log, self.refused = log, refused
-
-    def __getattr__(self, name: str) -> FakeTopic:
-        sent, log, topics = self.sent, self.log, self
-
-        class Noted(FakeTopic):
-            async def send(self, key: bytes, value: bytes) -> Any:
-                sent[name].append((key, value))
-                log.append(f"send {name}")
-                acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-                def ack() -> None:
-                    if name in topics.refused:  # as refused now, not when it was built
-                        acked.set_exception(ConnectionError("broker gone"))
-                    else:
-                        log.append(f"acked {name}")
-                        acked.set_result(None)
-
-                asyncio.get_running_loop().call_soon(ack)
-                return acked
-
-        return Noted(name, sent)
-
-
 class App:
     """The Faust app as `register` uses it: the agent decorator and the drains."""
 
@@ -155,7 +126,7 @@ class Learner:
         self.log: list[str] = [] if log is None else log
         self.settings = Settings(_env_file=None, **settings)  # type: ignore[call-arg]
         self.table = FakeTable(self.log)
-        self.topics = LoggedTopics(self.log)
+        self.topics = NotedTopics(self.log, acked="acked {}")
         self.app = App()
         qlearner.register(
             cast(Any, self.app),

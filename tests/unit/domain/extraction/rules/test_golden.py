@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from stream_app.domain.extraction.model import Intent
 from tests.unit.domain.extraction.rules import golden
 
 
@@ -51,16 +52,7 @@ def test_the_corpus_reaches_every_reading(outs: list[tuple[str, bytes]]) -> None
     assert sum(len(c.turns) >= 4 for c in conversations) > 2_000
     assert {c.channel for c in conversations} == {"voice", "sms", "email"}
     read = [json.loads(out) for _, out in outs]
-    assert {r["intent"] for r in read} == {
-        "interested",
-        "considering",
-        "objecting",
-        "scheduling",
-        "requesting_info",
-        "declining",
-        "no_response",
-        "unclear",
-    }
+    assert {r["intent"] for r in read} == {intent.value for intent in Intent}
     assert sum(bool(r["objections"]) for r in read) > 1_000
     assert sum(bool(r["additional_signals"]) for r in read) > 200
     assert sum(r["financial"]["concern_level"] != "none" for r in read) > 1_000
