@@ -12,7 +12,7 @@ import faust
 import pytest
 
 from stream_app.config.settings import Settings
-from stream_app.worker.run import build_worker, settle_heap
+from stream_app.worker.run import YOUNG_COLLECTION_THRESHOLD, build_worker, settle_heap
 
 
 @pytest.fixture
@@ -39,8 +39,9 @@ def test_no_debug_record_is_built_above_debug(level: str, restored_root: None) -
     assert logging.getLogger("aiokafka.conn").getEffectiveLevel() == getattr(logging, level)
 
 
-def test_what_was_built_before_the_worker_runs_is_no_full_collections_work() -> None:
+def test_the_built_worker_is_out_of_full_collections_and_young_ones_are_rarer() -> None:
     built = [[n] for n in range(1_000)]  # tracked objects alive when the worker starts
+    thresholds = gc.get_threshold()
     try:
         frozen = settle_heap()
         assert frozen >= len(built)
@@ -48,6 +49,8 @@ def test_what_was_built_before_the_worker_runs_is_no_full_collections_work() -> 
         assert not any(id(o) in tracked for o in built)
         later = [0]
         assert gc.is_tracked(later) and id(later) in {id(o) for o in gc.get_objects()}
+        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, *thresholds[1:])
     finally:
         gc.unfreeze()  # this test process runs other tests after
+        gc.set_threshold(*thresholds)
     assert id(built[0]) in {id(o) for o in gc.get_objects()}
