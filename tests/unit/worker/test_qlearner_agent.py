@@ -22,12 +22,36 @@ from stream_app.config.params import learner_params
 from stream_app.config.settings import LearningMode, Settings
 from stream_app.domain.learner import Learned
 from stream_app.worker.agents import qlearner
-from stream_app.worker.agents.qlearner import GUARD_KEY, load_learned, read_guard
+from stream_app.worker.agents.qlearner import GUARD_KEY, dump_learned, load_learned, read_guard
 from tests.unit.worker.fakes import FakeTable, NotedTopics
 
 STATE, ACTION = "new:neutral", "wait"
 OTHER = "warm_follow_up"
 AT = "2026-01-05T10:00:00+00:00"
+
+
+def test_a_stored_entry_keeps_its_format_and_reads_back() -> None:
+    entry = Learned(
+        q=0.5,
+        visits=3,
+        recent_ids=tuple(f"t-{i}" for i in range(64)),
+        q_version=7,
+        q_before=0.25,
+        td_error=0.125,
+        transition_id="t-63",
+    )
+    raw = dump_learned(entry)
+    # The format every release before this one wrote and reads (a rolling update).
+    assert orjson.loads(raw) == {
+        "q": 0.5,
+        "visits": 3,
+        "recent_ids": [f"t-{i}" for i in range(64)],
+        "q_version": 7,
+        "q_before": 0.25,
+        "td_error": 0.125,
+        "transition_id": "t-63",
+    }
+    assert load_learned(raw) == entry
 
 
 class Message:
