@@ -19,7 +19,8 @@ re-read partitions that stall but never a record still in flight (a slow LLM cal
 at concurrency > 1 was sent again every 5 s), a changelog partition assigned during a
 recovery seeks from the start rather than crashing it, recovery reads each changelog to
 its true end (the embedded broker's ListOffsets is short after a multi-record batch),
-raw table keys so web routing finds the owner, and a recovery counter. All are
+raw table keys so web routing finds the owner, a recovery counter, and records handed
+to the agents without four tasks each (`PromptDelivery`). All are
 installed through Faust's own settings (`TableManager`, `Table`, the transport), not
 by monkeypatching. Remove each once upstream ships the equivalent.
 """
@@ -37,6 +38,7 @@ from stream_app.worker.faust_fixes.commits import (  # noqa: E402
     SpanReportingConsumerThread,
     next_commit,
 )
+from stream_app.worker.faust_fixes.delivery import PromptDelivery  # noqa: E402
 from stream_app.worker.faust_fixes.keys import RawKeyTable  # noqa: E402
 from stream_app.worker.faust_fixes.recovery import (  # noqa: E402
     FixedTableManager,
@@ -52,6 +54,7 @@ __all__ = [
     "FixedApp",
     "FixedTableManager",
     "FixedTransport",
+    "PromptDelivery",
     "RawKeyTable",
     "SeekBeforeResumeRecovery",
     "SpanReportingConsumerThread",

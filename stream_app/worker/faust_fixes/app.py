@@ -14,6 +14,7 @@ from stream_app.worker.faust_fixes.commits import (
     ContiguousCommitConsumer,
     SpanReportingConsumerThread,
 )
+from stream_app.worker.faust_fixes.delivery import PromptDelivery
 
 
 class FetchWait:
@@ -40,7 +41,7 @@ class FetchWaitConsumerThread(FetchWait, SpanReportingConsumerThread):
     """The worker's consumer thread, with the fetch wait (`FetchWait`)."""
 
 
-class FixedConsumer(ContiguousCommitConsumer):
+class FixedConsumer(PromptDelivery, ContiguousCommitConsumer):
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         return FetchWaitConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
