@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
-import warnings
 from typing import Any
 
 import pytest
@@ -34,14 +32,24 @@ async def test_a_callback_that_never_waits_is_delivered_without_a_task(drain: Dr
         delivered.append(n)
         return n * 2
 
-    before = len(asyncio.all_tasks())
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # an unstarted wait left unclosed would warn
-        results = await drain.wait_first(callback(21), suspend.wait())
-        gc.collect()
+    loop = asyncio.get_running_loop()
+    created: list[Any] = []
+    factory = loop.get_task_factory()
+
+    def counting(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
+        created.append(coro)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    wait = suspend.wait()
+    loop.set_task_factory(counting)
+    try:
+        results = await drain.wait_first(callback(21), wait)
+    finally:
+        loop.set_task_factory(factory)
     assert delivered == [21]
     assert results.results == [42] and not results.stopped
-    assert len(asyncio.all_tasks()) == before
+    assert created == []  # nothing else runs meanwhile: the call never yields
+    assert wait.cr_frame is None  # closed unstarted: no "never awaited" warning
 
 
 async def test_a_callback_that_waits_is_delivered_once_its_wait_ends(drain: Drain) -> None:
