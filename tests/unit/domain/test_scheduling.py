@@ -322,6 +322,25 @@ def test_a_call_books_its_own_hour_or_the_next_with_room(
     assert hours_of(after) == {**before, hour: before.get(hour, 0) + 1}
 
 
+def test_the_hour_a_full_hour_moves_to_follows_each_zone_and_quiet_window() -> None:
+    # One full hour (20:00 UTC), the same call time, moved by three leads' quiet
+    # hours in turn, twice over: where a call moves is remembered per hour, so a
+    # zone or a quiet window must never get the move another one was given.
+    calendar = full(NOON.replace(hour=20))
+    at = NOON.replace(hour=20, minute=30)
+    late = ContactPolicy(quiet_start=time(22, 0), quiet_end=time(7, 0))
+    cases = [
+        (UTC_ZONE, ContactPolicy(), _at("UTC", 2026, 3, 3, 8)),  # 21:00 UTC is quiet
+        (NY, ContactPolicy(), NOON.replace(hour=21)),  # 16:00 in New York is not
+        (UTC_ZONE, late, NOON.replace(hour=21)),  # nor is 21:00 with quiet from 22:00
+    ]
+    for zone, policy, expected in cases * 2:
+        result = book_voice(calendar, at.astimezone(zone), 2, zone, policy)
+        assert result is not None
+        assert result[1] == expected
+        assert result[1].tzinfo is zone
+
+
 def test_calls_are_counted_by_scheduled_hour_not_decision_order() -> None:
     # Interleaved event times: a call for 10:00 booked after one for 15:00 (a
     # backfill), then one for 15:00 again. With room for 1 call an hour, each of the
