@@ -163,6 +163,22 @@ def test_consent_per_channel(
     assert result.override is None
 
 
+def test_each_action_tries_the_channels_of_its_own_channel_and_last_channel() -> None:
+    # The channels an action tries are remembered per action, channel and last
+    # channel: asked in turn, twice over, each case must still get its own.
+    cases = [
+        (SWITCH, (), "voice", C.SMS),
+        ((A.CHANNEL_SWITCH, C.EMAIL), (), "voice", C.EMAIL),  # only its channel differs
+        (SWITCH, ("sms",), "voice", C.EMAIL),
+        (SWITCH, ("sms",), "email", C.VOICE),  # only the last channel differs
+        (INFO, ("sms",), None, C.EMAIL),
+        (NUDGE, ("sms",), None, C.NONE),  # only the action differs: SMS only, so it waits
+    ]
+    for ranked, opted_out, last_channel, channel in cases * 2:
+        result = decide([ranked, WAIT], opted_out=opted_out, last_channel=last_channel)
+        assert result.channel == channel
+
+
 def test_channel_switch_with_no_consented_channel_is_blocked() -> None:
     result = decide([SWITCH, WAIT], opted_out=("sms", "email"), last_channel="voice")
     assert (result.action, result.override) == (A.WAIT, "guardrail:consent_sms")
