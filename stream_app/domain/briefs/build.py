@@ -56,7 +56,6 @@ def build_brief(
     directives, prepare, avoid = _template_for(action, child)
     tone = t.tone
     extra_draft: tuple[str, ...] = ()
-    money = ctx.payment_concern or ctx.financial_concern.rank >= params.financial_from.rank
 
     if action not in SILENT:
         found = content_directives(Situation(action, ctx, child, profile.campaign_goal, params))
@@ -77,7 +76,7 @@ def build_brief(
             "info_to_prepare": prepare,
             "things_to_avoid": avoid,
             "timing_rationale": schedule.rationale,
-            "message_draft": _draft(t, channel, parent, child, ctx, money, extra_draft),
+            "message_draft": _draft(t, channel, parent, child, ctx, params, extra_draft),
             "scheduled_for": schedule.at,
         }
     )
@@ -122,17 +121,27 @@ def _draft(
     parent: str,
     child: str,
     ctx: LeadContext,
-    money: bool,
+    params: BriefParams,
     extra: tuple[str, ...],
 ) -> str | None:
+    """The message for a written channel, or None.
+
+    Only a draft that names `{topics}` collects them (and checks the family's money
+    worries): one template of the sixteen does, and the others skipping it took a
+    draft from 1.0 to 0.7 us (bench/core_decisions.py's briefs).
+    """
     if t.draft is None or channel not in _WRITTEN:
         return None
+    topics = _topics(ctx, params) if "{topics}" in t.draft else ""
+    text = t.draft.format(parent=parent, child=child, topics=topics)
+    return " ".join((text, *extra)) if extra else text
+
+
+def _topics(ctx: LeadContext, params: BriefParams) -> str:
+    """The family's last two objection topics, for a draft's `{topics}`."""
     topics = [o.topic for o in ctx.objections]
-    if money:
+    if ctx.payment_concern or ctx.financial_concern.rank >= params.financial_from.rank:
         # A family worried about money never reads an amount from us, not even one
         # quoted back from their own words.
         topics = [x for x in topics if not _PRICE.search(x)]
-    text = t.draft.format(
-        parent=parent, child=child, topics=_join(tuple(topics[-2:])) or "your concerns"
-    )
-    return " ".join((text, *extra)) if extra else text
+    return _join(tuple(topics[-2:])) or "your concerns"
