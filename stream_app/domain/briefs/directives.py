@@ -18,9 +18,7 @@ the rule fires) and, inside a `ForEach`, the current item's fields.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
-from string import Formatter
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -55,13 +53,9 @@ def always(_: Situation) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True)
 class Rule:
-    """One row: when it holds, the directive it adds and the signal that directive names.
-
-    A rule is compared by identity (it is one row of one table), which is also what
-    makes it a cheap key for `_texts`.
-    """
+    """One row: when it holds, the directive it adds and the signal that directive names."""
 
     name: str
     when: Predicate
@@ -75,13 +69,6 @@ class Rule:
     evidence: str | None = None
     """Which of the lead's `SignalEvidence` backs the directive (a template, like
     `signal`); None: the signal does not come from the family's words."""
-    placeholders: tuple[str, ...] = field(init=False)
-    """The names its texts use, in order of first use (found once, here)."""
-
-    def __post_init__(self) -> None:
-        texts = (self.directive, self.signal, *self.avoid, self.draft or "", self.evidence or "")
-        names = (name for text in texts for _, name, _, _ in Formatter().parse(text) if name)
-        object.__setattr__(self, "placeholders", tuple(dict.fromkeys(names)))
 
 
 T = TypeVar("T")
@@ -294,6 +281,19 @@ RULES: tuple[Rule | ForEach[Any], ...] = (
 """The lead's signals, in the order their directives appear in a brief."""
 
 
+class _Placeholders:
+    """For `str.format_map`: the current item's fields, else the situation's `FIELDS`."""
+
+    __slots__ = ("_s",)
+
+    def __init__(self, s: Situation) -> None:
+        self._s = s
+
+    def __getitem__(self, key: str) -> str:
+        item = self._s.item
+        return item[key] if key in item else FIELDS[key](self._s)
+
+
 def content_directives(s: Situation, rows: Sequence[Rule | ForEach[Any]] = RULES) -> Found:
     """Evaluate the table: which rules hold, in order, then what each adds."""
     fired: list[tuple[Rule, Situation]] = []
@@ -314,47 +314,21 @@ def content_directives(s: Situation, rows: Sequence[Rule | ForEach[Any]] = RULES
     empathetic = False
     quotes = {q.signal: q for q in s.ctx.evidence}
     for rule, at in fired:
-        texts = _texts(rule, _values(rule, at))
-        quote = quotes.get(texts.evidence) if texts.evidence is not None else None
-        d = texts.directive
-        directives.append(d if quote is None else make_directive(d.directive, d.signal, quote))
-        avoid += texts.avoid
-        if texts.draft is not None and rule.draft_when(at):
-            draft.append(texts.draft)
+        f = _Placeholders(at)
+        quote = quotes.get(_filled(rule.evidence, f)) if rule.evidence is not None else None
+        directives.append(
+            make_directive(_filled(rule.directive, f), _filled(rule.signal, f), quote)
+        )
+        if rule.avoid:
+            avoid += [_filled(a, f) for a in rule.avoid]
+        if rule.draft is not None and rule.draft_when(at):
+            draft.append(_filled(rule.draft, f))
         if rule.empathetic is not None and not empathetic:
             empathetic = rule.empathetic(at)
     return Found(tuple(directives), tuple(avoid), tuple(draft), empathetic)
 
 
-def _values(rule: Rule, s: Situation) -> tuple[str, ...]:
-    """The values of `rule.placeholders`: the current item's field, else the situation's."""
-    item = s.item
-    return tuple([item[name] if name in item else FIELDS[name](s) for name in rule.placeholders])
-
-
-class _Texts(NamedTuple):
-    """A fired rule's texts, filled; its directive without the family's quote."""
-
-    directive: Directive
-    evidence: str | None
-    avoid: tuple[str, ...]
-    draft: str | None
-
-
-@lru_cache(maxsize=4096)
-def _texts(rule: Rule, values: tuple[str, ...]) -> _Texts:
-    """`rule`'s texts with its placeholders (`values`, in `rule.placeholders` order) filled.
-
-    Most values recur across decisions (the campaign's goal, the unreached count, a
-    concern's level), so a rule's texts are formatted once per set of values instead
-    of text by text, placeholder by placeholder, on every brief: the table went from
-    7.8 to 7.0 us per brief (bench/core_decisions.py's briefs, whose texts come from
-    a small vocabulary; a family's own words, an open question, rarely recur).
-    """
-    f = dict(zip(rule.placeholders, values, strict=True))
-    return _Texts(
-        make_directive(rule.directive.format_map(f), rule.signal.format_map(f)),
-        None if rule.evidence is None else rule.evidence.format_map(f),
-        tuple(a.format_map(f) for a in rule.avoid),
-        None if rule.draft is None else rule.draft.format_map(f),
-    )
+def _filled(template: str, f: _Placeholders) -> str:
+    """`template` with its placeholders filled; most texts of the table have none, and
+    `format_map` still parsed each one (the directives' formatting was 4% of a step)."""
+    return template.format_map(f) if "{" in template else template

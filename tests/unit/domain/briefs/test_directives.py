@@ -18,7 +18,6 @@ from stream_app.domain.briefs.directives import (
     content_directives,
 )
 from stream_app.domain.context import LeadContext
-from stream_app.domain.extraction.evidence import SignalEvidence
 from stream_app.domain.extraction.model import AdditionalSignal, Level, Objection, Sentiment
 
 A = Action
@@ -273,36 +272,3 @@ def test_directives_follow_table_then_list_order() -> None:
         "missed_session",
     ]
     assert found.directives[5].directive.endswith("q2?")  # the latest open questions only
-
-
-def quote(signal: str, words: str) -> SignalEvidence:
-    return SignalEvidence(signal=signal, quote=words, turn=0, start=0, end=len(words))
-
-
-def test_each_situation_gets_its_own_values_filled() -> None:
-    """A rule fired again with other values (a filled text is reused) says the new ones."""
-    for goal, unreached in (("Trial", 1), ("Camp", 2), ("Trial", 2)):
-        found = content_directives(at(goal=goal, consecutive_unreached=unreached))
-        assert [d.directive for d in found.directives] == [
-            f"Tie it to the goal: {goal}",
-            f"Keep it brief: the last {unreached} attempt(s) did not reach them",
-        ]
-    for level in (Level.LOW, Level.HIGH, Level.LOW):
-        (directive,) = content_directives(at(financial_concern=level)).directives
-        assert directive.signal == f"financial_concern:{level.value}"
-
-
-def test_each_directive_carries_its_own_situation_s_quote() -> None:
-    """The same filled text, backed by another quote or none, carries that quote."""
-    distance = (Objection(topic="distance"),)
-    for words in ("it's far", "a long drive", None):
-        evidence = () if words is None else (quote("objection:distance", words),)
-        (directive,) = content_directives(at(objections=distance, evidence=evidence)).directives
-        assert directive.evidence == (None if words is None else evidence[0])
-    for topic in ("distance", "schedule"):
-        found = content_directives(
-            at(objections=(Objection(topic=topic),), evidence=(quote("objection:schedule", "hm"),))
-        )
-        (directive,) = found.directives
-        assert directive.signal == f"objection:{topic}"
-        assert (directive.evidence is not None) == (topic == "schedule")
