@@ -66,5 +66,22 @@ async def publish(
     of 7.4% for the whole send (py-spy, `stream-app bench --profile-s 20`). The lead
     agent's records are encoded bytes already, for one physical topic each.
     """
-    producer: faust.types.ProducerT = await topic.app.maybe_start_producer()
-    return await producer.send(topic.get_topic_name(), key, value, partition, None, None)
+    return await (await _started_producer(topic.app)).send(
+        topic.get_topic_name(), key, value, partition, None, None
+    )
+
+
+async def _started_producer(app: faust.types.AppT) -> faust.types.ProducerT:
+    """The app's producer, started.
+
+    `app.maybe_start_producer` is a mode "stampede" call: every call yields to the
+    loop three times (`asyncio.sleep(0)`) even when the producer runs already, and
+    the worker publishes ~3.3 records per input event, so a heavy `stream-app bench`
+    worker yielded ~100,000 times for nothing (cProfile). Once the producer runs (and
+    no transaction owns the sends) it is returned as it is.
+    """
+    producer = app.producer
+    if producer.started and not app.in_transaction:
+        return producer
+    started: faust.types.ProducerT = await app.maybe_start_producer()
+    return started

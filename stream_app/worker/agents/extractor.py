@@ -22,7 +22,7 @@ from stream_app.wire.codec import (
 )
 from stream_app.worker import metrics
 from stream_app.worker.dead_letters import divert, via_topic
-from stream_app.worker.topics import Topics
+from stream_app.worker.topics import Topics, publish
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,8 @@ def register(app: faust.App, settings: Settings, topics: Topics, extractor: Extr
                     error,
                 )
                 continue
-            # Transient, not poison: a send that fails propagates as before (never a
-            # dead letter); a lost request is covered by the lead's deadline.
-            await topics.extractions.send(key=request.lead_id.encode(), value=value)
+            # Transient, not poison: a send that fails propagates (never a dead
+            # letter). The request is acked once its result is on the broker; what a
+            # crash of a concurrent extractor still loses, the lead's deadline covers.
+            await (await publish(topics.extractions, request.lead_id.encode(), value))
             metrics.PROCESSING_SECONDS.labels("extractor").observe(time.perf_counter() - started)

@@ -616,6 +616,7 @@ class LeadAgent:
             return
         wall_now = utcnow()
         budget = SWEEP_TIMERS_MAX
+        acks: list[Awaitable[Any]] = []
         partitions = self.index.partitions()
         resume = [p for p in partitions if p >= self.sweep_from]
         for partition in resume + [p for p in partitions if p < self.sweep_from]:
@@ -631,12 +632,16 @@ class LeadAgent:
                     now=now,
                     wall_now=wall_now,
                 )
-                await self.topics.lead_timers.send(key=lead_id.encode(), value=encode(timer))
+                acks.append(await publish(self.topics.lead_timers, lead_id.encode(), encode(timer)))
             if not budget:
                 self.sweep_from = partition + 1
                 break
         else:
             self.sweep_from = 0
+        # Straight to the producer, as the lead agent's outputs, not through Faust's
+        # `Topic.send` (a pending message, a promise and three loop turns a timer);
+        # one wait for all their acks, and a refused one raises as a refused output does.
+        await asyncio.gather(*acks)
         self.report()
 
     def report(self) -> None:

@@ -35,6 +35,8 @@ class FakeApp:
 
     def __init__(self, topic: FakeTopic) -> None:
         self.topic = topic
+        # A running producer, as the worker's is once the app started.
+        self.producer, self.started, self.in_transaction = self, True, False
 
     async def maybe_start_producer(self) -> FakeApp:
         return self
@@ -95,6 +97,7 @@ class FakeChangelog:
     def __init__(self, table: FakeTable) -> None:
         self.table = table
         self.app = self
+        self.producer, self.started, self.in_transaction = self, True, False
 
     def get_topic_name(self) -> str:
         return "leads-changelog"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from stream_app.domain.messages import ExtractionRequest
 from stream_app.wire.codec import encode
 from stream_app.worker import metrics
 from stream_app.worker.agents import extractor as extractor_agent
+from tests.unit.worker.fakes import FakeTopics, NotedTopics
 
 DEADLINE_S = 120.0
 NOW = 1_800_000_000.0  # epoch seconds
@@ -81,22 +81,6 @@ class FakeApp:
         return register
 
 
-class FakeTopic:
-    def __init__(self, name: str, sent: dict[str, list[bytes]]) -> None:
-        self.name, self.sent = name, sent
-
-    async def send(self, key: bytes, value: bytes) -> None:
-        self.sent[self.name].append(value)
-
-
-class FakeTopics:
-    def __init__(self) -> None:
-        self.sent: dict[str, list[bytes]] = defaultdict(list)
-
-    def __getattr__(self, name: str) -> FakeTopic:
-        return FakeTopic(name, self.sent)
-
-
 class CountingExtractor:
     name = "rules"
 
@@ -143,10 +127,26 @@ async def test_the_agent_skips_a_stale_request_and_serves_a_fresh_one(
         await app.agent_fn(stream)
 
     assert provider.calls == 1
-    (result,) = topics.sent["extractions"]  # the fresh one, though its event time is old
-    assert b"x-fresh" in result
+    ((key, result),) = topics.sent["extractions"]  # the fresh one, though its event time is old
+    assert key == b"L1" and b"x-fresh" in result
     assert _stale_count() == before + 1
     (line,) = [r.getMessage() for r in caplog.records if "stale" in r.getMessage()]
     assert "extraction-requests[3]@42" in line and "180 s ago" in line
     for secret in ("Sarah", "+15550100", "Jake", "L1", "x-stale"):
         assert secret not in line
+
+
+async def test_a_result_the_broker_refuses_stops_the_request_from_being_done(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(extractor_agent.time, "time", lambda: NOW)
+    app, provider = FakeApp(), CountingExtractor()
+    topics = NotedTopics(refused=frozenset({"extractions"}))
+    settings = Settings(extraction_deadline_s=DEADLINE_S)
+    extractor_agent.register(cast(Any, app), settings, cast(Any, topics), provider)
+    assert app.agent_fn is not None
+    stream = FakeStream(Message(_request("x-1"), timestamp=NOW - 1))
+    # The loop raises before the request's offset is acked: it is read again.
+    with pytest.raises(ConnectionError):
+        await app.agent_fn(stream)
+    assert topics.log == ["send extractions"]
