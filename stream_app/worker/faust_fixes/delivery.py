@@ -21,7 +21,7 @@ class PromptDelivery(Service):
     more for the service's stopped and crashed events, waits for the first, then
     cancels the other three: 26 us of CPU per record with a callback that returns at
     once, against 2.6 us here (`tests/unit/worker/test_prompt_delivery.py` has the
-    cases; the worker reads ~2.2 records per input event). The callback (the
+    cases; the worker reads ~2 records per input event). The callback (the
     conductor putting the record into its agents' queues) nearly always returns
     without waiting. Here it runs its first step in place: finished, the record is
     delivered and the unstarted waits are closed; waiting, it goes on in a task under
