@@ -51,8 +51,15 @@ class PromptDelivery(Service):
         except BaseException:
             _close(rest)
             raise
-        waiting = asyncio.ensure_future(resumed(started, yielded))
-        return await super().wait_first(waiting, *rest)
+        return await super().wait_first(resuming(started, yielded), *rest)
+
+
+def resuming(coro: Coroutine[Any, Any, Any], yielded: Any) -> asyncio.Future[Any]:
+    """A task that runs `coro` on from its first step (`resumed`); should the task be
+    cancelled before its first turn, `resumed` never runs, and `coro` is closed."""
+    task = asyncio.ensure_future(resumed(coro, yielded))
+    task.add_done_callback(lambda _: coro.close())
+    return task
 
 
 async def resumed(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from stream_app.worker.faust_fixes.app import FixedConsumer
-from stream_app.worker.faust_fixes.delivery import PromptDelivery, resumed
+from stream_app.worker.faust_fixes.delivery import PromptDelivery, resumed, resuming
 
 
 class Drain(PromptDelivery):
@@ -89,6 +89,23 @@ async def test_a_suspended_flow_cancels_a_waiting_delivery(drain: Drain) -> None
     await asyncio.wait_for(delivery, 5)
     await asyncio.sleep(0)  # the cancelled delivery runs its handler
     assert seen == ["cancelled"]
+
+
+async def test_a_waiting_delivery_cancelled_before_it_resumes_is_closed(drain: Drain) -> None:
+    seen: list[str] = []
+
+    async def callback() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            seen.append("closed")
+
+    coro = callback()
+    task = resuming(coro, coro.send(None))
+    task.cancel()  # before its first turn
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert seen == ["closed"]
 
 
 async def test_an_error_raised_at_once_propagates_and_the_waits_are_closed(drain: Drain) -> None:
