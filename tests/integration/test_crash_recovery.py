@@ -2,20 +2,21 @@
 
 Shaped like Kafka Streams' EOS system test: numbered events with ids, a worker
 killed repeatedly mid-stream, then every input must be applied exactly once to
-state and visible in the outputs (duplicates only with the same deterministic id).
+state and visible in the outputs (duplicates only with the same deterministic id),
+and every transition learned exactly once by the Q-learner's batches.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pytest
 
 from stream_app.kafka.embedded import EmbeddedBroker
 from tests.integration.conftest import Events, IsolatedWorkers, watch
-from tests.integration.harness import Upstream, WorkerProcess, group_positions
+from tests.integration.harness import TopicWatcher, Upstream, WorkerProcess, group_positions
 
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
@@ -69,7 +70,7 @@ async def test_no_input_is_lost_or_applied_twice_across_kills(
     broker: EmbeddedBroker, isolated: WorkerProcess, upstream: Upstream
 ) -> None:
     prefix = isolated.extra_env["STREAM_APP_TOPIC_PREFIX"]
-    watcher = await watch(broker, isolated, "next-best-actions")
+    watcher = await watch(broker, isolated, "next-best-actions", "lead-transitions", "q-updates")
     leads = [Events(f"chaos-{i}", Events.default_start()) for i in range(LEADS)]
     sent: list[str] = []
 
@@ -128,9 +129,36 @@ async def test_no_input_is_lost_or_applied_twice_across_kills(
             assert status == 200
             assert state["context"]["interaction_count"] == CALLS, "applied exactly once"
             assert len(set(state["seen_event_ids"])) == CALLS + 1
+        await assert_learned_once(watcher, prefix)
     finally:
         producer.cancel()
         await watcher.stop()
+
+
+async def assert_learned_once(watcher: TopicWatcher, prefix: str) -> None:
+    """Each (state, action) entry's visits, as its latest q-update says, equal the
+    distinct transitions of that pair: none lost, none learned twice by a batch
+    applied again after a kill (a re-sent q-update repeats its transition's id)."""
+    transitions = {
+        t["transition_id"]: (t["state_before"], t["action"])
+        for t in watcher.records[prefix + "lead-transitions"]
+    }
+    assert transitions, "the calls were credited"
+
+    def learned() -> set[str]:
+        return {u["transition_id"] for u in watcher.records[prefix + "q-updates"]}
+
+    deadline = asyncio.get_running_loop().time() + 60
+    while not set(transitions) <= learned():
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"{len(set(transitions) - learned())} transitions never learned"
+        )
+        await asyncio.sleep(0.1)
+    visits: dict[tuple[str, str], int] = {}
+    for update in watcher.records[prefix + "q-updates"]:
+        pair = (update["state"], update["action"])
+        visits[pair] = max(visits.get(pair, 0), update["visits"])
+    assert visits == dict(Counter(transitions.values())), "each transition learned once"
 
 
 def progress(worker: WorkerProcess) -> str:
