@@ -62,9 +62,11 @@ async def publish(
     """Hand one encoded record to the app's producer; return the broker's ack to await.
 
     Faust's `Topic.send` wraps each record in a pending message, a promise and
-    sensor calls on its way to the same producer: 3.4% of the worker's event loop
-    of 7.4% for the whole send (py-spy, `stream-app bench --profile-s 20`). The lead
-    agent's records are encoded bytes already, for one physical topic each.
+    sensor calls on its way to the same producer, and starts the producer through
+    `maybe_start_producer` (`_started_producer` says what that costs). The lead
+    agent, the extractor and the sweep send encoded bytes, for one physical topic
+    each. (The 3.4% of the loop first measured for the wrapping came from a paused
+    py-spy, which overstated it: docs/runtime-notes.md, "Throughput".)
     """
     return await (await _started_producer(topic.app)).send(
         topic.get_topic_name(), key, value, partition, None, None
